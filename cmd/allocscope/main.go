@@ -1,0 +1,109 @@
+// Command allocscope shows, live and side by side, what memory allocators do to a real
+// server under load. Run `allocscope help` for the subcommands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+const usage = `allocscope — compare memory allocators on a real server under load
+
+usage:
+  allocscope run [flags]              the whole experiment (TUI in a terminal, headless otherwise)
+  allocscope replay RUN.json          a saved run in the TUI (←/→ to scrub)
+  allocscope report RUN.json [flags]  a saved run as Markdown, JSON, CSV or SVG
+  allocscope load URL [flags]         the load generator on its own (autocannon's flags)
+  allocscope watch PID... [flags]     RSS/VSZ of running processes
+  allocscope servers build [flags]    build the server once per allocator (cached)
+  allocscope servers list             allocators: available or why not, binaries, versions
+  allocscope version                  this build's version
+
+Run 'allocscope COMMAND -h' for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// errUsage marks errors caused by the user's input: exit code 2.
+var errUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+func (e usageError) Unwrap() error { return errUsage }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "run":
+		err = cmdRun(rest)
+	case "replay":
+		err = cmdReplay(rest)
+	case "report":
+		err = cmdReport(rest)
+	case "load":
+		err = cmdLoad(rest)
+	case "watch":
+		err = cmdWatch(rest)
+	case "servers":
+		err = cmdServers(rest)
+	case "version", "--version":
+		fmt.Println("allocscope", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	case "__guard":
+		return guardMain(rest)
+	case "__loadworker":
+		return loadWorkerMain(rest)
+	default:
+		fmt.Fprintf(os.Stderr, "allocscope: unknown command %q: run 'allocscope help' for the list\n", cmd)
+		return 2
+	}
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "allocscope: "+oneLine(err.Error()))
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// oneLine keeps multi-line errors (a build's output) readable but leads with the cause.
+func oneLine(s string) string { return strings.TrimRight(s, "\n") }
+
+// newFlags returns a FlagSet that reports errors instead of exiting, so they get exit code 2.
+func newFlags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: allocscope %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses, turning flag errors into usage errors (flag has already printed the usage).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/allocscope/allocscope/servers"
+)
+
+func cmdServers(args []string) error {
+	if len(args) == 0 {
+		return usagef("servers needs a subcommand: build or list")
+	}
+	switch args[0] {
+	case "build":
+		return cmdServersBuild(args[1:])
+	case "list":
+		return cmdServersList(args[1:])
+	}
+	return usagef("unknown servers subcommand %q: use build or list", args[0])
+}
+
+func cmdServersBuild(args []string) error {
+	fs := newFlags("servers build", "servers build [--allocators LIST] [--verbose]")
+	list := fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
+	verbose := fs.Bool("verbose", false, "show cargo's output")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	allocs, err := servers.ParseAllocators(*list)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := servers.NewBuilder()
+	if *verbose {
+		b.Log = os.Stderr
+	}
+	for i, a := range allocs {
+		fmt.Fprintf(os.Stderr, "[%d/%d] %-9s building… ", i+1, len(allocs), a.Name)
+		bin, err := b.Build(ctx, a)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "failed")
+			return err
+		}
+		state := "built"
+		if bin.Cached {
+			state = "cached"
+		}
+		fmt.Fprintf(os.Stderr, "%s in %.1fs, %s, %s\n", state, bin.Duration.Seconds(), humanBytes(bin.SizeBytes), bin.Path)
+	}
+	return nil
+}
+
+func cmdServersList(args []string) error {
+	fs := newFlags("servers list", "servers list")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	b := servers.NewBuilder()
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ALLOCATOR\tSTATUS\tLIBRARY\tVERSION\tBINARY\tSIZE")
+	for _, a := range servers.Allocators {
+		status := "available"
+		if why := a.Missing(); why != "" {
+			status = "unavailable: " + why
+		}
+		lib := "glibc malloc"
+		if a.Library != "" {
+			lib = servers.FindLibrary(a.Library)
+			if lib == "" {
+				lib = a.Library + " (missing)"
+			}
+		}
+		bin, size := "not built (allocscope servers build)", "-"
+		if p := b.CachedPath(a); p != "" {
+			bin = p
+			if st, err := os.Stat(p); err == nil {
+				size = humanBytes(st.Size())
+			}
+		}
+		ver := a.PackageVersion()
+		if ver == "" {
+			ver = "?"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, status, lib, ver, bin, size)
+	}
+	return w.Flush()
+}
+
+func guardMain(args []string) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	return servers.RunGuard(args)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,65 @@
+package servers
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// RunGuard is the body of `allocscope __guard -- CMD...`: it runs CMD in its own process
+// group (the one Start created), tells Start the command's PID on fd 3, and when
+// allocscope dies (PR_SET_PDEATHSIG) or asks it to stop, takes the whole group down,
+// including anything CMD forked. It returns the exit code to exit with.
+func RunGuard(argv []string) int {
+	parent := os.Getppid()
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "allocscope guard:", err)
+		return 1
+	}
+	// allocscope may have died before prctl took effect.
+	if os.Getppid() != parent || parent == 1 {
+		return 1
+	}
+	if len(argv) == 0 {
+		fmt.Fprintln(os.Stderr, "allocscope guard: no command")
+		return 2
+	}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "allocscope guard: cannot start %q: %v\n", argv[0], err)
+		return 127
+	}
+	if pids := os.NewFile(3, "pids"); pids != nil {
+		pids.WriteString(strconv.Itoa(cmd.Process.Pid) + "\n")
+		pids.Close()
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return cmd.ProcessState.ExitCode()
+	case <-signals:
+		// The guard is in the group too, but it catches SIGTERM, so it outlives the
+		// polite signal and can follow it with SIGKILL for whatever ignored it.
+		syscall.Kill(-syscall.Getpgrp(), syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Second):
+		}
+		syscall.Kill(-syscall.Getpgrp(), syscall.SIGKILL)
+		return 143
+	}
+}

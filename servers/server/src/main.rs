@@ -1,0 +1,210 @@
+//! allocscope-server: the HTTP server allocscope measures. One source, built once per
+//! allocator by cargo feature; see README.md at the repository root for the endpoints.
+
+mod alloc;
+mod stats;
+mod workloads;
+
+use hyper::server::conn::Http;
+use hyper::service::service_fn;
+use hyper::{Body, Method, Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[global_allocator]
+static GLOBAL: alloc::Allocator = alloc::Allocator;
+
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static CONNECTION_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+struct Args {
+    port: u16,
+    bind: IpAddr,
+    threads: usize,
+}
+
+const USAGE: &str = "usage: allocscope-server [--port N (0 = any free port)] [--bind ADDR (default 127.0.0.1)] [--threads N (default: cores)]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        port: 0,
+        bind: IpAddr::from([127, 0, 0, 1]),
+        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (flag.clone(), None),
+        };
+        if name == "--help" || name == "-h" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = match inline.or_else(|| it.next()) {
+            Some(v) => v,
+            None => return Err(format!("{name} needs a value")),
+        };
+        match name.as_str() {
+            "--port" => a.port = value.parse().map_err(|_| format!("--port {value:?} is not a port number (0-65535)"))?,
+            "--bind" => a.bind = value.parse().map_err(|_| format!("--bind {value:?} is not an IP address"))?,
+            "--threads" => {
+                a.threads = value.parse().map_err(|_| format!("--threads {value:?} is not a whole number"))?;
+                if a.threads == 0 {
+                    return Err("--threads must be at least 1".into());
+                }
+            }
+            _ => return Err(format!("unknown flag {name}")),
+        }
+    }
+    Ok(a)
+}
+
+// 10,000 connections need more descriptors than the usual soft limit of 1,024.
+fn raise_fd_limit() {
+    unsafe {
+        let mut l: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
+fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .expect("static headers are valid")
+}
+
+fn bad_request(reason: String) -> Response<Body> {
+    reply(StatusCode::BAD_REQUEST, "text/plain", reason + "\n")
+}
+
+fn json_or_400(r: Result<String, String>) -> Response<Body> {
+    match r {
+        Ok(body) => reply(StatusCode::OK, "application/json", body),
+        Err(reason) => bad_request(reason),
+    }
+}
+
+fn stats_json() -> String {
+    let allocator = stats::allocator(alloc::BUILD);
+    let heap = stats::heap(allocator);
+    let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
+    let raw: Vec<String> = heap.raw.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!(
+        concat!(
+            "{{\"build\":\"{}\",\"allocator\":\"{}\",\"version\":\"{}\",\"malloc_from\":\"{}\",",
+            "\"requests\":{},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},",
+            "\"allocated_bytes\":{},\"committed_bytes\":{},\"raw\":{{{}}}}}"
+        ),
+        alloc::BUILD,
+        allocator,
+        heap.version.replace('"', "'"),
+        stats::malloc_owner().replace('"', "'"),
+        REQUESTS.load(Ordering::Relaxed),
+        CONNECTION_ERRORS.load(Ordering::Relaxed),
+        alloc::LIVE_BYTES.load(Ordering::Relaxed).max(0),
+        workloads::HELD_BYTES.load(Ordering::Relaxed),
+        workloads::LARGE_BYTES.load(Ordering::Relaxed),
+        opt(heap.allocated),
+        opt(heap.committed),
+        raw.join(","),
+    )
+}
+
+async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    REQUESTS.fetch_add(1, Ordering::Relaxed);
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET and HEAD\n".into()));
+    }
+    let q = workloads::parse_query(req.uri().query());
+    let resp = match req.uri().path() {
+        "/" => reply(StatusCode::OK, "text/plain", "Hello, World!".into()),
+        "/alloc" => json_or_400(workloads::alloc(&q)),
+        "/json" => json_or_400(workloads::json(&q)),
+        "/large" => json_or_400(workloads::large(&q)),
+        "/hold" => match workloads::hold(&q) {
+            Ok((buf, ttl)) => {
+                let n = buf.len();
+                tokio::spawn(async move {
+                    tokio::time::sleep(ttl).await;
+                    workloads::release_held(buf);
+                });
+                reply(StatusCode::OK, "application/json", format!("{{\"held\":{n},\"ms\":{}}}", ttl.as_millis()))
+            }
+            Err(reason) => bad_request(reason),
+        },
+        "/stats" => reply(StatusCode::OK, "application/json", stats_json()),
+        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found: try / /alloc /json /hold /large /stats\n".into()),
+    };
+    Ok(resp)
+}
+
+fn log_connection_error(e: &dyn std::fmt::Display) {
+    // Under 10,000 clients a burst of resets is normal: log the first few, then every 1,000th.
+    let n = CONNECTION_ERRORS.fetch_add(1, Ordering::Relaxed) + 1;
+    if n <= 10 || n % 1000 == 0 {
+        eprintln!("connection error #{n}: {e}");
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener) {
+    let http = Http::new();
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let conn = http.serve_connection(stream, service_fn(handle));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        log_connection_error(&e);
+                    }
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: wait for descriptors to free up instead of exiting.
+                log_connection_error(&format!("accept: {e}"));
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("allocscope-server: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    raise_fd_limit();
+    let listener = match std::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("allocscope-server: cannot listen on {}:{}: {e}", args.bind, args.port);
+            std::process::exit(1);
+        }
+    };
+    listener.set_nonblocking(true).expect("nonblocking listener");
+    let addr = listener.local_addr().expect("bound address");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+        // The one line allocscope reads to learn the address: never guess or race a port.
+        println!("allocscope-server listening={addr} build={} allocator={} pid={}", alloc::BUILD, stats::allocator(alloc::BUILD), std::process::id());
+        let _ = std::io::stdout().flush();
+        serve(listener).await
+    });
+}

@@ -1,0 +1,174 @@
+//! The endpoints' workloads: each exercises a different side of an allocator.
+//! Every size is capped so that no request can exhaust the machine.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub const MAX_ALLOC_COUNT: u64 = 100_000;
+pub const MAX_ALLOC_SIZE: u64 = 1 << 20;
+pub const MAX_ALLOC_TOTAL: u64 = 64 << 20;
+pub const MAX_JSON_ITEMS: u64 = 100_000;
+pub const MAX_HOLD_BYTES: u64 = 64 << 20;
+pub const MAX_HOLD_MS: u64 = 60_000;
+pub const MAX_HELD_TOTAL: u64 = 4 << 30;
+pub const MAX_LARGE_BYTES: u64 = 64 << 20;
+pub const MAX_LARGE_LIVE: u64 = 64;
+
+/// Bytes kept alive by /hold right now.
+pub static HELD_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Bytes kept alive by /large right now.
+pub static LARGE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+pub type Query<'a> = HashMap<&'a str, &'a str>;
+
+pub fn parse_query(q: Option<&str>) -> Query<'_> {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
+        .collect()
+}
+
+/// Parses a byte size: plain bytes, or with k/KB (1000), KiB (1024), M/MB, MiB, G/GB, GiB.
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn param(q: &Query, name: &str, default: u64, max: u64, bytes: bool) -> Result<u64, String> {
+    let Some(raw) = q.get(name) else { return Ok(default) };
+    let v = if bytes { parse_bytes(raw) } else { raw.parse().ok() };
+    match v {
+        None => Err(format!("{name}={raw:?} is not a {}", if bytes { "size (e.g. 4096, 64KiB, 5MB)" } else { "whole number" })),
+        Some(v) if v > max => Err(format!("{name}={v} is over the limit of {max}")),
+        Some(v) => Ok(v),
+    }
+}
+
+// Writing one byte per page makes the kernel back the block with real memory, so RSS shows it.
+fn touch(buf: &mut [u8], seed: u8) -> u64 {
+    let mut sum = 0u64;
+    let mut i = 0;
+    while i < buf.len() {
+        buf[i] = seed;
+        sum = sum.wrapping_add(buf[i] as u64);
+        i += 4096;
+    }
+    if let Some(last) = buf.last_mut() {
+        *last = seed;
+    }
+    sum
+}
+
+/// GET /alloc?count=N&size=B&order=fifo|lifo
+pub fn alloc(q: &Query) -> Result<String, String> {
+    let count = param(q, "count", 1000, MAX_ALLOC_COUNT, false)?;
+    let size = param(q, "size", 64, MAX_ALLOC_SIZE, true)?;
+    if count * size > MAX_ALLOC_TOTAL {
+        return Err(format!("count*size={} is over the limit of {MAX_ALLOC_TOTAL} bytes", count * size));
+    }
+    let order = *q.get("order").unwrap_or(&"fifo");
+    if order != "fifo" && order != "lifo" {
+        return Err(format!("order={order:?} must be fifo or lifo"));
+    }
+    let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(count as usize);
+    let mut sum = 0u64;
+    for i in 0..count {
+        let mut b = vec![0u8; size as usize];
+        sum = sum.wrapping_add(touch(&mut b, i as u8));
+        blocks.push(b);
+    }
+    if order == "fifo" {
+        for b in blocks.drain(..) {
+            drop(b);
+        }
+    } else {
+        while let Some(b) = blocks.pop() {
+            drop(b);
+        }
+    }
+    Ok(format!("{{\"count\":{count},\"size\":{size},\"order\":\"{order}\",\"checksum\":{sum}}}"))
+}
+
+/// GET /json?items=N: many small strings, built and joined.
+pub fn json(q: &Query) -> Result<String, String> {
+    let items = param(q, "items", 100, MAX_JSON_ITEMS, false)?;
+    let parts: Vec<String> = (0..items)
+        .map(|i| format!("{{\"id\":{i},\"name\":\"item-{i}\",\"tags\":[\"t{}\",\"t{}\"],\"ok\":{}}}", i % 7, i % 13, i % 2 == 0))
+        .collect();
+    Ok(format!("{{\"items\":[{}]}}", parts.join(",")))
+}
+
+/// GET /hold?bytes=B&ms=T: keeps B bytes alive for T ms beside everything else in flight.
+pub fn hold(q: &Query) -> Result<(Vec<u8>, Duration), String> {
+    let bytes = param(q, "bytes", 64 << 10, MAX_HOLD_BYTES, true)?;
+    let ms = param(q, "ms", 1000, MAX_HOLD_MS, false)?;
+    if HELD_BYTES.load(Ordering::Relaxed) + bytes > MAX_HELD_TOTAL {
+        return Err(format!("the server already holds {} bytes (limit {MAX_HELD_TOTAL})", HELD_BYTES.load(Ordering::Relaxed)));
+    }
+    let mut buf = vec![0u8; bytes as usize];
+    touch(&mut buf, 1);
+    HELD_BYTES.fetch_add(bytes, Ordering::Relaxed);
+    Ok((buf, Duration::from_millis(ms)))
+}
+
+pub fn release_held(buf: Vec<u8>) {
+    HELD_BYTES.fetch_sub(buf.len() as u64, Ordering::Relaxed);
+    drop(buf);
+}
+
+static LARGE: Mutex<Vec<Option<Vec<u8>>>> = Mutex::new(Vec::new());
+static RNG: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+
+fn random() -> u64 {
+    // splitmix64 over a shared counter: cheap, lock-free, good enough to pick sizes and slots.
+    let mut z = RNG.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// GET /large?min=5MB&max=25MB&live=20: replaces one of at most `live` big blocks.
+pub fn large(q: &Query) -> Result<String, String> {
+    let min = param(q, "min", 5_000_000, MAX_LARGE_BYTES, true)?;
+    let max = param(q, "max", 25_000_000, MAX_LARGE_BYTES, true)?;
+    let live = param(q, "live", 20, MAX_LARGE_LIVE, false)?;
+    if min > max {
+        return Err(format!("min={min} is larger than max={max}"));
+    }
+    if live == 0 {
+        return Err("live must be at least 1".into());
+    }
+    let size = min + random() % (max - min + 1);
+    let mut block = vec![0u8; size as usize];
+    touch(&mut block, 2);
+    let slot = (random() % live) as usize;
+    let old = {
+        let mut slots = LARGE.lock().unwrap_or_else(|e| e.into_inner());
+        if slots.len() < live as usize {
+            slots.resize_with(live as usize, || None);
+        }
+        LARGE_BYTES.fetch_add(size, Ordering::Relaxed);
+        // Blocks past a smaller `live` stay until a request with a larger one replaces them.
+        slots[slot].replace(block)
+    };
+    if let Some(old) = old {
+        LARGE_BYTES.fetch_sub(old.len() as u64, Ordering::Relaxed);
+    }
+    Ok(format!("{{\"slot\":{slot},\"size\":{size},\"live\":{live}}}"))
+}

@@ -1,0 +1,314 @@
+package servers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the helper processes these tests need.
+func TestMain(m *testing.M) {
+	switch os.Getenv("ALLOCSCOPE_TEST_HELPER") {
+	case "serve":
+		serveHello(os.Args[len(os.Args)-1])
+	case "parent":
+		runParent()
+	case "guard":
+		os.Exit(RunGuard(os.Args[1:]))
+	default:
+		os.Exit(m.Run())
+	}
+}
+
+func serveHello(port string) {
+	http.ListenAndServe("127.0.0.1:"+port, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	os.Exit(1)
+}
+
+// runParent starts a target the way allocscope does, prints the measured PID and waits to be killed.
+func runParent() {
+	var spec Spec
+	if err := json.Unmarshal([]byte(os.Getenv("ALLOCSCOPE_TEST_SPEC")), &spec); err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	p, err := Start(context.Background(), spec)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	fmt.Println("PID", p.PID)
+	time.Sleep(time.Hour)
+}
+
+func build(t *testing.T, name string) Binary {
+	t.Helper()
+	a, err := LookupAllocator(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := NewBuilder().Build(context.Background(), a)
+	if err != nil {
+		t.Fatalf("build %s: %v", name, err)
+	}
+	return bin
+}
+
+type serverStats struct {
+	Build          string `json:"build"`
+	Allocator      string `json:"allocator"`
+	Version        string `json:"version"`
+	MallocFrom     string `json:"malloc_from"`
+	Requests       uint64 `json:"requests"`
+	LiveBytes      int64  `json:"live_bytes"`
+	HeldBytes      int64  `json:"held_bytes"`
+	AllocatedBytes *int64 `json:"allocated_bytes"`
+	CommittedBytes *int64 `json:"committed_bytes"`
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func stats(t *testing.T, p *Process) serverStats {
+	t.Helper()
+	_, body := get(t, "http://"+p.Addr+"/stats")
+	var s serverStats
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatalf("/stats is not JSON: %v: %s", err, body)
+	}
+	return s
+}
+
+func start(t *testing.T, spec Spec) *Process {
+	t.Helper()
+	p, err := Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(DefaultStopGrace) })
+	return p
+}
+
+func mapsMention(t *testing.T, pid int, lib string) bool {
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(maps), lib)
+}
+
+func TestEachBuildServesAndReportsItsAllocator(t *testing.T) {
+	want := map[string]string{"system": "glibc", "jemalloc": "jemalloc", "mimalloc": "mimalloc", "tcmalloc": "tcmalloc"}
+	for _, a := range Allocators {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := build(t, a.Name)
+			p := start(t, ServerSpec(a.Name, bin.Path, "", 2))
+			if !strings.HasPrefix(p.Addr, "127.0.0.1:") {
+				t.Fatalf("server bound %s, want 127.0.0.1 by default", p.Addr)
+			}
+			if code, body := get(t, "http://"+p.Addr+"/"); code != 200 || body != "Hello, World!" {
+				t.Fatalf("GET / = %d %q", code, body)
+			}
+			before := stats(t, p)
+			if before.Allocator != want[a.Name] || before.Build != a.Name {
+				t.Fatalf("/stats says build %q allocator %q, want %q %q", before.Build, before.Allocator, a.Name, want[a.Name])
+			}
+			if before.Version == "" {
+				t.Fatalf("/stats has no library version")
+			}
+			if a.Library != "" && !mapsMention(t, p.PID, a.Library) {
+				t.Fatalf("%s is not mapped into the server", a.Library)
+			}
+			if code, _ := get(t, "http://"+p.Addr+"/alloc?count=20000&size=512&order=lifo"); code != 200 {
+				t.Fatalf("/alloc = %d", code)
+			}
+			const held = 32 << 20
+			if code, _ := get(t, fmt.Sprintf("http://%s/hold?bytes=%d&ms=60000", p.Addr, held)); code != 200 {
+				t.Fatalf("/hold = %d", code)
+			}
+			after := stats(t, p)
+			if after.Requests < before.Requests+2 {
+				t.Fatalf("requests went from %d to %d after two requests", before.Requests, after.Requests)
+			}
+			if got := after.HeldBytes - before.HeldBytes; got != held {
+				t.Fatalf("held_bytes grew by %d, want %d", got, held)
+			}
+			if got := after.LiveBytes - before.LiveBytes; got < held {
+				t.Fatalf("live_bytes grew by %d, want at least %d", got, held)
+			}
+			if after.CommittedBytes == nil || *after.CommittedBytes-*before.CommittedBytes < held {
+				t.Fatalf("allocator's committed bytes did not grow by the %d held: before %v after %v", held, before.CommittedBytes, after.CommittedBytes)
+			}
+			// Not a difference: jemalloc counts its thread caches as allocated, and /alloc's
+			// freed blocks leave those caches in between.
+			if after.AllocatedBytes != nil && *after.AllocatedBytes < held {
+				t.Fatalf("allocator reports %d bytes allocated while the server holds %d", *after.AllocatedBytes, held)
+			}
+		})
+	}
+}
+
+func TestBadParametersGet400(t *testing.T) {
+	p := start(t, ServerSpec("system", build(t, "system").Path, "", 1))
+	for _, q := range []string{
+		"/alloc?count=abc", "/alloc?count=100000000", "/alloc?order=random", "/alloc?count=100000&size=1MiB",
+		"/json?items=-1", "/hold?bytes=1TB", "/hold?ms=9999999", "/large?min=30MB&max=5MB", "/large?live=0", "/large?max=1GB",
+	} {
+		code, body := get(t, "http://"+p.Addr+q)
+		if code != 400 || strings.TrimSpace(body) == "" {
+			t.Errorf("GET %s = %d %q, want 400 with a reason", q, code, body)
+		}
+	}
+	if code, body := get(t, "http://"+p.Addr+"/json?items=3"); code != 200 || !json.Valid([]byte(body)) || strings.Count(body, `"id"`) != 3 {
+		t.Errorf("/json?items=3 = %d %s", code, body)
+	}
+}
+
+func TestPreloadedAllocatorIsTheOneInUse(t *testing.T) {
+	bin := build(t, "system")
+	for _, a := range Allocators[1:] {
+		t.Run(a.Name, func(t *testing.T) {
+			lib, err := a.PreloadPath()
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := ServerSpec("preload-"+a.Name, bin.Path, "", 1)
+			spec.Preload = lib
+			p := start(t, spec)
+			s := stats(t, p)
+			if s.Allocator != a.Name || !strings.Contains(s.MallocFrom, a.Library[:len(a.Library)-5]) {
+				t.Fatalf("preloaded %s but /stats says allocator %q, malloc from %q", lib, s.Allocator, s.MallocFrom)
+			}
+		})
+	}
+}
+
+func TestCustomCommandWithPortPlaceholder(t *testing.T) {
+	self, _ := os.Executable()
+	p := start(t, Spec{Name: "custom", Command: []string{self, "{port}"}, Env: []string{"ALLOCSCOPE_TEST_HELPER=serve"}})
+	if code, body := get(t, "http://"+p.Addr+"/"); code != 200 || body != "hello" {
+		t.Fatalf("GET / = %d %q", code, body)
+	}
+	if st := p.Stop(DefaultStopGrace); !st.Requested || st.Signal != "SIGTERM" {
+		t.Fatalf("stop reported %+v, want a requested SIGTERM", st)
+	}
+}
+
+func TestTargetThatNeverBecomesReadyIsNamedWithItsOutput(t *testing.T) {
+	_, err := Start(context.Background(), Spec{Name: "broken", Command: []string{"sh", "-c", "echo cannot open config >&2; exit 3"}})
+	if err == nil || !strings.Contains(err.Error(), "broken") || !strings.Contains(err.Error(), "cannot open config") || !strings.Contains(err.Error(), "code 3") {
+		t.Fatalf("got %v, want an error naming the target, its exit and its output", err)
+	}
+	_, err = Start(context.Background(), Spec{Name: "silent", Command: []string{"sleep", "30"}, ReadyTimeout: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "silent") {
+		t.Fatalf("got %v, want an error naming the silent target", err)
+	}
+}
+
+func TestPortInUseIsReported(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	bin := build(t, "system")
+	_, err = Start(context.Background(), Spec{Name: "taken", Command: []string{bin.Path, "--port", port}})
+	if err == nil || !strings.Contains(err.Error(), "cannot listen") {
+		t.Fatalf("got %v, want the server's own 'cannot listen' line", err)
+	}
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// A zombie has exited; only its parent has yet to reap it.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// killParent runs a helper that starts spec like allocscope does, SIGKILLs the helper, and
+// returns the target's PID, which must then disappear.
+func killParent(t *testing.T, spec Spec) int {
+	t.Helper()
+	self, _ := os.Executable()
+	js, _ := json.Marshal(spec)
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), "ALLOCSCOPE_TEST_HELPER=parent", "ALLOCSCOPE_TEST_SPEC="+string(js))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var word string
+	var pid int
+	fmt.Fscan(out, &word, &pid)
+	if word != "PID" || !alive(pid) {
+		t.Fatalf("helper did not start its target: %q %d", word, pid)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return pid
+}
+
+func TestServerDiesWithKilledParent(t *testing.T) {
+	bin := build(t, "jemalloc")
+	if pid := killParent(t, ServerSpec("jemalloc", bin.Path, "", 1)); alive(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("server %d outlived its parent's kill -9", pid)
+	}
+}
+
+func TestGuardTakesForkedChildrenDownWithKilledParent(t *testing.T) {
+	self, _ := os.Executable()
+	// sh forks the real server and waits: without the guard, only sh would get Pdeathsig.
+	spec := Spec{
+		Name:    "forking",
+		Command: []string{"sh", "-c", `ALLOCSCOPE_TEST_HELPER=serve "$0" {port} & echo "$!" > "$1"; wait`, self, t.TempDir() + "/child"},
+		Guard:   []string{self},
+		Env:     []string{"ALLOCSCOPE_TEST_HELPER=guard"},
+	}
+	pid := killParent(t, spec)
+	if alive(pid) {
+		t.Fatalf("command %d outlived its parent's kill -9", pid)
+	}
+	childPID, err := os.ReadFile(spec.Command[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _ := strconv.Atoi(strings.TrimSpace(string(childPID)))
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(child) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(child) {
+		syscall.Kill(child, syscall.SIGKILL)
+		t.Fatalf("grandchild %d outlived allocscope's kill -9", child)
+	}
+}
