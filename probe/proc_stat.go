@@ -1,0 +1,73 @@
+package probe
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// stat holds the fields of /proc/PID/stat that the probe uses.
+type stat struct {
+	comm                   []byte
+	state                  byte
+	ppid                   int
+	minflt, majflt         uint64
+	utimeTicks, stimeTicks uint64
+	threads                int
+	startTicks, vsizeBytes uint64
+}
+
+// parseStat parses /proc/PID/stat without allocating. The command name may hold spaces
+// and parentheses, so it ends at the last ')', as procfs does.
+func parseStat(b []byte) (stat, error) {
+	var s stat
+	open := bytes.IndexByte(b, '(')
+	end := bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open || end+2 >= len(b) {
+		return s, fmt.Errorf("stat %q: no command name in parentheses", b)
+	}
+	s.comm = b[open+1 : end]
+	rest := b[end+2:]
+	// Fields are numbered from 3 (state) after the name, as in proc(5).
+	for field := 3; len(rest) > 0; field++ {
+		tok := rest
+		if i := bytes.IndexByte(rest, ' '); i >= 0 {
+			tok, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		switch field {
+		case 3:
+			s.state = tok[0]
+		case 4:
+			s.ppid = int(atou(tok))
+		case 10:
+			s.minflt = atou(tok)
+		case 12:
+			s.majflt = atou(tok)
+		case 14:
+			s.utimeTicks = atou(tok)
+		case 15:
+			s.stimeTicks = atou(tok)
+		case 20:
+			s.threads = int(atou(tok))
+		case 22:
+			s.startTicks = atou(tok)
+		case 23:
+			s.vsizeBytes = atou(tok)
+			return s, nil
+		}
+	}
+	return s, fmt.Errorf("stat %q: fewer than 23 fields", b)
+}
+
+// atou reads the leading decimal digits of b.
+func atou(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v
+}
