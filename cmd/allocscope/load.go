@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/allocscope/allocscope/loadgen"
+	"golang.org/x/term"
+)
+
+// durationFlag takes autocannon's plain seconds ("10") or a Go duration ("1m30s").
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if secs, err := strconv.ParseFloat(s, 64); err == nil {
+		if secs < 0 {
+			return 0, fmt.Errorf("%q is negative", s)
+		}
+		return time.Duration(secs * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration: use seconds (10) or a unit (500ms, 1m)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}
+
+// headerFlag collects repeated -H "Name: value".
+type headerFlag map[string]string
+
+func (h headerFlag) String() string { return "" }
+func (h headerFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, ":")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("header %q must look like 'Name: value'", s)
+	}
+	h[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	return nil
+}
+
+// loadFlags registers the load generator's flags, named like autocannon's.
+func loadFlags(fs *flag.FlagSet, c *loadgen.Config) {
+	fs.IntVar(&c.Connections, "c", loadgen.DefaultConnections, "concurrent connections")
+	c.Duration = loadgen.DefaultDuration
+	fs.Var(durationFlag{&c.Duration}, "d", "duration: seconds or a Go duration (10, 1m)")
+	fs.Uint64Var(&c.Amount, "a", 0, "stop after this many responses instead of a duration")
+	fs.IntVar(&c.Pipelining, "p", loadgen.DefaultPipelining, "requests in flight per connection (pipelining)")
+	fs.Float64Var(&c.Rate, "R", 0, "open loop: total requests per second (latency corrected for coordinated omission)")
+	fs.Var(durationFlag{&c.Warmup}, "w", "warmup left out of the results, within the duration")
+	c.Timeout = loadgen.DefaultTimeout
+	fs.Var(durationFlag{&c.Timeout}, "t", "response timeout")
+	fs.StringVar(&c.Method, "m", "GET", "HTTP method")
+	fs.StringVar(&c.Body, "b", "", "request body")
+	c.Headers = map[string]string{}
+	fs.Var(headerFlag(c.Headers), "H", "request header 'Name: value' (repeatable)")
+}
+
+func cmdLoad(args []string) error {
+	fs := newFlags("load", "load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--json]")
+	var cfg loadgen.Config
+	loadFlags(fs, &cfg)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	// Flags may follow the URL, as with autocannon.
+	var url string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		url, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if url == "" && fs.NArg() > 0 {
+		url = fs.Arg(0)
+	}
+	if url == "" {
+		return usagef("load needs a URL, e.g. allocscope load http://127.0.0.1:3000/ -c 100 -d 10")
+	}
+	cfg.URL = url
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g, err := loadgen.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cfg = g.Config()
+	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	mode := "closed loop"
+	if cfg.Rate > 0 {
+		mode = fmt.Sprintf("open loop at %g req/s", cfg.Rate)
+	}
+	fmt.Fprintf(os.Stderr, "Running %s test @ %s\n%d connections, pipelining %d, %s\n\n", cfg.Duration, cfg.URL, cfg.Connections, cfg.Pipelining, mode)
+	var done uint64
+	for s := range g.Snapshots() {
+		done += s.Requests
+		if tty {
+			frac := float64(s.Second) / cfg.Duration.Seconds()
+			fmt.Fprintf(os.Stderr, "\r%s %3d%%  %ds  %s req/s  %d conns  %d errors ", bar(frac, 30), int(100*min(frac, 1)), s.Second, loadgen.SI(float64(s.Requests)), s.Connections, s.Errors.Total())
+		}
+	}
+	if tty {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+	res := g.Wait()
+	if *asJSON {
+		res.Histogram = nil
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	loadgen.WriteText(os.Stdout, res)
+	return nil
+}
+
+func bar(frac float64, width int) string {
+	frac = max(0, min(frac, 1))
+	n := int(frac * float64(width))
+	return "[" + strings.Repeat("█", n) + strings.Repeat("░", width-n) + "]"
+}

@@ -1,0 +1,237 @@
+// Package loadgen is an HTTP/1.1 load generator: keep-alive connections driven by an
+// epoll loop per core (as wrk does), closed or open loop, latency in HDR histograms,
+// per-second snapshots. Several targets run in one process or, past the open-files
+// limit, in a worker process each.
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Defaults, named like autocannon's flags.
+const (
+	DefaultConnections = 10
+	DefaultDuration    = 10 * time.Second
+	DefaultPipelining  = 1
+	DefaultTimeout     = 10 * time.Second
+	// MaxDuration bounds a run given only an amount (-a): every load test stops by itself.
+	MaxDuration = 10 * time.Minute
+)
+
+// Config describes one load test against one target.
+type Config struct {
+	// Name labels the target in snapshots; defaults to the URL's host:port.
+	Name        string            `json:"name"`
+	URL         string            `json:"url"`
+	Method      string            `json:"method"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Body        string            `json:"body,omitempty"`
+	Connections int               `json:"connections"`
+	Duration    time.Duration     `json:"duration"`
+	// Amount stops the test after this many responses (0: run for Duration).
+	Amount     uint64 `json:"amount,omitempty"`
+	Pipelining int    `json:"pipelining"`
+	// Rate, when > 0, is the open-loop request rate (req/s) across all connections;
+	// latency is then measured from each request's scheduled send time.
+	Rate    float64       `json:"rate,omitempty"`
+	Warmup  time.Duration `json:"warmup,omitempty"`
+	Timeout time.Duration `json:"timeout"`
+	// Workers is the number of event loops (0: one per core).
+	Workers int `json:"workers,omitempty"`
+}
+
+// withDefaults fills unset fields.
+func (c Config) withDefaults() Config {
+	if c.Method == "" {
+		c.Method = "GET"
+	}
+	if c.Connections == 0 {
+		c.Connections = DefaultConnections
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+		if c.Amount > 0 {
+			c.Duration = MaxDuration
+		}
+	}
+	if c.Pipelining == 0 {
+		c.Pipelining = DefaultPipelining
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c
+}
+
+// target is the parsed destination.
+type target struct {
+	addr     *net.TCPAddr
+	hostPort string
+	path     string
+}
+
+func (c Config) target() (target, error) {
+	raw := c.URL
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return target{}, fmt.Errorf("URL %q: %v", c.URL, err)
+	}
+	if u.Scheme != "http" {
+		return target{}, fmt.Errorf("URL %q: only http:// is supported (no TLS)", c.URL)
+	}
+	if u.Hostname() == "" {
+		return target{}, fmt.Errorf("URL %q has no host", c.URL)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(context.Background(), u.Hostname())
+	if err != nil || len(addrs) == 0 {
+		return target{}, fmt.Errorf("URL %q: cannot resolve %s", c.URL, u.Hostname())
+	}
+	ip := addrs[0].IP
+	for _, a := range addrs {
+		if a.IP.To4() != nil {
+			ip = a.IP
+			break
+		}
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p > 65535 {
+		return target{}, fmt.Errorf("URL %q: bad port %q", c.URL, port)
+	}
+	path := u.RequestURI()
+	return target{addr: &net.TCPAddr{IP: ip, Port: p}, hostPort: u.Host, path: path}, nil
+}
+
+// Validate checks a config on its own, in one line per problem.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Connections < 1:
+		return fmt.Errorf("connections must be at least 1 (got %d)", c.Connections)
+	case c.Duration < 0:
+		return fmt.Errorf("duration must be positive (got %s)", c.Duration)
+	case c.Duration > MaxDuration:
+		return fmt.Errorf("duration %s is over the %s limit", c.Duration, MaxDuration)
+	case c.Pipelining < 1 || c.Pipelining > 1024:
+		return fmt.Errorf("pipelining must be 1 to 1024 (got %d)", c.Pipelining)
+	case c.Rate < 0:
+		return fmt.Errorf("rate must be positive (got %g)", c.Rate)
+	case c.Warmup < 0 || c.Warmup >= c.Duration:
+		return fmt.Errorf("warmup %s must be shorter than the duration %s", c.Warmup, c.Duration)
+	case c.Timeout <= 0:
+		return fmt.Errorf("timeout must be positive (got %s)", c.Timeout)
+	case strings.ContainsAny(c.Method, " \r\n"):
+		return fmt.Errorf("method %q is not a single word", c.Method)
+	}
+	for k, v := range c.Headers {
+		if strings.ContainsAny(k, ":\r\n ") || strings.ContainsAny(v, "\r\n") {
+			return fmt.Errorf("header %q: names cannot hold ':' or spaces, values no line breaks", k)
+		}
+	}
+	_, err := c.target()
+	return err
+}
+
+// reservedFDs covers what a generator process holds besides its connections.
+const reservedFDs = 64
+
+// Limits is what a process may open.
+type Limits struct {
+	OpenFiles uint64 // the hard RLIMIT_NOFILE
+	// EphemeralPorts is the size of net.ipv4.ip_local_port_range: connections to one
+	// destination address and port cannot exceed it.
+	EphemeralPorts int
+}
+
+// CurrentLimits reads this machine's limits.
+func CurrentLimits() Limits {
+	var l Limits
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+		l.OpenFiles = rl.Max
+	}
+	l.EphemeralPorts = 28232 // Linux default 32768-60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			lo, _ := strconv.Atoi(f[0])
+			hi, _ := strconv.Atoi(f[1])
+			if hi > lo {
+				l.EphemeralPorts = hi - lo + 1
+			}
+		}
+	}
+	return l
+}
+
+// CheckPlan refuses, in one line that says what to change, configs that one process
+// cannot run together within the limits.
+func CheckPlan(limits Limits, configs ...Config) error {
+	need := uint64(reservedFDs)
+	for _, c := range configs {
+		c = c.withDefaults()
+		need += uint64(c.Connections)
+		if c.Connections > limits.EphemeralPorts {
+			return fmt.Errorf("%d connections to %s need more local ports than the %d in net.ipv4.ip_local_port_range: use at most %d connections",
+				c.Connections, c.URL, limits.EphemeralPorts, limits.EphemeralPorts)
+		}
+	}
+	if limits.OpenFiles > 0 && need > limits.OpenFiles {
+		if len(configs) == 1 {
+			return fmt.Errorf("%d connections need %d open files but this process may have at most %d: use -c %d or less",
+				configs[0].withDefaults().Connections, need, limits.OpenFiles, limits.OpenFiles-reservedFDs)
+		}
+		return fmt.Errorf("%d targets need %d open files together but one process may have at most %d: run each target in its own worker process",
+			len(configs), need, limits.OpenFiles)
+	}
+	return nil
+}
+
+// raiseFDLimit lifts the soft open-files limit to the hard one.
+func raiseFDLimit() {
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &rl)
+	}
+}
+
+// requestBytes serialises the request once; every connection sends these bytes.
+func (c Config) requestBytes(t target) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", c.Method, t.path, t.hostPort)
+	hasUA := false
+	for k, v := range c.Headers {
+		if strings.EqualFold(k, "user-agent") {
+			hasUA = true
+		}
+		if strings.EqualFold(k, "host") || strings.EqualFold(k, "content-length") {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+	}
+	if !hasUA {
+		b.WriteString("User-Agent: allocscope\r\n")
+	}
+	if c.Body != "" || c.Method == "POST" || c.Method == "PUT" || c.Method == "PATCH" {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(c.Body))
+	}
+	b.WriteString("\r\n")
+	b.WriteString(c.Body)
+	return []byte(b.String())
+}

@@ -1,0 +1,288 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("LOADGEN_TEST_WORKER") == "1" {
+		os.Exit(ServeWorker(os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
+type countingServer struct {
+	*httptest.Server
+	hits atomic.Int64
+}
+
+func newCountingServer(t *testing.T, h http.HandlerFunc) *countingServer {
+	cs := &countingServer{}
+	cs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs.hits.Add(1)
+		if h != nil {
+			h(w, r)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(cs.Close)
+	return cs
+}
+
+func run(t *testing.T, cfg Config) Result {
+	t.Helper()
+	g, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range g.Snapshots() {
+	}
+	return g.Wait()
+}
+
+func TestAmountMatchesServerCountExactly(t *testing.T) {
+	for _, p := range []int{1, 8} {
+		s := newCountingServer(t, nil)
+		r := run(t, Config{URL: s.URL + "/x?y=1", Connections: 20, Amount: 5000, Pipelining: p, Duration: time.Minute})
+		if r.Requests != 5000 || r.Sent != 5000 || s.hits.Load() != 5000 {
+			t.Fatalf("pipelining %d: received %d, sent %d, server counted %d; want 5000 each", p, r.Requests, r.Sent, s.hits.Load())
+		}
+		if r.Status[2] != 5000 || r.Errors.Total() != 0 || r.Latency.Events != 5000 {
+			t.Fatalf("pipelining %d: status %v errors %+v latency count %d", p, r.Status, r.Errors, r.Latency.Events)
+		}
+	}
+}
+
+func TestRequestCarriesMethodHeadersAndBody(t *testing.T) {
+	var got atomic.Value
+	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(fmt.Sprintf("%s %s %s %s", r.Method, r.URL.Path, r.Header.Get("X-Test"), b))
+		w.WriteHeader(201)
+	})
+	r := run(t, Config{URL: s.URL + "/post", Method: "POST", Headers: map[string]string{"X-Test": "yes"}, Body: "payload", Connections: 1, Amount: 3})
+	if got.Load() != "POST /post yes payload" || r.Status[2] != 3 {
+		t.Fatalf("server saw %q, status %v", got.Load(), r.Status)
+	}
+}
+
+func TestChunkedAndLargeBodies(t *testing.T) {
+	big := strings.Repeat("x", 300_000)
+	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			w.Write([]byte("part one "))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("part two"))
+			return
+		}
+		io.WriteString(w, big)
+	})
+	for _, path := range []string{"/chunked", "/big"} {
+		r := run(t, Config{URL: s.URL + path, Connections: 4, Amount: 200, Pipelining: 2})
+		if r.Requests != 200 || r.Errors.Total() != 0 {
+			t.Fatalf("%s: %d responses, errors %+v", path, r.Requests, r.Errors)
+		}
+	}
+}
+
+func TestOpenLoopHoldsTheRate(t *testing.T) {
+	s := newCountingServer(t, nil)
+	r := run(t, Config{URL: s.URL, Connections: 20, Rate: 1000, Duration: 3 * time.Second})
+	got := float64(r.Requests) / r.Duration.Seconds()
+	if got < 970 || got > 1030 {
+		t.Fatalf("open loop at 1000 req/s delivered %.1f req/s", got)
+	}
+	if !r.CoordinatedOmissionCorrected {
+		t.Fatal("open loop result not marked as corrected for coordinated omission")
+	}
+}
+
+func TestStalledServerShowsInCorrectedLatency(t *testing.T) {
+	// Every 50th request stalls 300 ms: a closed loop would hide the queue behind it.
+	var n atomic.Int64
+	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%50 == 0 {
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
+	r := run(t, Config{URL: s.URL, Connections: 2, Rate: 200, Duration: 3 * time.Second})
+	if r.Latency.P99 < 100*time.Millisecond {
+		t.Fatalf("p99 %s: the stalls' queued requests should count from their scheduled time", r.Latency.P99)
+	}
+}
+
+// misbehaving serves raw TCP: each connection gets handle's treatment.
+func misbehaving(t *testing.T, handle func(net.Conn)) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String() + "/"
+}
+
+func readRequest(c net.Conn) bool {
+	_, err := http.ReadRequest(bufio.NewReader(c))
+	return err == nil
+}
+
+func TestErrorsAreClassified(t *testing.T) {
+	closed := func() string {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := l.Addr().String()
+		l.Close()
+		return "http://" + addr + "/"
+	}()
+	cases := []struct {
+		name  string
+		url   string
+		check func(Errors) bool
+	}{
+		{"refused", closed, func(e Errors) bool { return e.Connect > 0 }},
+		{"reset", misbehaving(t, func(c net.Conn) { readRequest(c) }), func(e Errors) bool { return e.Reset > 0 }},
+		{"timeout", misbehaving(t, func(c net.Conn) { readRequest(c); time.Sleep(2 * time.Second) }), func(e Errors) bool { return e.Timeout > 0 }},
+		{"parse", misbehaving(t, func(c net.Conn) { readRequest(c); io.WriteString(c, "SSH-2.0-nope\r\n\r\n") }), func(e Errors) bool { return e.Parse > 0 }},
+		{"non2xx", newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }).URL, func(e Errors) bool { return e.Non2xx > 0 }},
+	}
+	for _, c := range cases {
+		r := run(t, Config{URL: c.url, Connections: 4, Duration: 1200 * time.Millisecond, Timeout: 300 * time.Millisecond})
+		if !c.check(r.Errors) {
+			t.Errorf("%s: errors %+v", c.name, r.Errors)
+		}
+	}
+}
+
+func TestServerThatDiesMidRunIsCountedAndTheRunEnds(t *testing.T) {
+	s := newCountingServer(t, nil)
+	g, err := Start(context.Background(), Config{URL: s.URL, Connections: 10, Duration: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := 0
+	for range g.Snapshots() {
+		snaps++
+		if snaps == 1 {
+			s.CloseClientConnections()
+			s.Listener.Close()
+		}
+	}
+	r := g.Wait()
+	if r.Requests == 0 || r.Errors.Connect+r.Errors.Reset == 0 {
+		t.Fatalf("requests %d, errors %+v: want some answered, then connect/reset errors", r.Requests, r.Errors)
+	}
+}
+
+func TestPauseStopsSending(t *testing.T) {
+	s := newCountingServer(t, nil)
+	g, err := Start(context.Background(), Config{URL: s.URL, Connections: 4, Duration: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paused, resumed uint64
+	for snap := range g.Snapshots() {
+		switch snap.Second {
+		case 1:
+			g.Pause()
+		case 2:
+			paused = snap.Requests
+			g.Resume()
+		case 3:
+			resumed = snap.Requests
+		}
+	}
+	g.Wait()
+	// Second 2 still holds what was answered before Pause took effect, a moment in.
+	if resumed == 0 || paused*20 > resumed {
+		t.Fatalf("second 2 (paused) had %d responses, second 3 (resumed) %d", paused, resumed)
+	}
+}
+
+func TestPlanBeyondLimitsIsRefused(t *testing.T) {
+	limits := Limits{OpenFiles: 20000, EphemeralPorts: 28232}
+	one := Config{URL: "http://127.0.0.1:1/", Connections: 10000}
+	if err := CheckPlan(limits, one); err != nil {
+		t.Fatalf("10,000 connections fit: %v", err)
+	}
+	err := CheckPlan(limits, one, one, one)
+	if err == nil || !strings.Contains(err.Error(), "own worker process") {
+		t.Fatalf("3 × 10,000 in one process: got %v", err)
+	}
+	err = CheckPlan(limits, Config{URL: "http://127.0.0.1:1/", Connections: 25000})
+	if err == nil || !strings.Contains(err.Error(), "-c 19936") {
+		t.Fatalf("25,000 connections: got %v", err)
+	}
+	err = CheckPlan(Limits{OpenFiles: 1 << 20, EphemeralPorts: 1000}, Config{URL: "http://127.0.0.1:1/", Connections: 2000})
+	if err == nil || !strings.Contains(err.Error(), "ip_local_port_range") {
+		t.Fatalf("ports: got %v", err)
+	}
+	if _, err := Start(context.Background(), Config{URL: "http://127.0.0.1:1/", Connections: 30000}); err == nil {
+		t.Fatal("Start accepted 30,000 connections under a 20,000 limit")
+	}
+}
+
+func TestBadConfigsAreRefused(t *testing.T) {
+	for _, c := range []Config{
+		{URL: "http://127.0.0.1:1/", Connections: -1},
+		{URL: "https://127.0.0.1/"},
+		{URL: "http://127.0.0.1:1/", Pipelining: -2},
+		{URL: "http://127.0.0.1:1/", Duration: time.Second, Warmup: 2 * time.Second},
+		{URL: "http://127.0.0.1:1/", Rate: -5},
+		{URL: "http://127.0.0.1:1/", Headers: map[string]string{"Bad Name": "x"}},
+		{URL: "http://127.0.0.1:99999/"},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("accepted %+v", c)
+		}
+	}
+}
+
+func TestWorkerProcessRelaysSnapshotsAndResult(t *testing.T) {
+	s := newCountingServer(t, nil)
+	self, _ := os.Executable()
+	os.Setenv("LOADGEN_TEST_WORKER", "1")
+	defer os.Unsetenv("LOADGEN_TEST_WORKER")
+	r, err := StartRemote(context.Background(), []string{self}, Config{URL: s.URL, Connections: 5, Duration: 2 * time.Second, Name: "remote"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snaps int
+	var sum uint64
+	for snap := range r.Snapshots() {
+		snaps++
+		sum += snap.Requests
+		if snap.Target != "remote" {
+			t.Fatalf("snapshot for %q", snap.Target)
+		}
+	}
+	res := r.Wait()
+	if snaps < 2 || res.Requests == 0 || res.Requests != sum || uint64(s.hits.Load()) < res.Requests {
+		t.Fatalf("%d snapshots summing to %d, result %d, server %d", snaps, sum, res.Requests, s.hits.Load())
+	}
+	if _, err := StartRemote(context.Background(), []string{self}, Config{URL: "http://127.0.0.1:1/", Connections: 30000}); err == nil {
+		t.Fatal("remote accepted an impossible plan")
+	}
+}

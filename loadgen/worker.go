@@ -1,0 +1,421 @@
+package loadgen
+
+import (
+	"container/heap"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	minBackoff     = int64(10 * time.Millisecond)
+	maxBackoff     = int64(time.Second)
+	timeoutScanGap = int64(100 * time.Millisecond)
+	maxWait        = 50 // ms: how long epoll_wait may sleep, so pause and stop are seen promptly
+)
+
+// worker runs an epoll loop over its share of the connections.
+type worker struct {
+	g       *Generator
+	epfd    int
+	conns   []*conn
+	timers  timers
+	readBuf []byte
+	// batch is `pipelining` copies of the request, so a full pipeline is one write.
+	batch []byte
+
+	mu    sync.Mutex // guards what the reporter takes each second
+	cur   counters
+	hist  *hdrhistogram.Histogram
+	spare *hdrhistogram.Histogram
+	open  int
+
+	lastScan int64
+	resumed  bool
+}
+
+func newWorker(g *Generator, n, firstIndex int) (*worker, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	w := &worker{g: g, epfd: epfd, readBuf: make([]byte, 64<<10), hist: newHistogram(), spare: newHistogram()}
+	for i := 0; i < g.cfg.Pipelining; i++ {
+		w.batch = append(w.batch, g.request...)
+	}
+	w.conns = make([]*conn, n)
+	for i := range w.conns {
+		w.conns[i] = &conn{index: i, fd: -1, heapIdx: -1, sentAt: make([]int64, g.cfg.Pipelining)}
+	}
+	return w, nil
+}
+
+func (w *worker) now() int64 { return int64(time.Since(w.g.base)) }
+
+func (w *worker) run() {
+	defer unix.Close(w.epfd)
+	events := make([]unix.EpollEvent, 512)
+	now := w.now()
+	for i, c := range w.conns {
+		// Open loop: spread first sends across one interval, so connections do not fire in step.
+		if w.g.interval > 0 {
+			c.next = now + w.g.interval*int64(i*len(w.g.workers)+w.index())/int64(w.g.cfg.Connections)
+		}
+		w.connect(c, now)
+	}
+	for {
+		now = w.now()
+		if now >= w.g.deadline || w.g.stopped.Load() {
+			break
+		}
+		wait := maxWait
+		if len(w.timers) > 0 {
+			if d := int((w.timers[0].wake - now + int64(time.Millisecond) - 1) / int64(time.Millisecond)); d < wait {
+				wait = max(d, 0)
+			}
+		}
+		n, err := unix.EpollWait(w.epfd, events, wait)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			break
+		}
+		w.mu.Lock()
+		for i := 0; i < n; i++ {
+			w.handle(w.conns[events[i].Fd], events[i].Events)
+		}
+		now = w.now()
+		for len(w.timers) > 0 && w.timers[0].wake <= now {
+			c := heap.Pop(&w.timers).(*conn)
+			w.wakeUp(c, now)
+		}
+		if now-w.lastScan >= timeoutScanGap {
+			w.lastScan = now
+			w.scanTimeouts(now)
+		}
+		w.checkResume(now)
+		w.mu.Unlock()
+	}
+	w.mu.Lock()
+	for _, c := range w.conns {
+		if c.fd >= 0 {
+			unix.Close(c.fd)
+			c.fd = -1
+		}
+	}
+	w.open = 0
+	w.mu.Unlock()
+}
+
+func (w *worker) index() int {
+	for i, o := range w.g.workers {
+		if o == w {
+			return i
+		}
+	}
+	return 0
+}
+
+func (w *worker) connect(c *conn, now int64) {
+	g := w.g
+	fd, err := unix.Socket(g.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		// Out of descriptors or memory: a connect error, retried with backoff.
+		w.cur.errors.Connect++
+		w.retry(c, now)
+		return
+	}
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	err = unix.Connect(fd, g.sockaddr)
+	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		unix.Close(fd)
+		w.cur.errors.Connect++
+		w.retry(c, now)
+		return
+	}
+	c.fd, c.state = fd, connConnecting
+	c.lastProgress = now
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(c.index)}
+	c.wantOut = true
+	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		unix.Close(fd)
+		c.fd = -1
+		w.cur.errors.Connect++
+		w.retry(c, now)
+	}
+}
+
+// retry closes nothing; it schedules the next connect with exponential backoff.
+func (w *worker) retry(c *conn, now int64) {
+	c.state = connIdle
+	if c.backoff == 0 {
+		c.backoff = minBackoff
+	} else {
+		c.backoff = min(c.backoff*2, maxBackoff)
+	}
+	w.timers.schedule(c, now+c.backoff)
+}
+
+// drop closes a connection; lost counts the requests in flight as resets.
+func (w *worker) drop(c *conn, now int64, lost bool, backoff bool) {
+	if c.fd >= 0 {
+		unix.Close(c.fd) // closing also removes it from the epoll set
+		c.fd = -1
+	}
+	if c.state == connOpen {
+		w.open--
+	}
+	if lost && (c.inflight > 0 || c.resp.inProgress()) {
+		w.cur.errors.Reset++
+	}
+	c.inflight, c.head, c.woff, c.wlen = 0, 0, 0, 0
+	c.resp = response{partial: c.resp.partial[:0], head: w.g.cfg.Method == "HEAD"}
+	w.timers.cancel(c)
+	if backoff {
+		w.retry(c, now)
+	} else {
+		c.state = connIdle
+		w.timers.schedule(c, now)
+	}
+}
+
+func (w *worker) handle(c *conn, ev uint32) {
+	now := w.now()
+	if c.fd < 0 {
+		return
+	}
+	if c.state == connConnecting {
+		if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+			return
+		}
+		if soErr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soErr != 0 || ev&unix.EPOLLERR != 0 {
+			unix.Close(c.fd)
+			c.fd = -1
+			w.cur.errors.Connect++
+			w.retry(c, now)
+			return
+		}
+		c.state = connOpen
+		w.open++
+		c.resp.head = w.g.cfg.Method == "HEAD"
+		w.send(c, now)
+		if c.fd < 0 {
+			return
+		}
+	}
+	if ev&unix.EPOLLOUT != 0 && c.woff < c.wlen {
+		w.flush(c, now)
+		if c.fd < 0 {
+			return
+		}
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		w.read(c)
+	}
+}
+
+// send starts as many requests as the pipeline, the amount and the schedule allow.
+func (w *worker) send(c *conn, now int64) {
+	g := w.g
+	if c.state != connOpen || c.woff < c.wlen || g.paused.Load() {
+		return
+	}
+	free := g.cfg.Pipelining - c.inflight
+	if free <= 0 {
+		return
+	}
+	if g.interval > 0 {
+		due := 0
+		for t := c.next; t <= now && due < free; t += g.interval {
+			due++
+		}
+		if due == 0 {
+			w.timers.schedule(c, c.next)
+			return
+		}
+		free = due
+	}
+	free = g.reserve(free)
+	if free == 0 {
+		return
+	}
+	for i := 0; i < free; i++ {
+		if g.interval > 0 {
+			c.pushSent(c.next)
+			c.next += g.interval
+		} else {
+			c.pushSent(now)
+		}
+	}
+	if c.inflight == free {
+		c.lastProgress = now
+	}
+	w.cur.sent += uint64(free)
+	c.woff, c.wlen = 0, free*len(g.request)
+	w.flush(c, now)
+	if g.interval > 0 && c.fd >= 0 {
+		w.timers.schedule(c, c.next)
+	}
+}
+
+func (w *worker) flush(c *conn, now int64) {
+	for c.woff < c.wlen {
+		n, err := unix.Write(c.fd, w.batch[c.woff:c.wlen])
+		if n > 0 {
+			c.woff += n
+			continue
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			return // EPOLLOUT (edge-triggered, always armed) resumes the write
+		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		w.drop(c, now, true, true)
+		return
+	}
+	c.woff, c.wlen = 0, 0
+}
+
+func (w *worker) read(c *conn) {
+	for c.fd >= 0 {
+		n, err := unix.Read(c.fd, w.readBuf)
+		now := w.now()
+		if n > 0 {
+			w.cur.bytes += uint64(n)
+			c.lastProgress = now
+			w.consume(c, w.readBuf[:n], now)
+			continue
+		}
+		if n == 0 && err == nil {
+			// The server closed: a close-delimited body ends here, anything else is lost.
+			if c.resp.eof() {
+				w.complete(c, now)
+			}
+			w.drop(c, now, true, c.inflight > 0)
+			return
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			return
+		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		w.drop(c, now, true, true)
+		return
+	}
+}
+
+func (w *worker) consume(c *conn, b []byte, now int64) {
+	for len(b) > 0 && c.fd >= 0 {
+		if c.inflight == 0 {
+			// Bytes nobody asked for: not a server we can measure.
+			w.cur.errors.Parse++
+			w.drop(c, now, false, true)
+			return
+		}
+		used, done, err := c.resp.feed(b)
+		if err != nil {
+			w.cur.errors.Parse++
+			w.drop(c, now, false, true)
+			return
+		}
+		b = b[used:]
+		if done {
+			w.complete(c, now)
+		}
+	}
+}
+
+func (w *worker) complete(c *conn, now int64) {
+	g := w.g
+	sent := c.popSent()
+	us := (now - sent) / int64(time.Microsecond)
+	w.hist.RecordValue(min(max(us, histMin), histMax))
+	w.cur.requests++
+	status := c.resp.status
+	if status >= 100 && status < 600 {
+		w.cur.status[status/100]++
+	}
+	if status < 200 || status > 299 {
+		w.cur.errors.Non2xx++
+	}
+	c.backoff = 0
+	g.completed(1)
+	if c.resp.close {
+		// The server will answer nothing more on this connection.
+		lost := c.inflight > 0
+		w.drop(c, now, lost, false)
+		return
+	}
+	w.send(c, now)
+}
+
+func (w *worker) wakeUp(c *conn, now int64) {
+	switch c.state {
+	case connIdle:
+		w.connect(c, now)
+	case connOpen:
+		w.send(c, now)
+	}
+}
+
+func (w *worker) scanTimeouts(now int64) {
+	limit := int64(w.g.cfg.Timeout)
+	for _, c := range w.conns {
+		switch {
+		case c.state == connOpen && c.inflight > 0 && now-c.lastProgress > limit:
+			w.cur.errors.Timeout++
+			w.drop(c, now, false, true)
+		case c.state == connConnecting && now-c.lastProgress > limit:
+			w.cur.errors.Timeout++
+			unix.Close(c.fd)
+			c.fd = -1
+			w.retry(c, now)
+		}
+	}
+}
+
+// checkResume restarts idle connections after a pause.
+func (w *worker) checkResume(now int64) {
+	paused := w.g.paused.Load()
+	if paused {
+		w.resumed = false
+		return
+	}
+	if w.resumed {
+		return
+	}
+	w.resumed = true
+	for _, c := range w.conns {
+		if c.state == connOpen && c.inflight == 0 {
+			if w.g.interval > 0 && c.next < now {
+				c.next = now
+			}
+			w.send(c, now)
+		}
+	}
+}
+
+// take hands the reporter this second's counts and latencies.
+func (w *worker) take() (counters, *hdrhistogram.Histogram, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, h := w.cur, w.hist
+	w.cur = counters{}
+	w.hist, w.spare = w.spare, nil
+	if w.hist == nil {
+		w.hist = newHistogram()
+	}
+	return c, h, w.open
+}
+
+// giveBack returns a histogram the reporter has merged.
+func (w *worker) giveBack(h *hdrhistogram.Histogram) {
+	h.Reset()
+	w.mu.Lock()
+	w.spare = h
+	w.mu.Unlock()
+}
+
