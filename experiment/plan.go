@@ -1,0 +1,226 @@
+// Package experiment runs allocscope's experiment: it starts the targets, samples them,
+// drives the load through phases (baseline, load, cooldown) and keeps the run record.
+package experiment
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/servers"
+)
+
+// Scenarios map a name to a request path on the built-in server, each showing another side of an allocator.
+var Scenarios = map[string]string{
+	"hello":    "/",
+	"churn":    "/alloc?count=500&size=128&order=fifo",
+	"json":     "/json?items=100",
+	"fragment": "/hold?bytes=16KiB&ms=2000",
+	"large":    "/large?min=5MB&max=25MB&live=20",
+}
+
+// ScenarioNames lists the scenarios in a stable order.
+func ScenarioNames() []string {
+	var n []string
+	for k := range Scenarios {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Defaults: the seed benchmark (autocannon -c 10000 -d 10, one sample a second).
+const (
+	DefaultConnections = 10000
+	DefaultDuration    = 10 * time.Second
+	DefaultInterval    = time.Second
+	DefaultBaseline    = 2 * time.Second
+	DefaultCooldown    = 5 * time.Second
+)
+
+// CustomTarget is a --target NAME=CMD lane.
+type CustomTarget struct {
+	Name    string
+	Command string
+}
+
+// Options is the plan as the user gave it.
+type Options struct {
+	Allocators []string
+	// Preload runs the system build with each allocator LD_PRELOADed instead of linked builds.
+	Preload bool
+	Targets []CustomTarget
+	// TargetAllocators, for custom targets, adds one lane per allocator preloaded.
+	TargetAllocators []string
+	Scenario         string
+	Path             string
+	Connections      int
+	Pipelining       int
+	Rate             float64
+	Duration         time.Duration
+	Interval         time.Duration
+	Baseline         time.Duration
+	Cooldown         time.Duration
+	Sequential       bool
+	Runs             int
+	Bind             string
+	Threads          int
+	// Self is the argv that runs allocscope itself, for load workers and guards.
+	Self []string
+	// SavePath is where the run record is saved as it goes and at the end.
+	SavePath string
+	Version  string
+}
+
+// WithDefaults fills what the user left unset.
+func (o Options) WithDefaults() Options {
+	if len(o.Allocators) == 0 && len(o.Targets) == 0 {
+		o.Allocators = servers.DefaultAllocators
+	}
+	if o.Scenario == "" && o.Path == "" {
+		o.Scenario = "hello"
+	}
+	if o.Connections == 0 {
+		o.Connections = DefaultConnections
+	}
+	if o.Pipelining == 0 {
+		o.Pipelining = 1
+	}
+	if o.Duration == 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.Interval == 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.Runs == 0 {
+		o.Runs = 1
+	}
+	if o.Bind == "" {
+		o.Bind = "127.0.0.1"
+	}
+	return o
+}
+
+// RequestPath is the path the load requests.
+func (o Options) RequestPath() string {
+	if o.Path != "" {
+		return o.Path
+	}
+	return Scenarios[o.Scenario]
+}
+
+// Validate checks the plan before anything starts; each error is one line saying what to change.
+func (o Options) Validate() error {
+	if o.Scenario != "" && o.Path != "" {
+		return fmt.Errorf("--scenario and --path both set: choose one")
+	}
+	if o.Scenario != "" {
+		if _, ok := Scenarios[o.Scenario]; !ok {
+			return fmt.Errorf("unknown scenario %q: choose from %s", o.Scenario, strings.Join(ScenarioNames(), ", "))
+		}
+	}
+	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
+		return fmt.Errorf("--path %q must start with /", o.Path)
+	}
+	for _, a := range append(append([]string(nil), o.Allocators...), o.TargetAllocators...) {
+		if _, err := servers.LookupAllocator(a); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, t := range o.Targets {
+		if t.Name == "" || strings.TrimSpace(t.Command) == "" {
+			return fmt.Errorf("--target needs NAME=COMMAND, e.g. --target nginx='nginx -c /tmp/nginx.conf -g \"daemon off;\"' (with {port} where the port goes)")
+		}
+		if seen[t.Name] {
+			return fmt.Errorf("target name %q is used twice", t.Name)
+		}
+		seen[t.Name] = true
+	}
+	switch {
+	case o.Connections < 1:
+		return fmt.Errorf("-c %d: connections must be at least 1", o.Connections)
+	case o.Pipelining < 1 || o.Pipelining > 1024:
+		return fmt.Errorf("-p %d: pipelining must be 1 to 1024", o.Pipelining)
+	case o.Rate < 0:
+		return fmt.Errorf("-R %g: the rate must be positive", o.Rate)
+	case o.Duration <= 0 || o.Duration > loadgen.MaxDuration:
+		return fmt.Errorf("-d %s: the duration must be above 0 and at most %s", o.Duration, loadgen.MaxDuration)
+	case o.Interval < 50*time.Millisecond || o.Interval > time.Minute:
+		return fmt.Errorf("--interval %s: use 50ms to 1m", o.Interval)
+	case o.Baseline < 0 || o.Cooldown < 0:
+		return fmt.Errorf("--baseline and --cooldown cannot be negative")
+	case o.Runs < 1 || o.Runs > 100:
+		return fmt.Errorf("--runs %d: use 1 to 100", o.Runs)
+	}
+	// Each load worker is its own process, so each target only needs its own connections
+	// to fit one process's open files; a server needs the same number to accept them.
+	limits := loadgen.CurrentLimits()
+	if err := loadgen.CheckPlan(limits, loadgen.Config{URL: "http://127.0.0.1:1/", Connections: o.Connections}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// lane is one target to run: a server build, a preloaded build, or a command.
+type lane struct {
+	name      string
+	allocator string
+	kind      string
+	command   string // custom command
+	preload   string // allocator name to preload
+}
+
+func (o Options) lanes() []lane {
+	var out []lane
+	for _, a := range o.Allocators {
+		if o.Preload {
+			name := a
+			if a != "system" {
+				name = a + "-preload"
+			}
+			l := lane{name: name, allocator: a, kind: "preload"}
+			if a != "system" {
+				l.preload = a
+			}
+			out = append(out, l)
+			continue
+		}
+		out = append(out, lane{name: a, allocator: a, kind: "builtin"})
+	}
+	for _, t := range o.Targets {
+		if len(o.TargetAllocators) == 0 {
+			out = append(out, lane{name: t.Name, kind: "command", command: t.Command})
+			continue
+		}
+		for _, a := range o.TargetAllocators {
+			l := lane{name: t.Name + "+" + a, allocator: a, kind: "command", command: t.Command}
+			if a != "system" {
+				l.preload = a
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// LoadCommand is the equivalent `allocscope load` command line for one target.
+func (o Options) LoadCommand() string {
+	cmd := fmt.Sprintf("allocscope load -c %d -d %s", o.Connections, trimDuration(o.Duration))
+	if o.Pipelining > 1 {
+		cmd += fmt.Sprintf(" -p %d", o.Pipelining)
+	}
+	if o.Rate > 0 {
+		cmd += fmt.Sprintf(" -R %g", o.Rate)
+	}
+	return cmd + " 'http://" + o.Bind + ":PORT" + o.RequestPath() + "'"
+}
+
+func trimDuration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprint(int(d / time.Second))
+	}
+	return d.String()
+}

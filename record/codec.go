@@ -1,0 +1,127 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ErrNotRecord means the input is not an allocscope run record.
+var ErrNotRecord = errors.New("not an allocscope run record")
+
+// Encode writes r as indented JSON.
+func Encode(w io.Writer, r *Record) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(r)
+}
+
+// Decode reads a record and checks that it is one this version can read.
+func Decode(rd io.Reader) (*Record, error) {
+	data, err := io.ReadAll(io.LimitReader(rd, 1<<30))
+	if err != nil {
+		return nil, err
+	}
+	return Unmarshal(data)
+}
+
+// Unmarshal parses a record from JSON.
+func Unmarshal(data []byte) (*Record, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: the file is empty", ErrNotRecord)
+	}
+	var probe struct {
+		Schema *int `json:"schema"`
+		Tool   *struct {
+			Version string `json:"version"`
+		} `json:"tool"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) && syn.Offset >= int64(len(data)) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("the run record is truncated (JSON ends early at byte %d): it was cut off while being written or copied", len(data))
+		}
+		return nil, fmt.Errorf("%w: %v", ErrNotRecord, err)
+	}
+	if probe.Schema == nil || probe.Tool == nil {
+		return nil, fmt.Errorf("%w: it has no schema version", ErrNotRecord)
+	}
+	if *probe.Schema > SchemaVersion {
+		return nil, fmt.Errorf("the run record has schema version %d, newer than the %d this allocscope reads: update allocscope", *probe.Schema, SchemaVersion)
+	}
+	if *probe.Schema < 1 {
+		return nil, fmt.Errorf("%w: schema version %d", ErrNotRecord, *probe.Schema)
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("the run record is damaged: %v", err)
+	}
+	for i, t := range r.Targets {
+		if t.Name == "" {
+			return nil, fmt.Errorf("the run record is damaged: target %d has no name", i+1)
+		}
+	}
+	return &r, nil
+}
+
+// Load reads a record from a file.
+func Load(path string) (*Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Save writes a record atomically: readers see the old file or the new one, never half.
+func Save(path string, r *Record) error {
+	var buf bytes.Buffer
+	if err := Encode(&buf, r); err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+// WriteFileAtomic writes data through a temporary file in the same directory and a rename.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, errors.Unwrap(err))
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Clone deep-copies a record, so that a view may keep it while the run goes on.
+func (r *Record) Clone() *Record {
+	data, err := json.Marshal(r)
+	if err != nil {
+		panic("record: cannot encode itself: " + err.Error())
+	}
+	var c Record
+	if err := json.Unmarshal(data, &c); err != nil {
+		panic("record: cannot decode itself: " + err.Error())
+	}
+	return &c
+}

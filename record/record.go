@@ -1,0 +1,237 @@
+// Package record is the run record: the single source of truth of an experiment, written
+// as versioned JSON, read by the TUI and the reports. It imports nothing of allocscope's.
+package record
+
+import (
+	"time"
+)
+
+// SchemaVersion is the version of the JSON this package writes. Readers refuse newer ones.
+const SchemaVersion = 1
+
+// Record is one experiment: its plan, where it ran, and everything measured.
+type Record struct {
+	Schema  int       `json:"schema"`
+	Tool    Tool      `json:"tool"`
+	Machine Machine   `json:"machine"`
+	Plan    Plan      `json:"plan"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	// State is running, done, interrupted or failed.
+	State   string   `json:"state"`
+	Targets []Target `json:"targets"`
+	Events  []Event  `json:"events,omitempty"`
+}
+
+// Run states.
+const (
+	StateRunning     = "running"
+	StateDone        = "done"
+	StateInterrupted = "interrupted"
+	StateFailed      = "failed"
+)
+
+// Tool names the software that made the record.
+type Tool struct {
+	Version   string            `json:"version"`
+	GoVersion string            `json:"go_version"`
+	Versions  map[string]string `json:"versions,omitempty"` // rustc, cargo, libraries
+}
+
+// Machine is the seed's System section.
+type Machine struct {
+	OS             string `json:"os"`
+	Kernel         string `json:"kernel"`
+	Arch           string `json:"arch"`
+	CPUModel       string `json:"cpu_model"`
+	Cores          int    `json:"cores"`
+	MemoryBytes    uint64 `json:"memory_bytes"`
+	Virtualization string `json:"virtualization"`
+	OpenFilesLimit uint64 `json:"open_files_limit"`
+}
+
+// Plan is what was asked for.
+type Plan struct {
+	Allocators  []string      `json:"allocators"`
+	Scenario    string        `json:"scenario"`
+	Path        string        `json:"path"`
+	Connections int           `json:"connections"`
+	Pipelining  int           `json:"pipelining"`
+	Rate        float64       `json:"rate,omitempty"`
+	Duration    time.Duration `json:"duration_ns"`
+	Baseline    time.Duration `json:"baseline_ns"`
+	Cooldown    time.Duration `json:"cooldown_ns"`
+	Interval    time.Duration `json:"interval_ns"`
+	Sequential  bool          `json:"sequential,omitempty"`
+	Runs        int           `json:"runs"`
+	// LoadCommand is the equivalent command line, for the report's "Load test" section.
+	LoadCommand string `json:"load_command"`
+}
+
+// Target is one server under test.
+type Target struct {
+	Name string `json:"name"`
+	// Allocator is the allocator serving malloc (linked or preloaded); "" when unknown.
+	Allocator string `json:"allocator"`
+	// Kind is builtin (the Rust server), preload (the server with LD_PRELOAD) or command.
+	Kind        string   `json:"kind"`
+	Command     []string `json:"command,omitempty"`
+	Binary      string   `json:"binary,omitempty"`
+	BinaryBytes int64    `json:"binary_bytes,omitempty"`
+	Preload     string   `json:"preload,omitempty"`
+	// Runs holds one entry per repetition (--runs).
+	Runs []TargetRun `json:"runs"`
+}
+
+// TargetRun is everything measured about one target in one repetition.
+type TargetRun struct {
+	PID  int    `json:"pid"`
+	Addr string `json:"addr"`
+	// Phases are the target's own boundaries: with --sequential they differ per target.
+	Phases  Phases      `json:"phases"`
+	Samples []Sample    `json:"samples"`
+	Heap    []HeapStats `json:"heap,omitempty"`
+	Load    []LoadTick  `json:"load,omitempty"`
+	Result  *LoadResult `json:"result,omitempty"`
+	// Client is the load generator's own process: whether the client was the limit.
+	Client []Sample `json:"client,omitempty"`
+	Exit   *Exit    `json:"exit,omitempty"`
+}
+
+// Phases are offsets from the record's Started time; zero where not reached.
+type Phases struct {
+	Start         time.Duration `json:"start_ns"`
+	LoadStart     time.Duration `json:"load_start_ns,omitempty"`
+	LoadEnd       time.Duration `json:"load_end_ns,omitempty"`
+	CooldownEnd   time.Duration `json:"cooldown_end_ns,omitempty"`
+}
+
+// Phase names.
+const (
+	PhaseStarting = "starting"
+	PhaseBaseline = "baseline"
+	PhaseLoad     = "load"
+	PhaseCooldown = "cooldown"
+	PhaseDone     = "done"
+)
+
+// PhaseAt names the phase at offset t.
+func (p Phases) PhaseAt(t time.Duration) string {
+	switch {
+	case p.LoadStart == 0 || t < p.LoadStart:
+		return PhaseBaseline
+	case p.LoadEnd == 0 || t < p.LoadEnd:
+		return PhaseLoad
+	case p.CooldownEnd == 0 || t < p.CooldownEnd:
+		return PhaseCooldown
+	}
+	return PhaseDone
+}
+
+// Sample is a process (tree)'s figures at offset T from the record's start.
+type Sample struct {
+	T            time.Duration `json:"t_ns"`
+	RSSBytes     uint64        `json:"rss_bytes"`
+	VSZBytes     uint64        `json:"vsz_bytes"`
+	PeakRSSBytes uint64        `json:"peak_rss_bytes"`
+	AnonBytes    uint64        `json:"anon_bytes"`
+	FileBytes    uint64        `json:"file_bytes"`
+	PSSBytes     uint64        `json:"pss_bytes,omitempty"`
+	USSBytes     uint64        `json:"uss_bytes,omitempty"`
+	CPUPercent   float64       `json:"cpu_percent"`
+	Threads      int           `json:"threads"`
+	FDs          int           `json:"fds"`
+	MinorFaults  uint64        `json:"minor_faults"`
+}
+
+// HeapStats is the allocator's own account, from the server's /stats.
+type HeapStats struct {
+	T time.Duration `json:"t_ns"`
+	// AllocatedBytes is what the allocator says the program holds (nil: it does not say).
+	AllocatedBytes *uint64 `json:"allocated_bytes,omitempty"`
+	// CommittedBytes is what the allocator holds from the OS.
+	CommittedBytes *uint64 `json:"committed_bytes,omitempty"`
+	// LiveBytes is what the program holds as counted by the server itself.
+	LiveBytes uint64            `json:"live_bytes"`
+	Requests  uint64            `json:"requests"`
+	Version   string            `json:"version,omitempty"`
+	Raw       map[string]uint64 `json:"raw,omitempty"`
+}
+
+// LoadTick is one second of load against a target.
+type LoadTick struct {
+	T           time.Duration `json:"t_ns"`
+	Requests    uint64        `json:"requests"`
+	Bytes       uint64        `json:"bytes"`
+	Errors      uint64        `json:"errors"`
+	Non2xx      uint64        `json:"non2xx"`
+	P50         time.Duration `json:"p50_ns"`
+	P99         time.Duration `json:"p99_ns"`
+	Connections int           `json:"connections"`
+}
+
+// LoadResult is the load generator's summary for a target.
+type LoadResult struct {
+	Requests  uint64            `json:"requests"`
+	Duration  time.Duration     `json:"duration_ns"`
+	ReqPerSec float64           `json:"req_per_sec"`
+	Bytes     uint64            `json:"bytes"`
+	P50       time.Duration     `json:"p50_ns"`
+	P90       time.Duration     `json:"p90_ns"`
+	P99       time.Duration     `json:"p99_ns"`
+	P999      time.Duration     `json:"p999_ns"`
+	Max       time.Duration     `json:"max_ns"`
+	Mean      time.Duration     `json:"mean_ns"`
+	Errors    map[string]uint64 `json:"errors"`
+	Status    map[string]uint64 `json:"status"`
+	// CoordinatedOmissionCorrected: open loop, latency from scheduled send times.
+	CoordinatedOmissionCorrected bool `json:"coordinated_omission_corrected,omitempty"`
+}
+
+// ErrorCount sums the errors (non-2xx answers included).
+func (r LoadResult) ErrorCount() uint64 {
+	var n uint64
+	for _, v := range r.Errors {
+		n += v
+	}
+	return n
+}
+
+// Exit is how a target process ended.
+type Exit struct {
+	T         time.Duration `json:"t_ns"`
+	Code      int           `json:"code"`
+	Signal    string        `json:"signal,omitempty"`
+	Requested bool          `json:"requested"`
+}
+
+// Crashed is true when the process ended without allocscope asking.
+func (e *Exit) Crashed() bool { return e != nil && !e.Requested }
+
+func (e *Exit) String() string {
+	if e == nil {
+		return "running"
+	}
+	if e.Signal != "" {
+		return "killed by " + e.Signal
+	}
+	return "exited with code " + itoa(e.Code)
+}
+
+// Event is something that happened: a phase change, a crash, a refused plan.
+type Event struct {
+	T       time.Duration `json:"t_ns"`
+	Target  string        `json:"target,omitempty"`
+	Kind    string        `json:"kind"`
+	Message string        `json:"message"`
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "-" + itoa(-n)
+	}
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}

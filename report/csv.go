@@ -1,0 +1,65 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/allocscope/allocscope/record"
+)
+
+// CSV writes one row per target per sample, with the load second that ended last.
+func CSV(w io.Writer, r *record.Record) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"target", "allocator", "run", "t_seconds", "phase", "rss_kib", "vsz_kib", "peak_rss_kib", "anon_kib", "file_kib",
+		"pss_kib", "uss_kib", "cpu_percent", "threads", "fds", "minor_faults", "heap_allocated_bytes", "heap_committed_bytes", "requests_last_second", "p99_ms_last_second"})
+	for _, t := range r.Targets {
+		for ri, run := range t.Runs {
+			for _, s := range run.Samples {
+				alloc, committed := "", ""
+				if h := lastAt(run.Heap, s.T); h != nil {
+					if h.AllocatedBytes != nil {
+						alloc = strconv.FormatUint(*h.AllocatedBytes, 10)
+					}
+					if h.CommittedBytes != nil {
+						committed = strconv.FormatUint(*h.CommittedBytes, 10)
+					}
+				}
+				reqs, p99 := "", ""
+				if l := lastLoadAt(run.Load, s.T); l != nil {
+					reqs = strconv.FormatUint(l.Requests, 10)
+					p99 = fmt.Sprintf("%.3f", float64(l.P99.Microseconds())/1000)
+				}
+				cw.Write([]string{t.Name, t.Allocator, strconv.Itoa(ri + 1), fmt.Sprintf("%.3f", s.T.Seconds()), run.Phases.PhaseAt(s.T),
+					kib(s.RSSBytes), kib(s.VSZBytes), kib(s.PeakRSSBytes), kib(s.AnonBytes), kib(s.FileBytes), kib(s.PSSBytes), kib(s.USSBytes),
+					fmt.Sprintf("%.1f", s.CPUPercent), strconv.Itoa(s.Threads), strconv.Itoa(s.FDs), strconv.FormatUint(s.MinorFaults, 10),
+					alloc, committed, reqs, p99})
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func kib(b uint64) string { return strconv.FormatUint(b>>10, 10) }
+
+func lastAt(hs []record.HeapStats, t interface{ Seconds() float64 }) *record.HeapStats {
+	var found *record.HeapStats
+	for i := range hs {
+		if hs[i].T.Seconds() <= t.Seconds() {
+			found = &hs[i]
+		}
+	}
+	return found
+}
+
+func lastLoadAt(ls []record.LoadTick, t interface{ Seconds() float64 }) *record.LoadTick {
+	var found *record.LoadTick
+	for i := range ls {
+		if ls[i].T.Seconds() <= t.Seconds() {
+			found = &ls[i]
+		}
+	}
+	return found
+}

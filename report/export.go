@@ -1,0 +1,44 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/allocscope/allocscope/record"
+)
+
+// Export writes r to path atomically, in format (or the one its extension names).
+func Export(path, format string, r *record.Record) error {
+	if format == "" {
+		f, ok := FormatFromPath(path)
+		if !ok {
+			return fmt.Errorf("cannot tell the format of %s from its extension: use .md, .json, .csv or .svg", path)
+		}
+		format = f
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("cannot write %s: directory %s does not exist", path, dir)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, r, format); err != nil {
+		return err
+	}
+	return record.WriteFileAtomic(path, buf.Bytes())
+}
+
+// Summary writes the summary table and the conclusion only: the headless run's stdout.
+func Summary(w *bytes.Buffer, r *record.Record) error {
+	var full bytes.Buffer
+	if err := Markdown(&full, r); err != nil {
+		return err
+	}
+	s := full.String()
+	if i := bytes.Index(full.Bytes(), []byte("\n## Summary\n")); i >= 0 {
+		s = s[i+1:]
+	}
+	w.WriteString(s)
+	return nil
+}

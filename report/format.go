@@ -1,0 +1,101 @@
+// Package report renders a run record as Markdown, JSON, CSV or SVG. It reads the record only.
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/allocscope/allocscope/record"
+)
+
+// Formats lists the output formats by name.
+var Formats = []string{"md", "json", "csv", "svg"}
+
+// Write renders r in format ("md", "json", "csv" or "svg").
+func Write(w io.Writer, r *record.Record, format string) error {
+	switch strings.ToLower(format) {
+	case "md", "markdown":
+		return Markdown(w, r)
+	case "json":
+		return record.Encode(w, r)
+	case "csv":
+		return CSV(w, r)
+	case "svg":
+		return SVG(w, r, SVGOptions{})
+	}
+	return fmt.Errorf("unknown format %q: choose from %s", format, strings.Join(Formats, ", "))
+}
+
+// FormatFromPath guesses the format from a file name's extension.
+func FormatFromPath(path string) (string, bool) {
+	for _, f := range []string{"md", "json", "csv", "svg"} {
+		if strings.HasSuffix(strings.ToLower(path), "."+f) {
+			return f, true
+		}
+	}
+	if strings.HasSuffix(strings.ToLower(path), ".markdown") {
+		return "md", true
+	}
+	return "", false
+}
+
+// MiB formats bytes as MiB with one decimal.
+func MiB(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+
+// Bytes formats bytes with a binary unit.
+func Bytes(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", b/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+// Millis formats nanoseconds as milliseconds.
+func Millis(ns float64) string {
+	ms := ns / float64(time.Millisecond)
+	if ms < 10 {
+		return fmt.Sprintf("%.2f ms", ms)
+	}
+	return fmt.Sprintf("%.1f ms", ms)
+}
+
+// Rate formats a rate per second.
+func Rate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// Figure renders a summary figure, with ± half the min–max spread over several runs.
+func Figure(f record.Figure, unit func(float64) string) string {
+	if !f.Known() {
+		return "n/a"
+	}
+	if f.N > 1 {
+		return unit(f.Median) + " ± " + unit((f.Max-f.Min)/2)
+	}
+	return unit(f.Median)
+}
+
+// Ratio is a/b for the Relative column: "1.00" for the reference.
+func Ratio(a, b record.Figure) string {
+	if !a.Known() || !b.Known() || b.Median == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", a.Median/b.Median)
+}
+
+// Count formats a whole count.
+func Count(v float64) string { return fmt.Sprintf("%.0f", math.Round(v)) }

@@ -1,0 +1,219 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/allocscope/allocscope/record"
+)
+
+// Markdown writes the seed benchmark's report: System, Load test, a `| # | RSS | VSZ |`
+// table per target (KiB, one row per sample), the summary table and a conclusion.
+func Markdown(w io.Writer, r *record.Record) error {
+	var b strings.Builder
+	names := make([]string, len(r.Targets))
+	for i, t := range r.Targets {
+		names[i] = t.Name
+	}
+	fmt.Fprintf(&b, "# allocscope: %s\n\n", strings.Join(names, " vs "))
+	if r.State != record.StateDone {
+		fmt.Fprintf(&b, "> This run is **%s**: the figures cover what was measured until then.\n\n", r.State)
+	}
+	m := r.Machine
+	b.WriteString("### System\n")
+	fmt.Fprintf(&b, "- **Operating System**: %s\n", orUnknown(m.OS))
+	fmt.Fprintf(&b, "- **Kernel**: %s\n", orUnknown(m.Kernel))
+	fmt.Fprintf(&b, "- **Architecture**: %s\n", orUnknown(m.Arch))
+	fmt.Fprintf(&b, "- **CPU**: %s (%d cores)\n", orUnknown(m.CPUModel), m.Cores)
+	fmt.Fprintf(&b, "- **Memory**: %s\n", Bytes(float64(m.MemoryBytes)))
+	fmt.Fprintf(&b, "- **Virtualization**: %s\n", orUnknown(m.Virtualization))
+	fmt.Fprintf(&b, "- **Tool**: allocscope %s, %s", orUnknown(r.Tool.Version), r.Tool.GoVersion)
+	for _, k := range sortedKeys(r.Tool.Versions) {
+		fmt.Fprintf(&b, ", %s", r.Tool.Versions[k])
+	}
+	b.WriteString("\n\n### Load test\n```bash\n" + r.Plan.LoadCommand + "\n```\n")
+	p := r.Plan
+	mode := "all targets loaded at once"
+	if p.Sequential {
+		mode = "one target at a time"
+	}
+	scenario := p.Scenario
+	if scenario == "" {
+		scenario = "custom path"
+	}
+	fmt.Fprintf(&b, "Scenario %s (`GET %s`), %s idle before the load and %s after it, sampled every %s, %s", scenario, p.Path, p.Baseline, p.Cooldown, p.Interval, mode)
+	if p.Runs > 1 {
+		fmt.Fprintf(&b, ", %d runs (figures are medians, ± half the min–max spread)", p.Runs)
+	}
+	if p.Rate > 0 {
+		fmt.Fprintf(&b, "; open loop at %g req/s, latency corrected for coordinated omission", p.Rate)
+	}
+	b.WriteString(".\n\n## Results\n")
+	for _, t := range r.Targets {
+		fmt.Fprintf(&b, "\n### %s\n", t.Name)
+		switch {
+		case len(t.Command) > 0:
+			fmt.Fprintf(&b, "```bash\n%s\n```\n", strings.Join(t.Command[2:], " "))
+		case t.Binary != "":
+			fmt.Fprintf(&b, "Built-in server, %s build (%s)", t.Allocator, Bytes(float64(t.BinaryBytes)))
+			if t.Preload != "" {
+				fmt.Fprintf(&b, ", with `LD_PRELOAD=%s`", t.Preload)
+			}
+			b.WriteString(".\n")
+		}
+		if len(t.Runs) == 0 {
+			b.WriteString("\nNot started.\n")
+			continue
+		}
+		run := t.Runs[0]
+		if len(t.Runs) > 1 {
+			fmt.Fprintf(&b, "Run 1 of %d:\n", len(t.Runs))
+		}
+		b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
+		for i, s := range run.Samples {
+			fmt.Fprintf(&b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
+		}
+		if run.Exit.Crashed() {
+			fmt.Fprintf(&b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit, run.Exit.T.Seconds())
+		}
+	}
+	sums := record.Summarize(r)
+	b.WriteString("\n## Summary\n\n")
+	b.WriteString("| Target | Peak RSS | Mean RSS under load | RSS after cooldown | Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range sums {
+		name := s.Target
+		if s.Crash != "" {
+			name += " (" + s.Crash + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
+			Figure(s.PeakRSS, MiB), Figure(s.MeanRSSLoad, MiB), Figure(s.RSSAfterCooldown, MiB), Figure(s.PeakVSZ, MiB),
+			Figure(s.HeapInUse, MiB), Figure(s.ReqPerSec, Rate), Figure(s.P50, Millis), Figure(s.P99, Millis),
+			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[0].PeakRSS))
+	}
+	b.WriteString("\nRSS and VSZ are read from /proc/PID/statm. Heap in use is what the allocator itself reports handing out (n/a: a release build of mimalloc keeps no such count; see its committed bytes in the JSON). Errors count failed connections and requests and non-2xx answers.\n")
+	b.WriteString("\n### Conclusion\n\n")
+	for _, line := range Conclusions(r, sums) {
+		b.WriteString("- " + line + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Conclusions are short factual sentences computed from the figures: no opinions.
+func Conclusions(r *record.Record, sums []record.Summary) []string {
+	var out []string
+	rank := func(label string, get func(record.Summary) record.Figure, unit func(float64) string, lowBest bool) {
+		var known []record.Summary
+		for _, s := range sums {
+			if get(s).Known() {
+				known = append(known, s)
+			}
+		}
+		if len(known) < 2 {
+			return
+		}
+		sort.SliceStable(known, func(i, j int) bool {
+			if lowBest {
+				return get(known[i]).Median < get(known[j]).Median
+			}
+			return get(known[i]).Median > get(known[j]).Median
+		})
+		best, worst := known[0], known[len(known)-1]
+		bv, wv := get(best).Median, get(worst).Median
+		word := "lowest"
+		if !lowBest {
+			word = "highest"
+		}
+		line := fmt.Sprintf("%s: %s has the %s (%s)", label, best.Target, word, unit(bv))
+		if bv > 0 && wv > 0 {
+			line += fmt.Sprintf("; %s has %s, %.2f× as much", worst.Target, unit(wv), wv/bv)
+		}
+		out = append(out, line+".")
+	}
+	rank("Peak RSS", func(s record.Summary) record.Figure { return s.PeakRSS }, MiB, true)
+	rank("Mean RSS under load", func(s record.Summary) record.Figure { return s.MeanRSSLoad }, MiB, true)
+	rank("RSS after cooldown", func(s record.Summary) record.Figure { return s.RSSAfterCooldown }, MiB, true)
+	rank("Peak VSZ", func(s record.Summary) record.Figure { return s.PeakVSZ }, MiB, true)
+	rank("Throughput", func(s record.Summary) record.Figure { return s.ReqPerSec }, func(v float64) string { return Rate(v) + " req/s" }, false)
+	rank("p99 latency", func(s record.Summary) record.Figure { return s.P99 }, Millis, true)
+	for _, s := range sums {
+		if s.PeakRSS.Known() && s.RSSAfterCooldown.Known() && s.PeakRSS.Median > 0 {
+			drop := 1 - s.RSSAfterCooldown.Median/s.PeakRSS.Median
+			out = append(out, fmt.Sprintf("%s ended the cooldown at %s, %.0f%% below its peak.", s.Target, MiB(s.RSSAfterCooldown.Median), 100*drop))
+		}
+	}
+	for _, s := range sums {
+		if s.Crash != "" {
+			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on.", s.Target, s.Crash))
+		}
+		if s.Errors.Known() && s.Errors.Median > 0 {
+			out = append(out, fmt.Sprintf("%s saw %s errors.", s.Target, Count(s.Errors.Median)))
+		}
+	}
+	if cpu, ok := clientCPU(r); ok {
+		out = append(out, fmt.Sprintf("The load generators used %.0f%% CPU on average under load (of %d%% for %d cores), the servers %.0f%%: on this machine the client and servers share the cores, so throughput is bounded by both.",
+			cpu.client, 100*r.Machine.Cores, r.Machine.Cores, cpu.servers))
+	}
+	if len(out) == 0 {
+		out = append(out, "Not enough was measured to compare targets.")
+	}
+	return out
+}
+
+type cpuShare struct{ client, servers float64 }
+
+// clientCPU averages the load workers' and the servers' summed CPU over the load phase.
+func clientCPU(r *record.Record) (cpuShare, bool) {
+	var c cpuShare
+	found := false
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if v, ok := meanCPU(run.Client, run.Phases); ok {
+				c.client += v
+				found = true
+			}
+			if v, ok := meanCPU(run.Samples, run.Phases); ok {
+				c.servers += v
+			}
+		}
+	}
+	runs := max(r.Plan.Runs, 1)
+	c.client /= float64(runs)
+	c.servers /= float64(runs)
+	return c, found
+}
+
+func meanCPU(samples []record.Sample, p record.Phases) (float64, bool) {
+	var sum float64
+	var n int
+	for _, s := range samples {
+		if p.LoadStart > 0 && s.T > p.LoadStart+time.Second/2 && (p.LoadEnd == 0 || s.T <= p.LoadEnd) {
+			sum += s.CPUPercent
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / float64(n), true
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}

@@ -1,0 +1,130 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+
+	"github.com/allocscope/allocscope/record"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Palette gives each target the same colour everywhere (the TUI uses it too).
+var Palette = []color.RGBA{
+	{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, // blue
+	{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, // orange
+	{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, // green
+	{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, // red
+	{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, // purple
+	{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}, // brown
+	{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, // pink
+	{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}, // grey
+}
+
+// SVGOptions sizes the chart; zero values give a 16:9 slide.
+type SVGOptions struct {
+	Width, Height vg.Length
+}
+
+// SVG draws RSS over time, one line per target, the load phase shaded, with a legend.
+func SVG(w io.Writer, r *record.Record, o SVGOptions) error {
+	if o.Width == 0 {
+		o.Width, o.Height = 12*vg.Inch, 6.75*vg.Inch
+	}
+	p := plot.New()
+	p.Title.Text = "RSS over time"
+	if r.Plan.Scenario != "" {
+		p.Title.Text += fmt.Sprintf(" — %s, %d connections", r.Plan.Scenario, r.Plan.Connections)
+	}
+	p.Title.TextStyle.Font.Size = vg.Points(20)
+	p.Title.Padding = vg.Points(10)
+	p.X.Label.Text = "seconds since start"
+	p.Y.Label.Text = "RSS (MiB)"
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = vg.Points(16)
+		a.Tick.Label.Font.Size = vg.Points(14)
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.TextStyle.Font.Size = vg.Points(16)
+	p.Add(plotter.NewGrid())
+	var maxY float64
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			for _, s := range run.Samples {
+				maxY = max(maxY, float64(s.RSSBytes)/(1<<20))
+			}
+		}
+	}
+	if maxY == 0 {
+		maxY = 1
+	}
+	// One shaded band per distinct load window: one in a concurrent run, one per target in a sequential one.
+	shaded := map[[2]int64]bool{}
+	for _, t := range r.Targets {
+		if len(t.Runs) == 0 {
+			continue
+		}
+		ph := t.Runs[0].Phases
+		if ph.LoadStart == 0 || ph.LoadEnd == 0 {
+			continue
+		}
+		key := [2]int64{int64(ph.LoadStart / 1e8), int64(ph.LoadEnd / 1e8)}
+		if shaded[key] {
+			continue
+		}
+		shaded[key] = true
+		x0, x1 := ph.LoadStart.Seconds(), ph.LoadEnd.Seconds()
+		band, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: maxY * 1.35}, {X: x0, Y: maxY * 1.35}})
+		if err != nil {
+			return err
+		}
+		band.Color = color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}
+		band.LineStyle.Width = 0
+		p.Add(band)
+	}
+	if len(shaded) > 0 {
+		p.Legend.Add("load phase", &swatch{color.RGBA{R: 0xdd, G: 0xdd, B: 0xdd, A: 0xff}})
+	}
+	for i, t := range r.Targets {
+		for ri, run := range t.Runs {
+			if len(run.Samples) == 0 {
+				continue
+			}
+			pts := make(plotter.XYs, len(run.Samples))
+			for j, s := range run.Samples {
+				pts[j] = plotter.XY{X: s.T.Seconds(), Y: float64(s.RSSBytes) / (1 << 20)}
+			}
+			line, err := plotter.NewLine(pts)
+			if err != nil {
+				return err
+			}
+			line.Color = Palette[i%len(Palette)]
+			line.Width = vg.Points(3)
+			if ri > 0 {
+				line.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+			}
+			p.Add(line)
+			if ri == 0 {
+				p.Legend.Add(t.Name, line)
+			}
+		}
+	}
+	p.Y.Min = 0
+	// Headroom above the lines keeps the legend off them.
+	p.Y.Max = maxY * 1.35
+	wt, err := p.WriterTo(o.Width, o.Height, "svg")
+	if err != nil {
+		return err
+	}
+	_, err = wt.WriteTo(w)
+	return err
+}
+
+type swatch struct{ c color.Color }
+
+func (s *swatch) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(s.c, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
+}
