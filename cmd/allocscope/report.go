@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/tui"
+)
+
+func cmdReport(args []string) error {
+	fs := newFlags("report", "report RUN.json [--format md|json|csv|svg] [-o FILE]")
+	format := fs.String("format", "", "md, json, csv or svg (default: from -o's extension, else md)")
+	out := fs.String("o", "", "write to FILE (atomically) instead of stdout")
+	path, rest := splitFirstArg(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if path == "" && fs.NArg() > 0 {
+		path = fs.Arg(0)
+	}
+	if path == "" {
+		return usagef("report needs a run record: allocscope report RUN.json [--format md|json|csv|svg] [-o FILE]")
+	}
+	rec, err := loadRecord(path)
+	if err != nil {
+		return err
+	}
+	f := *format
+	if f == "" && *out != "" {
+		f, _ = report.FormatFromPath(*out)
+	}
+	if f == "" {
+		f = "md"
+	}
+	if !validFormat(f) {
+		return usagef("unknown format %q: choose from %s", f, strings.Join(report.Formats, ", "))
+	}
+	if *out != "" {
+		return report.Export(*out, f, rec)
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, rec, f); err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(buf.Bytes())
+	return err
+}
+
+func validFormat(f string) bool {
+	for _, x := range append(report.Formats, "markdown") {
+		if strings.EqualFold(f, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadRecord reads a run record; anything that is not one is the user's input error.
+func loadRecord(path string) (*record.Record, error) {
+	rec, err := record.Load(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, usagef("no such file %s", path)
+		}
+		return nil, usageError{err.Error()}
+	}
+	return rec, nil
+}
+
+// splitFirstArg lets a positional argument come before the flags.
+func splitFirstArg(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+func cmdReplay(args []string) error {
+	fs := newFlags("replay", "replay RUN.json")
+	path, rest := splitFirstArg(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if path == "" && fs.NArg() > 0 {
+		path = fs.Arg(0)
+	}
+	if path == "" {
+		return usagef("replay needs a run record: allocscope replay RUN.json")
+	}
+	rec, err := loadRecord(path)
+	if err != nil {
+		return err
+	}
+	return tui.Run(tui.Replay(rec))
+}

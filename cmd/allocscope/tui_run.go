@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/tui"
+)
+
+// runTUI shows runs live; r starts another with the same plan. Whatever ends the view
+// (q, a signal), the last run is stopped and saved before allocscope exits.
+func runTUI(ctx context.Context, first *experiment.Experiment, x exports) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var last *experiment.Session
+	start := func(viewCtx context.Context) (tui.Session, error) {
+		e := first
+		mu.Lock()
+		defer mu.Unlock()
+		if last != nil {
+			o := first.Options()
+			o.SavePath = newRunPath()
+			var err error
+			if e, err = experiment.New(o); err != nil {
+				return nil, err
+			}
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		context.AfterFunc(viewCtx, stop)
+		last = experiment.Start(runCtx, e)
+		return last, nil
+	}
+	err := tui.Run(tui.Live(tui.StartFunc(start)))
+	cancel()
+	mu.Lock()
+	s := last
+	mu.Unlock()
+	if s == nil {
+		return err
+	}
+	<-s.Done()
+	fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope replay %s)\n", s.SavePath(), s.SavePath())
+	rec := s.Snapshot()
+	x.each(func(path, format string) {
+		if e := report.Export(path, format, rec); e != nil {
+			fmt.Fprintf(os.Stderr, "allocscope: %v; the run is still saved in %s\n", e, s.SavePath())
+			if err == nil {
+				err = e
+			}
+			return
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", path)
+	})
+	return err
+}

@@ -1,0 +1,43 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap is every key the view answers to.
+type KeyMap struct {
+	Quit    key.Binding
+	Pause   key.Binding
+	Restart key.Binding
+	Metric  key.Binding
+	Export  key.Binding
+	Wider   key.Binding
+	Narrow  key.Binding
+	Back    key.Binding
+	Forward key.Binding
+	Help    key.Binding
+}
+
+// DefaultKeyMap is the key map shown in the help bar.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Pause:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause load")),
+		Restart: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "run again")),
+		Metric:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metric")),
+		Export:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export")),
+		Wider:   key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+/-", "window")),
+		Narrow:  key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "narrower window")),
+		Back:    key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/→", "scrub")),
+		Forward: key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→", "later")),
+		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
+	}
+}
+
+// ShortHelp is the help bar.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Quit, k.Pause, k.Metric, k.Export, k.Wider, k.Restart, k.Back, k.Help}
+}
+
+// FullHelp is shown by ?.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Quit, k.Pause, k.Restart}, {k.Metric, k.Wider, k.Narrow}, {k.Export, k.Back, k.Forward, k.Help}}
+}

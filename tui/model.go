@@ -1,0 +1,387 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+type mode int
+
+const (
+	modeLive     mode = iota // a run in progress
+	modeStopping             // waiting for the run to stop, then quit or restart
+	modeSummary              // the run has ended: the summary table
+	modeReplay               // a saved run, scrubbed with ←/→
+)
+
+// Windows the chart cycles through with +/-; 0 shows the whole run.
+var windows = []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 0}
+
+// Model is the root bubbletea model.
+type Model struct {
+	start   StartFunc
+	run     Session
+	cancel  context.CancelFunc
+	gen     int // increases with each run; messages of older runs are dropped
+	mode    mode
+	restart bool
+
+	rec    *record.Record
+	phase  string
+	paused bool
+	runErr error
+	now    time.Time
+	cursor time.Duration // replay: the moment shown
+
+	metric    int
+	window    int
+	width     int
+	height    int
+	layout    layout
+	keys      KeyMap
+	help      help.Model
+	status    string
+	exportDir string
+	tickID    int
+}
+
+// Live returns the view of runs started by start; it starts the first at once.
+func Live(start StartFunc) Model {
+	m := newModel()
+	m.start = start
+	return m
+}
+
+// Replay returns the view of a saved run.
+func Replay(rec *record.Record) Model {
+	m := newModel()
+	m.mode = modeReplay
+	m.rec = rec
+	m.phase = record.PhaseDone
+	m.cursor = end(rec)
+	m.now = rec.Started.Add(m.cursor)
+	return m
+}
+
+func newModel() Model {
+	h := help.New()
+	return Model{keys: DefaultKeyMap(), help: h, window: len(windows) - 1, exportDir: ".", phase: record.PhaseStarting}
+}
+
+// WithExportDir sets where e writes its files.
+func (m Model) WithExportDir(dir string) Model {
+	m.exportDir = dir
+	return m
+}
+
+// end is the offset of the last thing measured.
+func end(r *record.Record) time.Duration {
+	var last time.Duration
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if n := len(run.Samples); n > 0 && run.Samples[n-1].T > last {
+				last = run.Samples[n-1].T
+			}
+		}
+	}
+	return last
+}
+
+type (
+	startedMsg struct {
+		gen    int
+		run    Session
+		cancel context.CancelFunc
+		err    error
+	}
+	snapshotMsg struct {
+		gen    int
+		rec    *record.Record
+		phase  string
+		paused bool
+	}
+	doneMsg struct {
+		gen int
+		rec *record.Record
+		err error
+	}
+	tickMsg struct {
+		id int
+		t  time.Time
+	}
+	exportedMsg struct {
+		paths []string
+		err   error
+	}
+)
+
+// tickEvery drives the clock in the header; a tick with an old id is dropped, so
+// ticks never pile up.
+const tickEvery = 500 * time.Millisecond
+
+func tick(id int) tea.Cmd {
+	return tea.Tick(tickEvery, func(t time.Time) tea.Msg { return tickMsg{id: id, t: t} })
+}
+
+// Init starts the first run (live) or does nothing (replay).
+func (m Model) Init() tea.Cmd {
+	if m.mode == modeReplay {
+		return nil
+	}
+	return tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
+}
+
+func startRun(start StartFunc, gen int) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithCancel(context.Background())
+		run, err := start(ctx)
+		if err != nil {
+			cancel()
+		}
+		return startedMsg{gen: gen, run: run, cancel: cancel, err: err}
+	}
+}
+
+// minRedraw coalesces bursts of changes (a sample, a load second, a heap reading
+// arrive together) into one frame.
+const minRedraw = 150 * time.Millisecond
+
+func waitForChange(gen int, run Session) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case <-run.Changed():
+			time.Sleep(minRedraw)
+		case <-run.Done():
+		}
+		select {
+		case <-run.Done():
+			return doneMsg{gen: gen, rec: run.Snapshot(), err: run.Err()}
+		default:
+			return snapshotMsg{gen: gen, rec: run.Snapshot(), phase: run.Phase(), paused: run.Paused()}
+		}
+	}
+}
+
+func waitForDone(gen int, run Session) tea.Cmd {
+	return func() tea.Msg {
+		<-run.Done()
+		return doneMsg{gen: gen, rec: run.Snapshot(), err: run.Err()}
+	}
+}
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.layout = computeLayout(m.width, m.height, m.targetCount())
+		return m, nil
+	case tickMsg:
+		if msg.id != m.tickID || m.mode == modeReplay {
+			return m, nil
+		}
+		m.now = msg.t
+		if m.mode == modeSummary {
+			return m, nil
+		}
+		return m, tick(m.tickID)
+	case startedMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		if msg.err != nil {
+			m.runErr = msg.err
+			m.mode = modeSummary
+			m.status = "could not start: " + msg.err.Error()
+			return m, nil
+		}
+		m.run, m.cancel = msg.run, msg.cancel
+		m.mode = modeLive
+		return m, waitForChange(m.gen, m.run)
+	case snapshotMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		m.setRecord(msg.rec)
+		m.phase, m.paused = msg.phase, msg.paused
+		return m, waitForChange(m.gen, m.run)
+	case doneMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		m.setRecord(msg.rec)
+		m.runErr = msg.err
+		m.phase = record.PhaseDone
+		if m.mode == modeStopping {
+			if m.restart {
+				m.restart = false
+				m.gen++
+				m.tickID++
+				m.rec, m.status, m.mode = nil, "", modeLive
+				return m, tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
+			}
+			return m, tea.Quit
+		}
+		m.mode = modeSummary
+		m.status = "run " + msg.rec.State + ": saved to " + m.run.SavePath()
+		if msg.err != nil && msg.rec.State == record.StateFailed {
+			m.status = "run failed: " + msg.err.Error()
+		}
+		return m, nil
+	case exportedMsg:
+		if msg.err != nil {
+			m.status = "export failed: " + msg.err.Error()
+			if m.run != nil {
+				m.status += "; the run is still saved to " + m.run.SavePath()
+			}
+		} else {
+			m.status = "exported " + joinPaths(msg.paths)
+		}
+		return m, nil
+	case tea.KeyMsg:
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+func (m *Model) setRecord(r *record.Record) {
+	countChanged := m.rec == nil || len(m.rec.Targets) != len(r.Targets)
+	m.rec = r
+	if countChanged && m.width > 0 {
+		m.layout = computeLayout(m.width, m.height, m.targetCount())
+	}
+}
+
+func (m Model) targetCount() int {
+	if m.rec == nil {
+		return 0
+	}
+	return len(m.rec.Targets)
+}
+
+func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		if m.mode == modeLive && m.run != nil {
+			m.mode = modeStopping
+			m.status = "stopping: servers and load workers are being stopped, the run saved…"
+			m.cancel()
+			return m, waitForDone(m.gen, m.run)
+		}
+		if m.mode == modeStopping && k.String() == "ctrl+c" {
+			return m, tea.Quit // a second ctrl+c does not wait
+		}
+		if m.mode != modeStopping {
+			return m, tea.Quit
+		}
+	case key.Matches(k, m.keys.Pause):
+		if m.mode == modeLive && m.run != nil {
+			run := m.run
+			m.paused = !m.paused
+			paused := m.paused
+			return m, func() tea.Msg {
+				if paused {
+					run.Pause()
+				} else {
+					run.Resume()
+				}
+				return nil
+			}
+		}
+	case key.Matches(k, m.keys.Restart):
+		switch m.mode {
+		case modeLive:
+			if m.run != nil {
+				m.mode, m.restart = modeStopping, true
+				m.status = "stopping this run to start another…"
+				m.cancel()
+				return m, waitForDone(m.gen, m.run)
+			}
+		case modeSummary:
+			m.gen++
+			m.tickID++
+			m.rec, m.status, m.mode = nil, "", modeLive
+			return m, tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
+		}
+	case key.Matches(k, m.keys.Metric):
+		m.metric = (m.metric + 1) % len(metrics)
+	case key.Matches(k, m.keys.Wider):
+		m.window = min(m.window+1, len(windows)-1)
+	case key.Matches(k, m.keys.Narrow):
+		m.window = max(m.window-1, 0)
+	case key.Matches(k, m.keys.Back):
+		if m.mode == modeReplay {
+			m.cursor = max(m.cursor-m.step(), 0)
+		}
+	case key.Matches(k, m.keys.Forward):
+		if m.mode == modeReplay {
+			m.cursor = min(m.cursor+m.step(), end(m.rec))
+		}
+	case key.Matches(k, m.keys.Export):
+		if m.rec != nil {
+			m.status = "exporting…"
+			return m, exportCmd(m.rec, m.exportDir, time.Now())
+		}
+	case key.Matches(k, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.layout = computeLayout(m.width, m.height, m.targetCount())
+	}
+	return m, nil
+}
+
+func (m Model) step() time.Duration {
+	if m.rec != nil && m.rec.Plan.Interval > 0 {
+		return m.rec.Plan.Interval
+	}
+	return time.Second
+}
+
+// exportCmd writes Markdown, JSON and SVG next to each other under one name.
+func exportCmd(rec *record.Record, dir string, now time.Time) tea.Cmd {
+	return func() tea.Msg {
+		base := filepath.Join(dir, "allocscope-"+now.Format("20060102-150405"))
+		var paths []string
+		for _, f := range []string{"md", "json", "svg"} {
+			p := base + "." + f
+			if err := report.Export(p, f, rec); err != nil {
+				return exportedMsg{err: err}
+			}
+			paths = append(paths, p)
+		}
+		return exportedMsg{paths: paths}
+	}
+}
+
+func joinPaths(p []string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	s := p[0]
+	for _, x := range p[1:] {
+		s += ", " + filepath.Ext(x)
+	}
+	return s
+}
+
+// Run runs a model full-screen until the user quits.
+func Run(m Model) error {
+	applyColorPolicy()
+	p := tea.NewProgram(m, tea.WithAltScreen())
+	final, err := p.Run()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if fm, ok := final.(Model); ok && fm.runErr != nil && fm.rec != nil && fm.rec.State == record.StateFailed {
+		return fm.runErr
+	}
+	return nil
+}

@@ -1,0 +1,375 @@
+package tui
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+// applyColorPolicy honours NO_COLOR (no-color.org).
+func applyColorPolicy() {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		lipgloss.SetColorProfile(termenv.Ascii)
+	}
+}
+
+func hex(c color.RGBA) lipgloss.Color {
+	return lipgloss.Color(fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B))
+}
+
+// targetColor gives target i the same colour as in the SVG export.
+func targetColor(i int) lipgloss.Color { return hex(report.Palette[i%len(report.Palette)]) }
+
+var (
+	bold   = lipgloss.NewStyle().Bold(true)
+	faint  = lipgloss.NewStyle().Faint(true)
+	warn   = lipgloss.NewStyle().Foreground(lipgloss.Color("#d62728")).Bold(true)
+	phaseC = map[string]lipgloss.Color{
+		record.PhaseBaseline: "#7f7f7f", record.PhaseLoad: "#ff7f0e", record.PhaseCooldown: "#1f77b4", record.PhaseDone: "#2ca02c",
+	}
+)
+
+// View renders the whole screen.
+func (m Model) View() string {
+	if m.width == 0 {
+		return "allocscope: starting…"
+	}
+	if m.rec == nil {
+		return m.header() + "\n\n  starting the servers…\n\n" + m.footer()
+	}
+	var b strings.Builder
+	b.WriteString(m.header())
+	b.WriteByte('\n')
+	if m.mode == modeSummary {
+		b.WriteString(m.summary())
+	} else {
+		b.WriteString(m.panels())
+		b.WriteByte('\n')
+		b.WriteString(m.chart())
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.footer())
+	return b.String()
+}
+
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+func (m Model) header() string {
+	title := bold.Render("allocscope")
+	if m.rec == nil {
+		return title + "\n"
+	}
+	p := m.rec.Plan
+	var names []string
+	for i, t := range m.rec.Targets {
+		names = append(names, lipgloss.NewStyle().Foreground(targetColor(i)).Render(t.Name))
+	}
+	what := p.Scenario
+	if what == "" {
+		what = "path"
+	}
+	line1 := fmt.Sprintf("%s │ %s │ %s GET %s │ c=%d d=%s", title, strings.Join(names, " · "), what, p.Path, p.Connections, p.Duration)
+	if p.Rate > 0 {
+		line1 += fmt.Sprintf(" R=%g/s", p.Rate)
+	}
+	if p.Runs > 1 {
+		line1 += fmt.Sprintf(" runs=%d", p.Runs)
+	}
+	return fit(line1, m.width) + "\n" + fit(m.progress(), m.width)
+}
+
+// planned is how long the whole plan takes.
+func planned(p record.Plan, targets int) time.Duration {
+	groups := 1
+	if p.Sequential {
+		groups = max(targets, 1)
+	}
+	return time.Duration(max(p.Runs, 1)) * (p.Baseline + time.Duration(groups)*(p.Duration+p.Cooldown))
+}
+
+func (m Model) progress() string {
+	phase := m.phase
+	if m.mode == modeReplay {
+		total := end(m.rec)
+		frac := 0.0
+		if total > 0 {
+			frac = float64(m.cursor) / float64(total)
+		}
+		ph := record.PhaseDone
+		if t := m.rec.Targets; len(t) > 0 && len(t[0].Runs) > 0 {
+			ph = t[0].Runs[0].Phases.PhaseAt(m.cursor)
+		}
+		return fmt.Sprintf("REPLAY %-8s %s t=%.1fs of %.1fs  (%s)", strings.ToUpper(ph), bar(frac, 20), m.cursor.Seconds(), total.Seconds(), m.rec.State)
+	}
+	total := planned(m.rec.Plan, len(m.rec.Targets))
+	elapsed := time.Duration(0)
+	if !m.now.IsZero() && !m.rec.Started.IsZero() {
+		elapsed = m.now.Sub(m.rec.Started)
+	}
+	if m.mode == modeSummary {
+		elapsed = total
+	}
+	frac := 0.0
+	if total > 0 {
+		frac = min(float64(elapsed)/float64(total), 1)
+	}
+	left := max(total-elapsed, 0).Round(time.Second)
+	s := lipgloss.NewStyle().Foreground(phaseC[phase]).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(phase)))
+	s += fmt.Sprintf(" %s %3.0f%%  %s left", bar(frac, 24), 100*frac, left)
+	if m.paused {
+		s += "  " + warn.Render("PAUSED (space resumes)")
+	}
+	if m.mode == modeStopping {
+		s += "  stopping…"
+	}
+	return s
+}
+
+func bar(frac float64, w int) string {
+	n := int(frac * float64(w))
+	n = max(0, min(n, w))
+	return "[" + strings.Repeat("█", n) + strings.Repeat("░", w-n) + "]"
+}
+
+// at is the moment shown: now when live, the cursor in a replay.
+func (m Model) at() time.Duration {
+	if m.mode == modeReplay {
+		return m.cursor
+	}
+	return 1<<63 - 1
+}
+
+// view of one target at the moment shown.
+type targetView struct {
+	name, allocator, state string
+	rss, peak, vsz, heap   float64
+	heapKnown              bool
+	reqs, p99              float64
+	errors                 uint64
+	rssSeries, vszSeries   []float64
+	crashed                bool
+}
+
+func (m Model) targetView(t record.Target) targetView {
+	v := targetView{name: t.Name, allocator: t.Allocator, state: "starting"}
+	if len(t.Runs) == 0 {
+		return v
+	}
+	run := t.Runs[len(t.Runs)-1]
+	at := m.at()
+	v.state = fmt.Sprintf("pid %d running", run.PID)
+	if run.Exit != nil && run.Exit.T <= at {
+		v.state = fmt.Sprintf("pid %d %s", run.PID, run.Exit)
+		v.crashed = run.Exit.Crashed()
+	}
+	for _, s := range run.Samples {
+		if s.T > at {
+			break
+		}
+		v.rss, v.vsz = float64(s.RSSBytes), float64(s.VSZBytes)
+		v.peak = max(v.peak, v.rss)
+		v.rssSeries = append(v.rssSeries, v.rss)
+		v.vszSeries = append(v.vszSeries, v.vsz)
+	}
+	for _, h := range run.Heap {
+		if h.T > at {
+			break
+		}
+		if h.AllocatedBytes != nil {
+			v.heap, v.heapKnown = float64(*h.AllocatedBytes), true
+		}
+	}
+	for _, l := range run.Load {
+		if l.T > at {
+			break
+		}
+		v.reqs, v.p99 = float64(l.Requests), float64(l.P99)/float64(time.Millisecond)
+		v.errors += l.Errors + l.Non2xx
+	}
+	return v
+}
+
+func mib(b float64) string { return short(b/(1<<20), "MiB") }
+
+func (m Model) panels() string {
+	l := m.layout
+	if !l.sideBySide {
+		var rows []string
+		for i, t := range m.rec.Targets {
+			v := m.targetView(t)
+			name := lipgloss.NewStyle().Foreground(targetColor(i)).Bold(true).Render("■ " + v.name)
+			row := fmt.Sprintf("%s %s RSS %s pk %s VSZ %s %s/s p99 %s err %d %s", name, v.state, mib(v.rss), mib(v.peak), mib(v.vsz),
+				short(v.reqs, ""), short(v.p99, "ms"), v.errors, spark(v.rssSeries, 12))
+			rows = append(rows, fit(row, l.width))
+		}
+		return strings.Join(rows, "\n")
+	}
+	var cols []string
+	inner := l.panelWidth - 2
+	for i, t := range m.rec.Targets {
+		v := m.targetView(t)
+		c := targetColor(i)
+		title := lipgloss.NewStyle().Foreground(c).Bold(true).Render(v.name)
+		if v.allocator != "" && v.allocator != v.name {
+			title += faint.Render(" · " + v.allocator)
+		}
+		state := v.state
+		if v.crashed {
+			state = warn.Render(state)
+		}
+		heap := "heap n/a"
+		if v.heapKnown {
+			heap = fmt.Sprintf("heap %s of RSS %s", mib(v.heap), mib(v.rss))
+		}
+		lines := []string{
+			title,
+			state,
+			fmt.Sprintf("RSS %s  peak %s", bold.Render(mib(v.rss)), mib(v.peak)),
+			fmt.Sprintf("VSZ %s", mib(v.vsz)),
+			heap,
+			fmt.Sprintf("%s req/s  p99 %s", short(v.reqs, ""), short(v.p99, "ms")),
+			fmt.Sprintf("errors %d", v.errors),
+		}
+		if l.panelLines >= 9 {
+			lines = append(lines, "RSS "+lipgloss.NewStyle().Foreground(c).Render(spark(v.rssSeries, inner-4)), "VSZ "+spark(v.vszSeries, inner-4))
+		}
+		for j := range lines {
+			lines[j] = fit(lines[j], inner)
+		}
+		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(c).Width(inner).Height(l.panelLines)
+		cols = append(cols, box.Render(strings.Join(lines, "\n")))
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, cols...)
+}
+
+var sparkRunes = []rune("▁▂▃▄▅▆▇█")
+
+// spark draws the last w values scaled to their own maximum.
+func spark(values []float64, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if len(values) > w {
+		values = values[len(values)-w:]
+	}
+	var top float64
+	for _, v := range values {
+		top = max(top, v)
+	}
+	var b strings.Builder
+	for _, v := range values {
+		i := 0
+		if top > 0 {
+			i = int(v / top * float64(len(sparkRunes)-1))
+		}
+		b.WriteRune(sparkRunes[i])
+	}
+	return b.String()
+}
+
+func (m Model) footer() string {
+	status := m.status
+	if status == "" && m.rec != nil && len(m.rec.Events) > 0 {
+		status = m.rec.Events[len(m.rec.Events)-1].Message
+	}
+	return fit(faint.Render(status), m.width) + "\n" + m.help.View(m.keys)
+}
+
+func (m Model) summary() string {
+	sums := record.Summarize(m.rec)
+	type col struct {
+		head string
+		cell func(record.Summary) string
+	}
+	cols := []col{
+		{"Target", func(s record.Summary) string { return s.Target }},
+		{"Peak RSS", func(s record.Summary) string { return report.Figure(s.PeakRSS, report.MiB) }},
+		{"Req/s", func(s record.Summary) string { return report.Figure(s.ReqPerSec, report.Rate) }},
+		{"p99", func(s record.Summary) string { return report.Figure(s.P99, report.Millis) }},
+		{"RSS load", func(s record.Summary) string { return report.Figure(s.MeanRSSLoad, report.MiB) }},
+		{"After cool", func(s record.Summary) string { return report.Figure(s.RSSAfterCooldown, report.MiB) }},
+		{"Errors", func(s record.Summary) string { return report.Figure(s.Errors, report.Count) }},
+		{"Rel", func(s record.Summary) string { return report.Ratio(s.PeakRSS, sums[0].PeakRSS) }},
+		{"Heap", func(s record.Summary) string { return report.Figure(s.HeapInUse, report.MiB) }},
+		{"Peak VSZ", func(s record.Summary) string { return report.Figure(s.PeakVSZ, report.MiB) }},
+		{"p50", func(s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
+		{"Binary", func(s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
+	}
+	// Columns in priority order, as many as the width holds.
+	var shown []col
+	var widths []int
+	used := 0
+	for _, c := range cols {
+		w := lipgloss.Width(c.head)
+		for _, s := range sums {
+			w = max(w, lipgloss.Width(c.cell(s)))
+		}
+		if used+w+2 > m.width && len(shown) > 0 {
+			break
+		}
+		shown = append(shown, c)
+		widths = append(widths, w)
+		used += w + 2
+	}
+	var b strings.Builder
+	b.WriteString(bold.Render("Summary") + faint.Render(" — the same figures as the Markdown export (e)") + "\n\n")
+	for i, c := range shown {
+		b.WriteString(bold.Render(pad(c.head, widths[i], i > 0)) + "  ")
+	}
+	b.WriteByte('\n')
+	for ri, s := range sums {
+		for i, c := range shown {
+			cell := pad(c.cell(s), widths[i], i > 0)
+			if i == 0 {
+				cell = lipgloss.NewStyle().Foreground(targetColor(ri)).Render(cell)
+			}
+			b.WriteString(cell + "  ")
+		}
+		if s.Crash != "" {
+			b.WriteString(warn.Render(s.Crash))
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	lines := 4 + len(sums)
+	for _, c := range report.Conclusions(m.rec, sums) {
+		for _, wrapped := range strings.Split(lipgloss.NewStyle().Width(m.width-2).Render(c), "\n") {
+			if lines >= m.height-4 {
+				break
+			}
+			b.WriteString(" " + wrapped + "\n")
+			lines++
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func pad(s string, w int, right bool) string {
+	gap := w - lipgloss.Width(s)
+	if gap <= 0 {
+		return s
+	}
+	if right {
+		return strings.Repeat(" ", gap) + s
+	}
+	return s + strings.Repeat(" ", gap)
+}
