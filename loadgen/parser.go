@@ -14,12 +14,12 @@ const maxHeaderBytes = 64 << 10
 type parseState uint8
 
 const (
-	stHeaders parseState = iota
-	stBody               // Content-Length body: remaining bytes
-	stChunkSize          // reading a chunk-size line
-	stChunkData          // chunk data plus its CRLF: remaining bytes
-	stTrailers           // after the last chunk, until an empty line
-	stUntilClose         // no length: the body ends when the server closes
+	stHeaders    parseState = iota
+	stBody                  // Content-Length body: remaining bytes
+	stChunkSize             // reading a chunk-size line
+	stChunkData             // chunk data plus its CRLF: remaining bytes
+	stTrailers              // after the last chunk, until an empty line
+	stUntilClose            // no length: the body ends when the server closes
 )
 
 // response is a minimal incremental HTTP/1.1 response parser. It keeps only what it

@@ -418,4 +418,3 @@ func (w *worker) giveBack(h *hdrhistogram.Histogram) {
 	w.spare = h
 	w.mu.Unlock()
 }
-

@@ -100,10 +100,10 @@ type TargetRun struct {
 
 // Phases are offsets from the record's Started time; zero where not reached.
 type Phases struct {
-	Start         time.Duration `json:"start_ns"`
-	LoadStart     time.Duration `json:"load_start_ns,omitempty"`
-	LoadEnd       time.Duration `json:"load_end_ns,omitempty"`
-	CooldownEnd   time.Duration `json:"cooldown_end_ns,omitempty"`
+	Start       time.Duration `json:"start_ns"`
+	LoadStart   time.Duration `json:"load_start_ns,omitempty"`
+	LoadEnd     time.Duration `json:"load_end_ns,omitempty"`
+	CooldownEnd time.Duration `json:"cooldown_end_ns,omitempty"`
 }
 
 // Phase names.

@@ -34,8 +34,23 @@ func Markdown(w io.Writer, r *record.Record) error {
 	for _, k := range sortedKeys(r.Tool.Versions) {
 		fmt.Fprintf(&b, ", %s", r.Tool.Versions[k])
 	}
-	b.WriteString("\n\n### Load test\n```bash\n" + r.Plan.LoadCommand + "\n```\n")
 	p := r.Plan
+	if p.Scenario == "watch" {
+		fmt.Fprintf(&b, "\n\n### Watch\nRunning processes sampled every %s, no load sent.\n", p.Interval)
+	} else {
+		b.WriteString("\n\n### Load test\n```bash\n" + p.LoadCommand + "\n```\n")
+		writePlan(&b, p)
+	}
+	b.WriteString("\n## Results\n")
+	for _, t := range r.Targets {
+		writeTarget(&b, t)
+	}
+	writeSummary(&b, r)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writePlan(b *strings.Builder, p record.Plan) {
 	mode := "all targets loaded at once"
 	if p.Sequential {
 		mode = "one target at a time"
@@ -44,42 +59,48 @@ func Markdown(w io.Writer, r *record.Record) error {
 	if scenario == "" {
 		scenario = "custom path"
 	}
-	fmt.Fprintf(&b, "Scenario %s (`GET %s`), %s idle before the load and %s after it, sampled every %s, %s", scenario, p.Path, p.Baseline, p.Cooldown, p.Interval, mode)
+	fmt.Fprintf(b, "Scenario %s (`GET %s`), %s idle before the load and %s after it, sampled every %s, %s", scenario, p.Path, p.Baseline, p.Cooldown, p.Interval, mode)
 	if p.Runs > 1 {
-		fmt.Fprintf(&b, ", %d runs (figures are medians, ± half the min–max spread)", p.Runs)
+		fmt.Fprintf(b, ", %d runs (figures are medians, ± half the min–max spread)", p.Runs)
 	}
 	if p.Rate > 0 {
-		fmt.Fprintf(&b, "; open loop at %g req/s, latency corrected for coordinated omission", p.Rate)
+		fmt.Fprintf(b, "; open loop at %g req/s, latency corrected for coordinated omission", p.Rate)
 	}
-	b.WriteString(".\n\n## Results\n")
-	for _, t := range r.Targets {
-		fmt.Fprintf(&b, "\n### %s\n", t.Name)
-		switch {
-		case len(t.Command) > 0:
-			fmt.Fprintf(&b, "```bash\n%s\n```\n", strings.Join(t.Command[2:], " "))
-		case t.Binary != "":
-			fmt.Fprintf(&b, "Built-in server, %s build (%s)", t.Allocator, Bytes(float64(t.BinaryBytes)))
-			if t.Preload != "" {
-				fmt.Fprintf(&b, ", with `LD_PRELOAD=%s`", t.Preload)
-			}
-			b.WriteString(".\n")
+	b.WriteString(".\n")
+}
+
+func writeTarget(b *strings.Builder, t record.Target) {
+	fmt.Fprintf(b, "\n### %s\n", t.Name)
+	switch {
+	case len(t.Command) > 0:
+		fmt.Fprintf(b, "```bash\n%s\n```\n", strings.Join(t.Command[2:], " "))
+	case t.Binary != "":
+		fmt.Fprintf(b, "Built-in server, %s build (%s)", t.Allocator, Bytes(float64(t.BinaryBytes)))
+		if t.Preload != "" {
+			fmt.Fprintf(b, ", with `LD_PRELOAD=%s`", t.Preload)
 		}
-		if len(t.Runs) == 0 {
-			b.WriteString("\nNot started.\n")
-			continue
-		}
-		run := t.Runs[0]
-		if len(t.Runs) > 1 {
-			fmt.Fprintf(&b, "Run 1 of %d:\n", len(t.Runs))
-		}
-		b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
-		for i, s := range run.Samples {
-			fmt.Fprintf(&b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
-		}
-		if run.Exit.Crashed() {
-			fmt.Fprintf(&b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit, run.Exit.T.Seconds())
-		}
+		b.WriteString(".\n")
 	}
+	if len(t.Runs) == 0 {
+		b.WriteString("\nNot started.\n")
+		return
+	}
+	run := t.Runs[0]
+	if len(t.Runs) > 1 {
+		fmt.Fprintf(b, "Run 1 of %d:\n", len(t.Runs))
+	}
+	b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
+	for i, s := range run.Samples {
+		fmt.Fprintf(b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
+	}
+	if run.Exit.Crashed() {
+		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit, run.Exit.T.Seconds())
+	} else if run.Exit != nil && t.Kind == "process" {
+		fmt.Fprintf(b, "\n*The process exited at %.1f s.*\n", run.Exit.T.Seconds())
+	}
+}
+
+func writeSummary(b *strings.Builder, r *record.Record) {
 	sums := record.Summarize(r)
 	b.WriteString("\n## Summary\n\n")
 	b.WriteString("| Target | Peak RSS | Mean RSS under load | RSS after cooldown | Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
@@ -89,7 +110,7 @@ func Markdown(w io.Writer, r *record.Record) error {
 		if s.Crash != "" {
 			name += " (" + s.Crash + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
 			Figure(s.PeakRSS, MiB), Figure(s.MeanRSSLoad, MiB), Figure(s.RSSAfterCooldown, MiB), Figure(s.PeakVSZ, MiB),
 			Figure(s.HeapInUse, MiB), Figure(s.ReqPerSec, Rate), Figure(s.P50, Millis), Figure(s.P99, Millis),
 			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[0].PeakRSS))
@@ -99,8 +120,6 @@ func Markdown(w io.Writer, r *record.Record) error {
 	for _, line := range Conclusions(r, sums) {
 		b.WriteString("- " + line + "\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // Conclusions are short factual sentences computed from the figures: no opinions.

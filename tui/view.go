@@ -88,6 +88,9 @@ func (m Model) header() string {
 		what = "path"
 	}
 	line1 := fmt.Sprintf("%s │ %s │ %s GET %s │ c=%d d=%s", title, strings.Join(names, " · "), what, p.Path, p.Connections, p.Duration)
+	if p.Scenario == "watch" {
+		line1 = fmt.Sprintf("%s │ watching %s │ every %s", title, strings.Join(names, " · "), p.Interval)
+	}
 	if p.Rate > 0 {
 		line1 += fmt.Sprintf(" R=%g/s", p.Rate)
 	}
@@ -99,6 +102,9 @@ func (m Model) header() string {
 
 // planned is how long the whole plan takes.
 func planned(p record.Plan, targets int) time.Duration {
+	if p.Scenario == "watch" {
+		return p.Duration
+	}
 	groups := 1
 	if p.Sequential {
 		groups = max(targets, 1)
@@ -124,6 +130,9 @@ func (m Model) progress() string {
 	elapsed := time.Duration(0)
 	if !m.now.IsZero() && !m.rec.Started.IsZero() {
 		elapsed = m.now.Sub(m.rec.Started)
+	}
+	if m.rec.Plan.Scenario == "watch" && m.rec.Plan.Duration == 0 {
+		return fmt.Sprintf("%s %s  (q stops)", bold.Render("WATCH"), elapsed.Round(time.Second))
 	}
 	if m.mode == modeSummary {
 		elapsed = total

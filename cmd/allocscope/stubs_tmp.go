@@ -1,3 +1,0 @@
-package main
-
-func cmdWatch(args []string) error    { return usagef("watch: not yet") }

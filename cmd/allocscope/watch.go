@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/tui"
+	"golang.org/x/term"
+)
+
+func cmdWatch(args []string) error {
+	fs := newFlags("watch", "watch PID... [--interval 1s] [--duration D] [--tree] [--export-markdown FILE] [--headless]")
+	var o experiment.WatchOptions
+	o.Interval = time.Second
+	fs.Var(durationFlag{&o.Interval}, "interval", "sampling interval")
+	fs.Var(durationFlag{&o.Duration}, "duration", "stop after this long (default: until q/Ctrl-C or every process exited)")
+	fs.BoolVar(&o.Tree, "tree", false, "include each process's descendants")
+	var x exports
+	fs.StringVar(&x.md, "export-markdown", "", "write the seed's | # | RSS | VSZ | table per PID to FILE")
+	fs.StringVar(&x.json, "export-json", "", "write the record (JSON) to FILE")
+	fs.StringVar(&x.csv, "export-csv", "", "write CSV to FILE")
+	headless := fs.Bool("headless", false, "one line per interval instead of the TUI (implied when stdout is not a terminal)")
+	var pidArgs []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		pidArgs, args = append(pidArgs, args[0]), args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pidArgs = append(pidArgs, fs.Args()...)
+	if len(pidArgs) == 0 {
+		return usagef("watch needs at least one PID, e.g. allocscope watch $(pgrep nginx)")
+	}
+	for _, a := range pidArgs {
+		pid, err := strconv.Atoi(a)
+		if err != nil || pid <= 0 {
+			return usagef("%q is not a process ID: PIDs are positive whole numbers", a)
+		}
+		o.PIDs = append(o.PIDs, pid)
+	}
+	o.Version = version
+	o.SavePath = newRunPath()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := experiment.StartWatch(ctx, o)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
+		first := true
+		start := func(context.Context) (tui.Session, error) {
+			if !first {
+				return nil, fmt.Errorf("a watch cannot be run again: start allocscope watch anew")
+			}
+			first = false
+			return w, nil
+		}
+		err = tui.Run(tui.Live(start))
+		cancel()
+	} else {
+	lines:
+		for {
+			select {
+			case <-w.Done():
+				break lines
+			case <-w.Changed():
+			}
+			rec := w.Snapshot()
+			var parts []string
+			for _, t := range rec.Targets {
+				run := t.Runs[0]
+				switch {
+				case run.Exit != nil:
+					parts = append(parts, t.Name+" exited")
+				case len(run.Samples) > 0:
+					s := run.Samples[len(run.Samples)-1]
+					parts = append(parts, fmt.Sprintf("%s rss %d KiB vsz %d KiB cpu %.0f%%", t.Name, s.RSSBytes>>10, s.VSZBytes>>10, s.CPUPercent))
+				}
+			}
+			fmt.Printf("%6.1fs  %s\n", time.Since(rec.Started).Seconds(), strings.Join(parts, " | "))
+		}
+	}
+	<-w.Done()
+	rec := w.Snapshot()
+	fmt.Fprintf(os.Stderr, "watch record saved to %s\n", w.SavePath())
+	x.each(func(path, format string) {
+		if e := report.Export(path, format, rec); e != nil {
+			fmt.Fprintf(os.Stderr, "allocscope: %v; the watch is still saved in %s\n", e, w.SavePath())
+			err = e
+			return
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", path)
+	})
+	return err
+}
