@@ -158,7 +158,7 @@ func (o Options) Validate() error {
 	// Each load worker is its own process, so each target only needs its own connections
 	// to fit one process's open files; a server needs the same number to accept them.
 	limits := loadgen.CurrentLimits()
-	if err := loadgen.CheckPlan(limits, loadgen.Config{URL: "http://127.0.0.1:1/", Connections: o.Connections}); err != nil {
+	if err := loadgen.CheckPlan(limits, loadgen.Config{URL: "each target", Connections: o.Connections}); err != nil {
 		return err
 	}
 	return nil

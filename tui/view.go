@@ -187,8 +187,11 @@ func (m Model) targetView(t record.Target) targetView {
 	at := m.at()
 	v.state = fmt.Sprintf("pid %d running", run.PID)
 	if run.Exit != nil && run.Exit.T <= at {
-		v.state = fmt.Sprintf("pid %d %s", run.PID, run.Exit)
 		v.crashed = run.Exit.Crashed()
+		v.state = fmt.Sprintf("pid %d stopped", run.PID)
+		if v.crashed {
+			v.state = fmt.Sprintf("pid %d %s", run.PID, run.Exit)
+		}
 	}
 	for _, s := range run.Samples {
 		if s.T > at {
@@ -300,7 +303,11 @@ func (m Model) footer() string {
 	if status == "" && m.rec != nil && len(m.rec.Events) > 0 {
 		status = m.rec.Events[len(m.rec.Events)-1].Message
 	}
-	return fit(faint.Render(status), m.width) + "\n" + m.help.View(m.keys)
+	var help []string
+	for _, l := range strings.Split(m.help.View(m.keys), "\n") {
+		help = append(help, fit(l, m.width))
+	}
+	return fit(faint.Render(status), m.width) + "\n" + strings.Join(help, "\n")
 }
 
 func (m Model) summary() string {

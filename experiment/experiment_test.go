@@ -1,0 +1,292 @@
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/servers"
+)
+
+// The test binary stands in for allocscope's own load workers and guards.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "__loadworker" {
+		os.Exit(loadgen.ServeWorker(os.Stdin, os.Stdout))
+	}
+	if len(os.Args) > 2 && os.Args[1] == "__guard" {
+		os.Exit(servers.RunGuard(os.Args[3:]))
+	}
+	os.Exit(m.Run())
+}
+
+func shortPlan(t *testing.T, allocators ...string) Options {
+	self, _ := os.Executable()
+	return Options{
+		Allocators: allocators, Connections: 50, Duration: 2 * time.Second, Interval: 250 * time.Millisecond,
+		Baseline: 750 * time.Millisecond, Cooldown: time.Second, Self: []string{self},
+		SavePath: filepath.Join(t.TempDir(), "run.json"), Version: "test",
+	}
+}
+
+func runPlan(t *testing.T, ctx context.Context, o Options, during func(*Experiment)) (*record.Record, error) {
+	t.Helper()
+	e, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during != nil {
+		go during(e)
+	}
+	return e.Run(ctx)
+}
+
+func TestShortRunOfThreeServers(t *testing.T) {
+	o := shortPlan(t, "system", "jemalloc", "mimalloc")
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != record.StateDone || len(rec.Targets) != 3 {
+		t.Fatalf("state %s, %d targets", rec.State, len(rec.Targets))
+	}
+	for _, tg := range rec.Targets {
+		run := tg.Runs[0]
+		if len(run.Samples) < 10 || len(run.Load) < 2 || len(run.Heap) == 0 || len(run.Client) == 0 {
+			t.Fatalf("%s: %d samples, %d load seconds, %d heap readings, %d client samples", tg.Name, len(run.Samples), len(run.Load), len(run.Heap), len(run.Client))
+		}
+		if run.Result == nil || run.Result.Requests == 0 || run.Result.ErrorCount() != 0 {
+			t.Fatalf("%s: result %+v", tg.Name, run.Result)
+		}
+		before, under := run.Samples[0].RSSBytes, uint64(0)
+		for _, s := range run.Samples {
+			if run.Phases.PhaseAt(s.T) == record.PhaseLoad {
+				under = max(under, s.RSSBytes)
+			}
+		}
+		if under <= before {
+			t.Fatalf("%s: RSS under load %d not above the idle %d", tg.Name, under, before)
+		}
+		if !(run.Phases.LoadStart > 0 && run.Phases.LoadEnd > run.Phases.LoadStart && run.Phases.CooldownEnd > run.Phases.LoadEnd) {
+			t.Fatalf("%s: phases %+v", tg.Name, run.Phases)
+		}
+		if run.Exit == nil || run.Exit.Crashed() {
+			t.Fatalf("%s: exit %+v, want a requested stop", tg.Name, run.Exit)
+		}
+	}
+	saved, err := record.Load(o.SavePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReports(t, saved)
+}
+
+var tableRow = regexp.MustCompile(`^\|.*\|$`)
+
+// checkReports: Markdown tables well formed, JSON round-trips, SVG is XML with one line per target.
+func checkReports(t *testing.T, rec *record.Record) {
+	t.Helper()
+	var md bytes.Buffer
+	if err := report.Markdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	cols := -1
+	for _, line := range strings.Split(md.String(), "\n") {
+		if !tableRow.MatchString(line) {
+			cols = -1
+			continue
+		}
+		n := strings.Count(line, "|")
+		if cols >= 0 && n != cols {
+			t.Fatalf("table row has %d cells, header %d: %s", n, cols, line)
+		}
+		cols = n
+	}
+	for _, tg := range rec.Targets {
+		if !strings.Contains(md.String(), "### "+tg.Name+"\n") {
+			t.Fatalf("Markdown has no section for %s", tg.Name)
+		}
+	}
+	var js bytes.Buffer
+	record.Encode(&js, rec)
+	back, err := record.Decode(bytes.NewReader(js.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	record.Encode(&again, back)
+	if !bytes.Equal(js.Bytes(), again.Bytes()) {
+		t.Fatal("JSON does not round-trip")
+	}
+	var svg bytes.Buffer
+	if err := report.SVG(&svg, rec, report.SVGOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(svg.Bytes()))
+	lines := map[string]int{}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("SVG is not valid XML: %v", err)
+			}
+			break
+		}
+		if el, ok := tok.(xml.StartElement); ok && el.Name.Local == "path" {
+			var d, style string
+			for _, a := range el.Attr {
+				switch a.Name.Local {
+				case "d":
+					d = a.Value
+				case "style":
+					style = a.Value
+				}
+			}
+			// A data line has a point per sample; the legend's swatch has two.
+			if strings.Contains(style, "stroke-width:3") && strings.Count(d, "L") > 2 {
+				lines[style]++
+			}
+		}
+	}
+	if len(lines) != len(rec.Targets) {
+		t.Fatalf("SVG has %d data lines (%v), want one per target (%d)", len(lines), lines, len(rec.Targets))
+	}
+}
+
+func TestCrashedTargetIsRecordedAndTheOthersGoOn(t *testing.T) {
+	o := shortPlan(t, "system", "jemalloc")
+	o.Duration = 3 * time.Second
+	rec, err := runPlan(t, context.Background(), o, func(e *Experiment) {
+		for e.Phase() != record.PhaseLoad {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		snap := e.Snapshot()
+		syscall.Kill(snap.Targets[1].Runs[0].PID, syscall.SIGKILL)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed, other := rec.Targets[1].Runs[0], rec.Targets[0].Runs[0]
+	if !crashed.Exit.Crashed() || crashed.Exit.Signal != "SIGKILL" {
+		t.Fatalf("killed target's exit: %+v", crashed.Exit)
+	}
+	if other.Exit.Crashed() || other.Result == nil || other.Result.Requests == 0 || other.Phases.CooldownEnd == 0 {
+		t.Fatalf("the other target did not go on: exit %+v result %+v", other.Exit, other.Result)
+	}
+	var md bytes.Buffer
+	report.Markdown(&md, rec)
+	if !strings.Contains(md.String(), "jemalloc killed by SIGKILL") {
+		t.Fatalf("the report does not show the crash:\n%s", md.String())
+	}
+}
+
+func TestInterruptedRunIsSavedWithWhatWasMeasured(t *testing.T) {
+	o := shortPlan(t, "system")
+	o.Duration = 30 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	rec, err := runPlan(t, ctx, o, func(e *Experiment) {
+		for e.Phase() != record.PhaseLoad {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		cancel()
+	})
+	if err != context.Canceled {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	saved, lerr := record.Load(o.SavePath)
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if saved.State != record.StateInterrupted || rec.State != record.StateInterrupted {
+		t.Fatalf("state %s", saved.State)
+	}
+	run := saved.Targets[0].Runs[0]
+	if len(run.Samples) == 0 || len(run.Load) == 0 || run.Result == nil {
+		t.Fatalf("interrupted record lacks data: %d samples, %d load seconds, result %v", len(run.Samples), len(run.Load), run.Result)
+	}
+	if run.Result.Duration > 10*time.Second {
+		t.Fatalf("the load ran %s after the interrupt", run.Result.Duration)
+	}
+	checkReports(t, saved)
+}
+
+func TestPreloadLanesReportThePreloadedAllocator(t *testing.T) {
+	o := shortPlan(t, "system", "jemalloc")
+	o.Preload = true
+	o.Duration = time.Second
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Targets[1].Name != "jemalloc-preload" || !strings.Contains(rec.Targets[1].Preload, "libjemalloc") {
+		t.Fatalf("lane %+v", rec.Targets[1])
+	}
+	heap := rec.Targets[1].Runs[0].Heap
+	if len(heap) == 0 || !strings.HasPrefix(heap[0].Version, "5.") {
+		t.Fatalf("preloaded jemalloc's /stats: %+v", heap)
+	}
+}
+
+func TestCustomCommandTarget(t *testing.T) {
+	bin, err := servers.NewBuilder().Build(context.Background(), servers.Allocators[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := shortPlan(t)
+	o.Allocators = nil
+	o.Duration = time.Second
+	// A shell wrapper that forks the server: the probe must see the whole tree.
+	o.Targets = []CustomTarget{{Name: "wrapped", Command: fmt.Sprintf("%s --port {port} & wait", bin.Path)}}
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := rec.Targets[0].Runs[0]
+	if run.Result == nil || run.Result.Requests == 0 || len(run.Samples) == 0 {
+		t.Fatalf("custom target: %+v", run.Result)
+	}
+	if run.Samples[len(run.Samples)-1].Threads < 3 {
+		t.Fatalf("tree total has %d threads: the forked server is missing", run.Samples[len(run.Samples)-1].Threads)
+	}
+}
+
+func TestPlanValidation(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Allocators: []string{"tcmallocc"}}, "unknown allocator"},
+		{Options{Scenario: "nope"}, "unknown scenario"},
+		{Options{Connections: -1}, "connections"},
+		{Options{Connections: 25000}, "open files"},
+		{Options{Duration: -time.Second}, "duration"},
+		{Options{Targets: []CustomTarget{{Name: "x"}}}, "NAME=COMMAND"},
+		{Options{Scenario: "hello", Path: "/x"}, "choose one"},
+		{Options{Path: "x"}, "start with /"},
+		{Options{Runs: 1000}, "--runs"},
+	} {
+		_, err := New(c.o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want %q", c.o, err, c.want)
+		}
+	}
+}
+
+func TestLoadCommandNamesThePlan(t *testing.T) {
+	o := Options{Connections: 10000, Duration: 10 * time.Second, Scenario: "hello"}.WithDefaults()
+	if got, want := o.LoadCommand(), "allocscope load -c 10000 -d 10 'http://127.0.0.1:PORT/'"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,201 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/allocscope/allocscope/record"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+)
+
+// updating reads teatest's own -update flag, which also rewrites these golden files.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+func fixture(t *testing.T) *record.Record {
+	t.Helper()
+	r, err := record.Load("testdata/run.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// fakeSession is a run that never changes by itself.
+type fakeSession struct {
+	rec     *record.Record
+	changed chan struct{}
+	done    chan struct{}
+	paused  bool
+}
+
+func newFake(rec *record.Record) *fakeSession {
+	return &fakeSession{rec: rec, changed: make(chan struct{}, 1), done: make(chan struct{})}
+}
+func (f *fakeSession) Snapshot() *record.Record { return f.rec.Clone() }
+func (f *fakeSession) Phase() string            { return record.PhaseLoad }
+func (f *fakeSession) Pause()                   { f.paused = true }
+func (f *fakeSession) Resume()                  { f.paused = false }
+func (f *fakeSession) Paused() bool             { return f.paused }
+func (f *fakeSession) Changed() <-chan struct{} { return f.changed }
+func (f *fakeSession) Done() <-chan struct{}    { return f.done }
+func (f *fakeSession) Err() error               { return nil }
+func (f *fakeSession) SavePath() string         { return "/tmp/run.json" }
+
+func step(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
+	t.Helper()
+	next, cmd := m.Update(msg)
+	return next.(Model), cmd
+}
+
+// live builds the view of a run 4 s in, the load running.
+func live(t *testing.T, w, h int) (Model, *fakeSession) {
+	rec := fixture(t)
+	f := newFake(rec)
+	m := Live(func(ctx context.Context) (Session, error) { return f, nil })
+	m, _ = step(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+	m, _ = step(t, m, startedMsg{gen: 0, run: f, cancel: func() {}})
+	m, _ = step(t, m, snapshotMsg{gen: 0, rec: rec, phase: record.PhaseLoad})
+	m, _ = step(t, m, tickMsg{id: 0, t: rec.Started.Add(4 * time.Second)})
+	return m, f
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if updating() {
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Fatalf("%s changed (go test -update refreshes it):\n%s", name, got)
+	}
+}
+
+func TestGoldenViews(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 24}} {
+		m, _ := live(t, size[0], size[1])
+		name := fmt.Sprintf("live-%dx%d", size[0], size[1])
+		v := m.View()
+		golden(t, name, v)
+		if lines := strings.Count(v, "\n") + 1; lines > size[1] {
+			t.Fatalf("%s: %d lines on a %d-line screen", name, lines, size[1])
+		}
+		for _, l := range strings.Split(v, "\n") {
+			if lipgloss.Width(l) > size[0] {
+				t.Fatalf("%s: line wider than %d: %q", name, size[0], l)
+			}
+		}
+	}
+	m, _ := live(t, 100, 30)
+	m, _ = step(t, m, doneMsg{gen: 0, rec: m.rec})
+	golden(t, "summary-100x30", m.View())
+	r := Replay(fixture(t))
+	r, _ = step(t, r, tea.WindowSizeMsg{Width: 80, Height: 24})
+	for i := 0; i < 4; i++ {
+		r, _ = step(t, r, tea.KeyMsg{Type: tea.KeyLeft})
+	}
+	golden(t, "replay-80x24", r.View())
+}
+
+func TestThreePanelsSideBySideAt80(t *testing.T) {
+	m, _ := live(t, 80, 24)
+	v := m.View()
+	top := strings.Split(v, "\n")[2]
+	if strings.Count(top, "╭") != 3 {
+		t.Fatalf("want three panels side by side at 80 columns, got %q", top)
+	}
+}
+
+func TestStaleMessagesAreDropped(t *testing.T) {
+	m, _ := live(t, 80, 24)
+	if _, cmd := step(t, m, tickMsg{id: 7}); cmd != nil {
+		t.Fatal("a tick with an old id re-armed itself: ticks would multiply")
+	}
+	other := fixture(t)
+	other.Targets = other.Targets[:1]
+	m2, cmd := step(t, m, snapshotMsg{gen: 5, rec: other})
+	if cmd != nil || len(m2.rec.Targets) != 3 {
+		t.Fatal("a snapshot of an older run replaced the current one")
+	}
+}
+
+func TestKeys(t *testing.T) {
+	m, f := live(t, 80, 24)
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("m")})
+	if !strings.Contains(m.View(), "VSZ (MiB)") {
+		t.Fatal("m did not switch the chart to VSZ")
+	}
+	for i := 0; i < 10; i++ {
+		m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("-")})
+	}
+	if windows[m.window] != 30*time.Second || !strings.Contains(m.View(), "last 30s") {
+		t.Fatal("- did not narrow the window to 30s")
+	}
+	m, cmd := step(t, m, tea.KeyMsg{Type: tea.KeySpace, Runes: []rune(" ")})
+	cmd()
+	if !f.paused || !strings.Contains(m.View(), "PAUSED") {
+		t.Fatal("space did not pause the load")
+	}
+	cancelled := false
+	m.cancel = func() { cancelled = true }
+	m, cmd = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	if !cancelled || m.mode != modeStopping || cmd == nil {
+		t.Fatal("q during a run must stop it and wait for it")
+	}
+	close(f.done)
+	msg := cmd()
+	_, cmd = step(t, m, msg)
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("the view did not quit once the run had stopped")
+	}
+}
+
+func TestExportWritesFilesAndShowsThePath(t *testing.T) {
+	m, _ := live(t, 100, 30)
+	m = m.WithExportDir(t.TempDir())
+	m, cmd := step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("e")})
+	m, _ = step(t, m, cmd())
+	if !strings.Contains(m.View(), "exported ") {
+		t.Fatalf("no export path shown: %q", m.status)
+	}
+	files, _ := filepath.Glob(filepath.Join(m.exportDir, "allocscope-*"))
+	if len(files) != 3 {
+		t.Fatalf("exported %v, want .md .json .svg", files)
+	}
+	m = m.WithExportDir("/nonexistent-dir")
+	m, cmd = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("e")})
+	m, _ = step(t, m, cmd())
+	if !strings.Contains(m.status, "/nonexistent-dir") || !strings.Contains(m.status, "/tmp/run.json") {
+		t.Fatalf("export error does not name the path and where the run is: %q", m.status)
+	}
+}
+
+func TestTeatestReplaySmoke(t *testing.T) {
+	tm := teatest.NewTestModel(t, Replay(fixture(t)), teatest.WithInitialTermSize(100, 30))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("REPLAY")) }, teatest.WithDuration(5*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("m")})
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("VSZ (MiB)")) }, teatest.WithDuration(5*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
