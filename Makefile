@@ -16,6 +16,7 @@ servers: build
 
 test: servers
 	$(GO) vet ./...
+	bash scripts/e2e-tui.sh $(BIN)
 	$(GO) test -count=1 -timeout 20m ./...
 
 demo: servers

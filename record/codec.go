@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // ErrNotRecord means the input is not an allocscope run record.
@@ -118,15 +119,56 @@ func WriteFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// Clone deep-copies a record, so that a view may keep it while the run goes on.
+// Clone deep-copies a record, so that a view may keep it while the run goes on. It is
+// called for every frame of the TUI, so it copies slices directly rather than through JSON.
 func (r *Record) Clone() *Record {
-	data, err := json.Marshal(r)
-	if err != nil {
-		panic("record: cannot encode itself: " + err.Error())
-	}
-	var c Record
-	if err := json.Unmarshal(data, &c); err != nil {
-		panic("record: cannot decode itself: " + err.Error())
+	c := *r
+	c.Tool.Versions = cloneMap(r.Tool.Versions)
+	c.Plan.Allocators = slices.Clone(r.Plan.Allocators)
+	c.Events = slices.Clone(r.Events)
+	c.Targets = make([]Target, len(r.Targets))
+	for i, t := range r.Targets {
+		t.Command = slices.Clone(t.Command)
+		runs := make([]TargetRun, len(t.Runs))
+		for j, run := range t.Runs {
+			run.Samples = slices.Clone(run.Samples)
+			run.Client = slices.Clone(run.Client)
+			run.Load = slices.Clone(run.Load)
+			run.Heap = slices.Clone(run.Heap)
+			for k := range run.Heap {
+				run.Heap[k].AllocatedBytes = clonePtr(run.Heap[k].AllocatedBytes)
+				run.Heap[k].CommittedBytes = clonePtr(run.Heap[k].CommittedBytes)
+				run.Heap[k].Raw = cloneMap(run.Heap[k].Raw)
+			}
+			if run.Result != nil {
+				res := *run.Result
+				res.Errors, res.Status = cloneMap(res.Errors), cloneMap(res.Status)
+				run.Result = &res
+			}
+			run.Exit = clonePtr(run.Exit)
+			runs[j] = run
+		}
+		t.Runs = runs
+		c.Targets[i] = t
 	}
 	return &c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return nil
+	}
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
 }

@@ -52,12 +52,23 @@ func TestSaveIsAtomicAndLoadable(t *testing.T) {
 	}
 }
 
-func TestCloneIsDeep(t *testing.T) {
-	a := sample()
+func TestCloneIsDeepAndEqual(t *testing.T) {
+	a, err := Load("../report/testdata/run.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := a.Clone()
+	var ja, jb bytes.Buffer
+	Encode(&ja, a)
+	Encode(&jb, b)
+	if !bytes.Equal(ja.Bytes(), jb.Bytes()) {
+		t.Fatal("the clone differs from the original")
+	}
 	b.Targets[0].Runs[0].Samples[0].RSSBytes = 1
-	if a.Targets[0].Runs[0].Samples[0].RSSBytes != 4096 {
-		t.Fatal("clone shares samples")
+	*b.Targets[0].Runs[0].Heap[0].CommittedBytes = 1
+	b.Targets[0].Runs[0].Result.Errors["reset"] = 99
+	if a.Targets[0].Runs[0].Samples[0].RSSBytes == 1 || *a.Targets[0].Runs[0].Heap[0].CommittedBytes == 1 || a.Targets[0].Runs[0].Result.Errors["reset"] == 99 {
+		t.Fatal("the clone shares memory with the original")
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -51,6 +52,9 @@ type Model struct {
 	status    string
 	exportDir string
 	tickID    int
+	// body is the rendered panels and chart (or summary): rebuilt in Update when what
+	// it shows changed, so the clock's ticks redraw only the header.
+	body string
 }
 
 // Live returns the view of runs started by start; it starts the first at once.
@@ -152,7 +156,7 @@ func startRun(start StartFunc, gen int) tea.Cmd {
 
 // minRedraw coalesces bursts of changes (a sample, a load second, a heap reading
 // arrive together) into one frame.
-const minRedraw = 150 * time.Millisecond
+const minRedraw = 250 * time.Millisecond
 
 func waitForChange(gen int, run Session) tea.Cmd {
 	return func() tea.Msg {
@@ -179,6 +183,14 @@ func waitForDone(gen int, run Session) tea.Cmd {
 
 // Update handles one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if _, isTick := msg.(tickMsg); !isTick {
+		next.body = next.renderBody()
+	}
+	return next, cmd
+}
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -268,7 +280,7 @@ func (m Model) targetCount() int {
 	return len(m.rec.Targets)
 }
 
-func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		if m.mode == modeLive && m.run != nil {
@@ -372,11 +384,15 @@ func joinPaths(p []string) string {
 	return s
 }
 
-// Run runs a model full-screen until the user quits.
-func Run(m Model) error {
+// Run runs a model full-screen until the user quits or ctx ends (SIGTERM, a hangup:
+// the terminal may be gone, so nobody would ever press q).
+func Run(ctx context.Context, m Model) error {
 	applyColorPolicy()
-	p := tea.NewProgram(m, tea.WithAltScreen())
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
 	final, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
 	}

@@ -44,19 +44,18 @@ func (m Model) View() string {
 	if m.rec == nil {
 		return m.header() + "\n\n  starting the servers…\n\n" + m.footer()
 	}
-	var b strings.Builder
-	b.WriteString(m.header())
-	b.WriteByte('\n')
-	if m.mode == modeSummary {
-		b.WriteString(m.summary())
-	} else {
-		b.WriteString(m.panels())
-		b.WriteByte('\n')
-		b.WriteString(m.chart())
+	return m.header() + "\n" + m.body + "\n" + m.footer()
+}
+
+// renderBody renders everything between the header and the footer.
+func (m Model) renderBody() string {
+	if m.width == 0 || m.rec == nil {
+		return ""
 	}
-	b.WriteByte('\n')
-	b.WriteString(m.footer())
-	return b.String()
+	if m.mode == modeSummary {
+		return m.summary()
+	}
+	return m.panels() + "\n" + m.chart()
 }
 
 func fit(s string, w int) string {

@@ -102,6 +102,9 @@ func cmdLoad(args []string) error {
 		return usagef("load needs a URL, e.g. allocscope load http://127.0.0.1:3000/ -c 100 -d 10")
 	}
 	cfg.URL = url
+	if err := atLeastOne(map[string]int{"-c (connections)": cfg.Connections, "-p (pipelining)": cfg.Pipelining}); err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -144,4 +147,14 @@ func bar(frac float64, width int) string {
 	frac = max(0, min(frac, 1))
 	n := int(frac * float64(width))
 	return "[" + strings.Repeat("█", n) + strings.Repeat("░", width-n) + "]"
+}
+
+// atLeastOne refuses explicit zeroes, which the libraries would read as "use the default".
+func atLeastOne(values map[string]int) error {
+	for name, v := range values {
+		if v < 1 {
+			return usagef("%s must be at least 1 (got %d)", name, v)
+		}
+	}
+	return nil
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
@@ -94,5 +97,7 @@ func cmdReplay(args []string) error {
 	if err != nil {
 		return err
 	}
-	return tui.Run(tui.Replay(rec))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	return tui.Run(ctx, tui.Replay(rec))
 }

@@ -79,6 +79,12 @@ func cmdRun(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
 	}
+	if err := atLeastOne(map[string]int{"-c (connections)": o.Connections, "-p (pipelining)": o.Pipelining, "--runs": o.Runs}); err != nil {
+		return err
+	}
+	if o.Duration <= 0 || o.Interval <= 0 {
+		return usagef("-d and --interval must be above 0")
+	}
 	if *allocs != "" {
 		list, err := servers.ParseAllocators(*allocs)
 		if err != nil {

@@ -35,7 +35,7 @@ func runTUI(ctx context.Context, first *experiment.Experiment, x exports) error 
 		last = experiment.Start(runCtx, e)
 		return last, nil
 	}
-	err := tui.Run(tui.Live(tui.StartFunc(start)))
+	err := tui.Run(ctx, tui.Live(tui.StartFunc(start)))
 	cancel()
 	mu.Lock()
 	s := last

@@ -65,7 +65,7 @@ func cmdWatch(args []string) error {
 			first = false
 			return w, nil
 		}
-		err = tui.Run(tui.Live(start))
+		err = tui.Run(ctx, tui.Live(start))
 		cancel()
 	} else {
 	lines:

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/allocscope/allocscope/probe"
+	"github.com/allocscope/allocscope/record"
+)
+
+var binary string
+
+// The tests run the real command, built once.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "allocscope-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "allocscope")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func allocscope(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir())
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	future := write("future.json", `{"schema":9,"tool":{"version":"x"}}`)
+	notRecord := write("not.json", `{"hello":"world"}`)
+	truncated := write("trunc.json", `{"schema":1,"tool":{"version":"x"},"targets":[{"name":"a","runs":[`)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--allocators", "tcmallocc"}, "unknown allocator"},
+		{[]string{"run", "--scenario", "nope"}, "unknown scenario"},
+		{[]string{"run", "-c", "0"}, "connections"},
+		{[]string{"run", "-d", "-5"}, "negative"},
+		{[]string{"run", "-d", "ten"}, "not a duration"},
+		{[]string{"run", "--target", "x"}, "NAME=COMMAND"},
+		{[]string{"run", "--target", "x="}, "NAME=COMMAND"},
+		{[]string{"run", "-c", "25000"}, "open files"},
+		{[]string{"run", "--bogus"}, "flag provided but not defined"},
+		{[]string{"replay", future}, "newer than"},
+		{[]string{"replay", notRecord}, "not an allocscope run record"},
+		{[]string{"replay", truncated}, "truncated"},
+		{[]string{"report", filepath.Join(dir, "missing.json")}, "no such file"},
+		{[]string{"report", future, "--format", "pdf"}, "newer than"},
+		{[]string{"load"}, "needs a URL"},
+		{[]string{"load", "http://127.0.0.1:1/", "-c", "0"}, "connections"},
+		{[]string{"load", "https://127.0.0.1/"}, "only http://"},
+		{[]string{"watch", "abc"}, "not a process ID"},
+		{[]string{"watch", "999999999"}, "no process with PID"},
+		{[]string{"servers", "build", "--allocators", "nope"}, "unknown allocator"},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		_, stderr, code := allocscope(t, c.args...)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if code != 2 || !strings.Contains(last, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+func TestReportConvertsASavedRun(t *testing.T) {
+	out, _, code := allocscope(t, "report", "../../report/testdata/run.json", "--format", "md")
+	if code != 0 || !strings.Contains(out, "| # | RSS | VSZ |") {
+		t.Fatalf("exit %d: %.200s", code, out)
+	}
+	p := filepath.Join(t.TempDir(), "chart.svg")
+	if _, stderr, code := allocscope(t, "report", "../../report/testdata/run.json", "-o", p); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(p); !bytes.Contains(b, []byte("<svg")) {
+		t.Fatal("-o x.svg did not write an SVG")
+	}
+}
+
+// startRun starts a headless run and waits until its load workers are up.
+func startRun(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	save := filepath.Join(t.TempDir(), "run.json")
+	cmd := exec.Command(binary, append([]string{"run", "--headless", "--save", save}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stderr.String(), "req/s") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the load never started: %s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return cmd, save, &stderr
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+func TestKill9LeavesNoServerOrLoadWorker(t *testing.T) {
+	cmd, _, _ := startRun(t, "--allocators", "system,jemalloc", "-c", "50", "-d", "60", "--baseline", "0")
+	fs, _ := probe.NewFS(probe.DefaultRoot)
+	children, err := fs.Descendants(cmd.Process.Pid)
+	if err != nil || len(children) < 4 {
+		t.Fatalf("want 2 servers and 2 load workers under allocscope, found %v (%v)", children, err)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range children {
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("process %d outlived kill -9 of allocscope", pid)
+		}
+	}
+}
+
+func TestSigtermLeavesACompleteRecord(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		cmd, save, stderr := startRun(t, "--allocators", "system", "-c", "20", "-d", "60", "--baseline", "0", "--interval", "250ms")
+		fs, _ := probe.NewFS(probe.DefaultRoot)
+		children, _ := fs.Descendants(cmd.Process.Pid)
+		time.Sleep(time.Second)
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("%v: exit %v, want 130; %s", sig, err, stderr.String())
+		}
+		rec, err := record.Load(save)
+		if err != nil {
+			t.Fatalf("%v: %v", sig, err)
+		}
+		run := rec.Targets[0].Runs[0]
+		if rec.State != record.StateInterrupted || len(run.Samples) == 0 || len(run.Load) == 0 || run.Result == nil || run.Exit == nil {
+			t.Fatalf("%v: record state %s, %d samples, %d load seconds, result %v, exit %v", sig, rec.State, len(run.Samples), len(run.Load), run.Result, run.Exit)
+		}
+		for _, pid := range children {
+			if alive(pid) {
+				t.Fatalf("%v: child %d still running after allocscope exited", sig, pid)
+			}
+		}
+	}
+}
+
+func TestExportToMissingDirectoryNamesItAndKeepsTheRun(t *testing.T) {
+	save := filepath.Join(t.TempDir(), "run.json")
+	_, stderr, code := allocscope(t, "run", "--headless", "--allocators", "system", "-c", "10", "-d", "1", "--baseline", "0", "--cooldown", "0",
+		"--save", save, "--export-markdown", "/nonexistent-dir/report.md")
+	if code != 1 || !strings.Contains(stderr, "/nonexistent-dir") || !strings.Contains(stderr, save) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := record.Load(save); err != nil {
+		t.Fatalf("the run was not kept: %v", err)
+	}
+}
+
+func TestLoadCommandAgainstItsOwnServer(t *testing.T) {
+	out, stderr, code := allocscope(t, "servers", "list")
+	if code != 0 || !strings.Contains(out, "jemalloc") {
+		t.Fatalf("servers list: %d %s %s", code, out, stderr)
+	}
+	_ = context.Background
+}

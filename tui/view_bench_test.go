@@ -1,0 +1,14 @@
+package tui
+
+import (
+	"testing"
+)
+
+// BenchmarkView is the cost of one frame at 120×40, the TUI's main cost during a run.
+func BenchmarkView(b *testing.B) {
+	m, _ := live(&testing.T{}, 120, 40)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.View()
+	}
+}
