@@ -3,6 +3,7 @@ package loadgen
 import (
 	"container/heap"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -35,6 +36,9 @@ type worker struct {
 
 	lastScan int64
 	resumed  bool
+	// ready holds connections whose response completed in this epoll round; their next
+	// requests go out together after the round, as wrk's do.
+	ready []*conn
 }
 
 func newWorker(g *Generator, n, firstIndex int) (*worker, error) {
@@ -56,6 +60,9 @@ func newWorker(g *Generator, n, firstIndex int) (*worker, error) {
 func (w *worker) now() int64 { return int64(time.Since(w.g.base)) }
 
 func (w *worker) run() {
+	// Raw syscalls do not yield the thread: give each event loop its own.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	defer unix.Close(w.epfd)
 	events := make([]unix.EpollEvent, 512)
 	now := w.now()
@@ -77,7 +84,10 @@ func (w *worker) run() {
 				wait = max(d, 0)
 			}
 		}
-		n, err := unix.EpollWait(w.epfd, events, wait)
+		n, err := rawEpollWait(w.epfd, events)
+		if n == 0 && err == nil && wait > 0 {
+			n, err = unix.EpollWait(w.epfd, events, wait)
+		}
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			break
 		}
@@ -86,6 +96,10 @@ func (w *worker) run() {
 			w.handle(w.conns[events[i].Fd], events[i].Events)
 		}
 		now = w.now()
+		for _, c := range w.ready {
+			w.send(c, now)
+		}
+		w.ready = w.ready[:0]
 		for len(w.timers) > 0 && w.timers[0].wake <= now {
 			c := heap.Pop(&w.timers).(*conn)
 			w.wakeUp(c, now)
@@ -136,7 +150,9 @@ func (w *worker) connect(c *conn, now int64) {
 	}
 	c.fd, c.state = fd, connConnecting
 	c.lastProgress = now
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(c.index)}
+	// Level-triggered, as wrk: one read per readiness instead of reading until EAGAIN,
+	// and EPOLLOUT armed only while a connect or a write is pending.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP, Fd: int32(c.index)}
 	c.wantOut = true
 	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		unix.Close(fd)
@@ -163,6 +179,7 @@ func (w *worker) drop(c *conn, now int64, lost bool, backoff bool) {
 		unix.Close(c.fd) // closing also removes it from the epoll set
 		c.fd = -1
 	}
+	c.wantOut = false
 	if c.state == connOpen {
 		w.open--
 	}
@@ -198,6 +215,7 @@ func (w *worker) handle(c *conn, ev uint32) {
 		}
 		c.state = connOpen
 		w.open++
+		w.armOut(c, false)
 		c.resp.head = w.g.cfg.Method == "HEAD"
 		w.send(c, now)
 		if c.fd < 0 {
@@ -261,13 +279,14 @@ func (w *worker) send(c *conn, now int64) {
 
 func (w *worker) flush(c *conn, now int64) {
 	for c.woff < c.wlen {
-		n, err := unix.Write(c.fd, w.batch[c.woff:c.wlen])
+		n, err := rawWrite(c.fd, w.batch[c.woff:c.wlen])
 		if n > 0 {
 			c.woff += n
 			continue
 		}
 		if errors.Is(err, unix.EAGAIN) {
-			return // EPOLLOUT (edge-triggered, always armed) resumes the write
+			w.armOut(c, true) // EPOLLOUT resumes the write
+			return
 		}
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -276,16 +295,34 @@ func (w *worker) flush(c *conn, now int64) {
 		return
 	}
 	c.woff, c.wlen = 0, 0
+	w.armOut(c, false)
+}
+
+// armOut asks for EPOLLOUT while a write waits, and stops asking once it is done.
+func (w *worker) armOut(c *conn, on bool) {
+	if c.wantOut == on || c.fd < 0 {
+		return
+	}
+	c.wantOut = on
+	events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
+	if on {
+		events |= unix.EPOLLOUT
+	}
+	ev := unix.EpollEvent{Events: events, Fd: int32(c.index)}
+	unix.EpollCtl(w.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
 }
 
 func (w *worker) read(c *conn) {
 	for c.fd >= 0 {
-		n, err := unix.Read(c.fd, w.readBuf)
+		n, err := rawRead(c.fd, w.readBuf)
 		now := w.now()
 		if n > 0 {
 			w.cur.bytes += uint64(n)
 			c.lastProgress = now
 			w.consume(c, w.readBuf[:n], now)
+			if n < len(w.readBuf) {
+				return // level-triggered: epoll says so if more arrives
+			}
 			continue
 		}
 		if n == 0 && err == nil {
@@ -349,7 +386,7 @@ func (w *worker) complete(c *conn, now int64) {
 		w.drop(c, now, lost, false)
 		return
 	}
-	w.send(c, now)
+	w.ready = append(w.ready, c)
 }
 
 func (w *worker) wakeUp(c *conn, now int64) {
