@@ -3,6 +3,8 @@ package experiment
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"encoding/xml"
 	"fmt"
 	"os"
@@ -289,4 +291,67 @@ func TestLoadCommandNamesThePlan(t *testing.T) {
 	if got, want := o.LoadCommand(), "allocscope load -c 10000 -d 10 'http://127.0.0.1:PORT/'"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+}
+
+func TestLoadCountMatchesTheServersOwnCounter(t *testing.T) {
+	bin, err := servers.NewBuilder().Build(context.Background(), servers.Allocators[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := servers.Start(context.Background(), servers.ServerSpec("system", bin.Path, "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(servers.DefaultStopGrace)
+	before := serverRequests(t, p.Addr)
+	g, err := loadgen.Start(context.Background(), loadgen.Config{URL: "http://" + p.Addr + "/", Connections: 40, Pipelining: 4, Amount: 20000, Duration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range g.Snapshots() {
+	}
+	res := g.Wait()
+	// The second /stats request counts itself.
+	if got := serverRequests(t, p.Addr) - before - 1; res.Requests != 20000 || got != 20000 {
+		t.Fatalf("the generator counted %d responses, the server %d requests; want 20000 each", res.Requests, got)
+	}
+}
+
+func serverRequests(t *testing.T, addr string) uint64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s serverStats
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Requests
+}
+
+func FuzzPlanValidation(f *testing.F) {
+	f.Add("system,jemalloc", "hello", "", 10000, 1, 0.0, int64(10e9), int64(1e9), false, "x=sleep 1")
+	f.Add("tcmalloc", "", "/alloc?count=1", 0, -1, -5.0, int64(-1), int64(0), true, "=")
+	f.Fuzz(func(t *testing.T, allocs, scenario, path string, conns, pipe int, rate float64, dur, interval int64, seq bool, target string) {
+		o := Options{Scenario: scenario, Path: path, Connections: conns, Pipelining: pipe, Rate: rate,
+			Duration: time.Duration(dur), Interval: time.Duration(interval), Sequential: seq}
+		if allocs != "" {
+			o.Allocators = strings.Split(allocs, ",")
+		}
+		if name, cmd, ok := strings.Cut(target, "="); ok {
+			o.Targets = []CustomTarget{{Name: name, Command: cmd}}
+		}
+		o = o.WithDefaults()
+		if err := o.Validate(); err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("a multi-line error: %q", err)
+			}
+			return
+		}
+		// A valid plan must describe itself without panicking.
+		_ = o.LoadCommand()
+		_ = o.lanes()
+	})
 }

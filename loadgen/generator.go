@@ -74,6 +74,11 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 		n = runtime.GOMAXPROCS(0)
 	}
 	n = min(n, cfg.Connections)
+	// The event loops keep their Ps busy; a spare P lets the reporter and the runtime run
+	// without preempting a loop by signal every 10 ms.
+	if runtime.GOMAXPROCS(0) <= n {
+		runtime.GOMAXPROCS(n + 1)
+	}
 	g.base = time.Now()
 	g.deadline = int64(cfg.Duration)
 	for i := 0; i < n; i++ {
