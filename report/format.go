@@ -61,6 +61,9 @@ func Bytes(b float64) string {
 // Millis formats nanoseconds as milliseconds.
 func Millis(ns float64) string {
 	ms := ns / float64(time.Millisecond)
+	if ms >= 1000 {
+		return fmt.Sprintf("%.2f s", ms/1000)
+	}
 	if ms < 10 {
 		return fmt.Sprintf("%.2f ms", ms)
 	}

@@ -174,8 +174,12 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 		}
 	}
 	if cpu, ok := clientCPU(r); ok {
-		out = append(out, fmt.Sprintf("The load generators used %.0f%% CPU on average under load (of %d%% for %d cores), the servers %.0f%%: on this machine the client and servers share the cores, so throughput is bounded by both.",
-			cpu.client, 100*r.Machine.Cores, r.Machine.Cores, cpu.servers))
+		who := "The load generators"
+		if r.Plan.Sequential {
+			who = "Loading one target at a time, the load generator"
+		}
+		out = append(out, fmt.Sprintf("%s used %.0f%% CPU on average under load (of %d%% for %d cores), the servers %.0f%%: on this machine the client and servers share the cores, so throughput is bounded by both.",
+			who, cpu.client, 100*r.Machine.Cores, r.Machine.Cores, cpu.servers))
 	}
 	if len(out) == 0 {
 		out = append(out, "Not enough was measured to compare targets.")
@@ -200,9 +204,13 @@ func clientCPU(r *record.Record) (cpuShare, bool) {
 			}
 		}
 	}
-	runs := max(r.Plan.Runs, 1)
-	c.client /= float64(runs)
-	c.servers /= float64(runs)
+	// Concurrent loads add up; sequential ones do not overlap, so they average.
+	div := float64(max(r.Plan.Runs, 1))
+	if r.Plan.Sequential {
+		div *= float64(max(len(r.Targets), 1))
+	}
+	c.client /= div
+	c.servers /= div
 	return c, found
 }
 
