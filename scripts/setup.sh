@@ -33,10 +33,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "allocscope setup: missing packages; install them with: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
-  echo "allocscope setup: installing ${missing[*]}" >&2
+  echo "allocscope setup: installing ${missing[*]} (apt-get; a minute at most)" >&2
+  log=$(mktemp)
   # An old package list finds nothing: refresh it once before installing.
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -qq >&2
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >&2
+  if ! { DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 15 "$log" >&2
+    echo "allocscope setup: installing failed (above); try: sudo apt-get install -y ${missing[*]}" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+  echo "allocscope setup: installed ${missing[*]}" >&2
 fi
 
 rust=$(rustc --version | awk '{print $2}')
