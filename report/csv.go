@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/allocscope/allocscope/record"
 )
@@ -18,7 +19,7 @@ func CSV(w io.Writer, r *record.Record) error {
 		for ri, run := range t.Runs {
 			for _, s := range run.Samples {
 				alloc, committed := "", ""
-				if h := lastAt(run.Heap, s.T); h != nil {
+				if h := lastAt(run.Heap, func(h record.HeapStats) time.Duration { return h.T }, s.T); h != nil {
 					if h.AllocatedBytes != nil {
 						alloc = strconv.FormatUint(*h.AllocatedBytes, 10)
 					}
@@ -27,7 +28,7 @@ func CSV(w io.Writer, r *record.Record) error {
 					}
 				}
 				reqs, p99 := "", ""
-				if l := lastLoadAt(run.Load, s.T); l != nil {
+				if l := lastAt(run.Load, func(l record.LoadTick) time.Duration { return l.T }, s.T); l != nil {
 					reqs = strconv.FormatUint(l.Requests, 10)
 					p99 = fmt.Sprintf("%.3f", float64(l.P99.Microseconds())/1000)
 				}
@@ -44,21 +45,12 @@ func CSV(w io.Writer, r *record.Record) error {
 
 func kib(b uint64) string { return strconv.FormatUint(b>>10, 10) }
 
-func lastAt(hs []record.HeapStats, t interface{ Seconds() float64 }) *record.HeapStats {
-	var found *record.HeapStats
-	for i := range hs {
-		if hs[i].T.Seconds() <= t.Seconds() {
-			found = &hs[i]
-		}
-	}
-	return found
-}
-
-func lastLoadAt(ls []record.LoadTick, t interface{ Seconds() float64 }) *record.LoadTick {
-	var found *record.LoadTick
-	for i := range ls {
-		if ls[i].T.Seconds() <= t.Seconds() {
-			found = &ls[i]
+// lastAt is the last of xs whose time (offset from the run's start) is at or before t.
+func lastAt[T any](xs []T, at func(T) time.Duration, t time.Duration) *T {
+	var found *T
+	for i := range xs {
+		if at(xs[i]) <= t {
+			found = &xs[i]
 		}
 	}
 	return found

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"os/signal"
 	"strings"
@@ -17,17 +18,7 @@ func cmdReport(args []string) error {
 	fs := newFlags("report", "report RUN.json [--format md|json|csv|svg] [-o FILE]")
 	format := fs.String("format", "", "md, json, csv or svg (default: from -o's extension, else md)")
 	out := fs.String("o", "", "write to FILE (atomically) instead of stdout")
-	path, rest := splitFirstArg(args)
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if path == "" && fs.NArg() > 0 {
-		path = fs.Arg(0)
-	}
-	if path == "" {
-		return usagef("report needs a run record: allocscope report RUN.json [--format md|json|csv|svg] [-o FILE]")
-	}
-	rec, err := loadRecord(path)
+	rec, err := parseRecordArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -73,6 +64,21 @@ func loadRecord(path string) (*record.Record, error) {
 	return rec, nil
 }
 
+// parseRecordArgs parses "RUN.json [flags]" (or the flags first) and loads the record.
+func parseRecordArgs(fs *flag.FlagSet, args []string) (*record.Record, error) {
+	path, rest := splitFirstArg(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return nil, err
+	}
+	if path == "" && fs.NArg() > 0 {
+		path = fs.Arg(0)
+	}
+	if path == "" {
+		return nil, usagef("%s needs a run record: allocscope %s RUN.json", fs.Name(), fs.Name())
+	}
+	return loadRecord(path)
+}
+
 // splitFirstArg lets a positional argument come before the flags.
 func splitFirstArg(args []string) (string, []string) {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -83,17 +89,7 @@ func splitFirstArg(args []string) (string, []string) {
 
 func cmdReplay(args []string) error {
 	fs := newFlags("replay", "replay RUN.json")
-	path, rest := splitFirstArg(args)
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if path == "" && fs.NArg() > 0 {
-		path = fs.Arg(0)
-	}
-	if path == "" {
-		return usagef("replay needs a run record: allocscope replay RUN.json")
-	}
-	rec, err := loadRecord(path)
+	rec, err := parseRecordArgs(fs, args)
 	if err != nil {
 		return err
 	}

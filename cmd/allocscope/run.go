@@ -85,28 +85,16 @@ func cmdRun(args []string) error {
 	if o.Duration <= 0 || o.Interval <= 0 {
 		return usagef("-d and --interval must be above 0")
 	}
-	if *allocs != "" {
-		list, err := servers.ParseAllocators(*allocs)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		for _, a := range list {
-			o.Allocators = append(o.Allocators, a.Name)
-		}
+	var err error
+	if o.Allocators, err = allocatorNames(*allocs); err != nil {
+		return err
 	}
 	if len(o.Targets) > 0 && !flagSet(fs, "allocators") {
 		o.Allocators = nil
 	}
-	if *targetAllocs != "" {
-		list, err := servers.ParseAllocators(*targetAllocs)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		for _, a := range list {
-			o.TargetAllocators = append(o.TargetAllocators, a.Name)
-		}
+	if o.TargetAllocators, err = allocatorNames(*targetAllocs); err != nil {
+		return err
 	}
-	var err error
 	if o.Self, err = selfArgv(); err != nil {
 		return err
 	}
@@ -234,4 +222,20 @@ func newRunPath() string {
 
 func loadWorkerMain(args []string) int {
 	return loadgen.ServeWorker(os.Stdin, os.Stdout)
+}
+
+// allocatorNames checks a comma-separated allocator list; "" gives none.
+func allocatorNames(list string) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	allocs, err := servers.ParseAllocators(list)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	names := make([]string, len(allocs))
+	for i, a := range allocs {
+		names[i] = a.Name
+	}
+	return names, nil
 }
