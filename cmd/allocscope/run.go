@@ -142,7 +142,7 @@ func runHeadless(ctx context.Context, e *experiment.Experiment, x exports) error
 	rec, err := e.Run(ctx)
 	close(done)
 	saved := e.Options().SavePath
-	if rec != nil {
+	if rec != nil && measuredAnything(rec) {
 		var out bytes.Buffer
 		report.Summary(&out, rec)
 		os.Stdout.Write(out.Bytes())
@@ -238,4 +238,16 @@ func allocatorNames(list string) ([]string, error) {
 		names[i] = a.Name
 	}
 	return names, nil
+}
+
+// measuredAnything is false when the run failed before any target started.
+func measuredAnything(r *record.Record) bool {
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if len(run.Samples) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
