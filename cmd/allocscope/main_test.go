@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,10 +198,14 @@ func TestExportToMissingDirectoryNamesItAndKeepsTheRun(t *testing.T) {
 	}
 }
 
-func TestLoadCommandAgainstItsOwnServer(t *testing.T) {
+func TestServersListNamesEveryAllocator(t *testing.T) {
 	out, stderr, code := allocscope(t, "servers", "list")
-	if code != 0 || !strings.Contains(out, "jemalloc") {
-		t.Fatalf("servers list: %d %s %s", code, out, stderr)
+	if code != 0 {
+		t.Fatalf("servers list: exit %d: %s", code, stderr)
 	}
-	_ = context.Background
+	for _, a := range []string{"system", "jemalloc", "mimalloc", "tcmalloc"} {
+		if !strings.Contains(out, "\n"+a+" ") {
+			t.Fatalf("servers list does not show %s:\n%s", a, out)
+		}
+	}
 }
