@@ -528,16 +528,20 @@ func (e *Experiment) consumeSamples(samples <-chan probe.Sample, run int, slot f
 			if ts.Exited {
 				continue
 			}
-			p := ts.Total
 			series := slot(index[ts.Name])
-			*series = append(*series, record.Sample{
-				T: t, RSSBytes: p.RSSBytes, VSZBytes: p.VSZBytes, PeakRSSBytes: p.PeakRSSBytes, AnonBytes: p.AnonBytes,
-				FileBytes: p.FileBytes, PSSBytes: p.PSSBytes, USSBytes: p.USSBytes, CPUPercent: p.CPUPercent,
-				Threads: p.Threads, FDs: p.FDs, MinorFaults: p.MinorFaults,
-			})
+			*series = append(*series, toSample(t, ts.Total))
 		}
 		e.mu.Unlock()
 		e.notify()
+	}
+}
+
+// toSample keeps a probe reading in the record's own type, at offset t.
+func toSample(t time.Duration, p probe.Process) record.Sample {
+	return record.Sample{
+		T: t, RSSBytes: p.RSSBytes, VSZBytes: p.VSZBytes, PeakRSSBytes: p.PeakRSSBytes, AnonBytes: p.AnonBytes,
+		FileBytes: p.FileBytes, PSSBytes: p.PSSBytes, USSBytes: p.USSBytes, CPUPercent: p.CPUPercent,
+		Threads: p.Threads, FDs: p.FDs, MinorFaults: p.MinorFaults,
 	}
 }
 

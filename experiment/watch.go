@@ -101,10 +101,7 @@ func (w *Watch) follow(ctx context.Context, samples <-chan probe.Sample) {
 				w.rec.Events = append(w.rec.Events, record.Event{T: t, Target: ts.Name, Kind: "exit", Message: fmt.Sprintf("process %s exited", ts.Name)})
 				continue
 			}
-			p := ts.Total
-			run.Samples = append(run.Samples, record.Sample{T: t, RSSBytes: p.RSSBytes, VSZBytes: p.VSZBytes, PeakRSSBytes: p.PeakRSSBytes,
-				AnonBytes: p.AnonBytes, FileBytes: p.FileBytes, PSSBytes: p.PSSBytes, USSBytes: p.USSBytes, CPUPercent: p.CPUPercent,
-				Threads: p.Threads, FDs: p.FDs, MinorFaults: p.MinorFaults})
+			run.Samples = append(run.Samples, toSample(t, ts.Total))
 		}
 		w.mu.Unlock()
 		w.notify()

@@ -36,12 +36,22 @@ func (v targetsValue) Set(s string) error {
 // exports are the --export-* files of a run.
 type exports struct{ md, json, csv, svg string }
 
-func (x exports) each(f func(path, format string)) {
+// write writes every requested export; a failure names the file and where the record
+// is still saved, and the others are written all the same.
+func (x exports) write(rec *record.Record, saved string) error {
+	var failed error
 	for _, e := range [][2]string{{x.md, "md"}, {x.json, "json"}, {x.csv, "csv"}, {x.svg, "svg"}} {
-		if e[0] != "" {
-			f(e[0], e[1])
+		if e[0] == "" {
+			continue
 		}
+		if err := report.Export(e[0], e[1], rec); err != nil {
+			fmt.Fprintf(os.Stderr, "allocscope: %v; the record is still saved in %s\n", err, saved)
+			failed = err
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", e[0])
 	}
+	return failed
 }
 
 func cmdRun(args []string) error {
@@ -148,15 +158,7 @@ func runHeadless(ctx context.Context, e *experiment.Experiment, x exports) error
 		os.Stdout.Write(out.Bytes())
 	}
 	fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope report %s | allocscope replay %s)\n", saved, saved, saved)
-	var exportErr error
-	x.each(func(path, format string) {
-		if err := report.Export(path, format, rec); err != nil {
-			fmt.Fprintf(os.Stderr, "allocscope: %v; the run is still saved in %s\n", err, saved)
-			exportErr = err
-			return
-		}
-		fmt.Fprintf(os.Stderr, "wrote %s\n", path)
-	})
+	exportErr := x.write(rec, saved)
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "allocscope: interrupted: the record holds what was measured until then")
 		os.Exit(130)

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/allocscope/allocscope/experiment"
-	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/tui"
 )
 
@@ -45,16 +44,8 @@ func runTUI(ctx context.Context, first *experiment.Experiment, x exports) error 
 	}
 	<-s.Done()
 	fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope replay %s)\n", s.SavePath(), s.SavePath())
-	rec := s.Snapshot()
-	x.each(func(path, format string) {
-		if e := report.Export(path, format, rec); e != nil {
-			fmt.Fprintf(os.Stderr, "allocscope: %v; the run is still saved in %s\n", e, s.SavePath())
-			if err == nil {
-				err = e
-			}
-			return
-		}
-		fmt.Fprintf(os.Stderr, "wrote %s\n", path)
-	})
+	if exportErr := x.write(s.Snapshot(), s.SavePath()); err == nil {
+		err = exportErr
+	}
 	return err
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/experiment"
-	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/tui"
 	"golang.org/x/term"
 )
@@ -91,15 +90,9 @@ func cmdWatch(args []string) error {
 		}
 	}
 	<-w.Done()
-	rec := w.Snapshot()
 	fmt.Fprintf(os.Stderr, "watch record saved to %s\n", w.SavePath())
-	x.each(func(path, format string) {
-		if e := report.Export(path, format, rec); e != nil {
-			fmt.Fprintf(os.Stderr, "allocscope: %v; the watch is still saved in %s\n", e, w.SavePath())
-			err = e
-			return
-		}
-		fmt.Fprintf(os.Stderr, "wrote %s\n", path)
-	})
+	if exportErr := x.write(w.Snapshot(), w.SavePath()); exportErr != nil {
+		err = exportErr
+	}
 	return err
 }
