@@ -36,22 +36,24 @@ func (v targetsValue) Set(s string) error {
 // exports are the --export-* files of a run.
 type exports struct{ md, json, csv, svg string }
 
-// write writes every requested export; a failure names the file and where the record
-// is still saved, and the others are written all the same.
+// write writes every requested export, the others even when one fails. The error names
+// each file that failed and where the record is still saved; main prints it once.
 func (x exports) write(rec *record.Record, saved string) error {
-	var failed error
+	var failed []string
 	for _, e := range [][2]string{{x.md, "md"}, {x.json, "json"}, {x.csv, "csv"}, {x.svg, "svg"}} {
 		if e[0] == "" {
 			continue
 		}
 		if err := report.Export(e[0], e[1], rec); err != nil {
-			fmt.Fprintf(os.Stderr, "allocscope: %v; the record is still saved in %s\n", err, saved)
-			failed = err
+			failed = append(failed, err.Error())
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s\n", e[0])
 	}
-	return failed
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s; the record is still saved in %s", strings.Join(failed, "; "), saved)
 }
 
 func cmdRun(args []string) error {
@@ -160,6 +162,9 @@ func runHeadless(ctx context.Context, e *experiment.Experiment, x exports) error
 	fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope report %s | allocscope replay %s)\n", saved, saved, saved)
 	exportErr := x.write(rec, saved)
 	if errors.Is(err, context.Canceled) {
+		if exportErr != nil {
+			fmt.Fprintln(os.Stderr, "allocscope: "+exportErr.Error())
+		}
 		fmt.Fprintln(os.Stderr, "allocscope: interrupted: the record holds what was measured until then")
 		os.Exit(130)
 	}
