@@ -86,7 +86,7 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 		if i < cfg.Connections%n {
 			share++
 		}
-		w, err := newWorker(g, share, 0)
+		w, err := newWorker(g, share)
 		if err != nil {
 			return nil, fmt.Errorf("epoll: %w", err)
 		}

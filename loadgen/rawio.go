@@ -27,11 +27,3 @@ func rawWrite(fd int, p []byte) (int, error) {
 	return int(r), nil
 }
 
-// rawEpollWait polls without blocking; only an empty poll pays for a blocking wait.
-func rawEpollWait(epfd int, events []unix.EpollEvent) (int, error) {
-	r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
-}

@@ -41,7 +41,7 @@ type worker struct {
 	ready []*conn
 }
 
-func newWorker(g *Generator, n, firstIndex int) (*worker, error) {
+func newWorker(g *Generator, n int) (*worker, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -84,10 +84,7 @@ func (w *worker) run() {
 				wait = max(d, 0)
 			}
 		}
-		n, err := rawEpollWait(w.epfd, events)
-		if n == 0 && err == nil && wait > 0 {
-			n, err = unix.EpollWait(w.epfd, events, wait)
-		}
+		n, err := unix.EpollWait(w.epfd, events, wait)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			break
 		}
