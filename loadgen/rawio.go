@@ -26,4 +26,3 @@ func rawWrite(fd int, p []byte) (int, error) {
 	}
 	return int(r), nil
 }
-
