@@ -234,12 +234,13 @@ func writeCrate(dir string) error {
 		if old, err := os.ReadFile(target); err == nil && string(old) == string(data) {
 			return nil
 		}
-		return WriteFileAtomic(target, data, 0o644)
+		return writeFileAtomic(target, data, 0o644)
 	})
 }
 
-// WriteFileAtomic writes a file through a temporary file and a rename, so readers never see half of it.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+// writeFileAtomic writes a file through a temporary file and a rename, so readers never see half of it.
+// record.WriteFileAtomic does the same for reports; servers imports nothing of ours.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func copyFileAtomic(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(dst, data, 0o755)
+	return writeFileAtomic(dst, data, 0o755)
 }
 
 type lineTail struct {
