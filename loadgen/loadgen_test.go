@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -251,6 +253,7 @@ func TestBadConfigsAreRefused(t *testing.T) {
 		{URL: "http://127.0.0.1:1/", Pipelining: -2},
 		{URL: "http://127.0.0.1:1/", Duration: time.Second, Warmup: 2 * time.Second},
 		{URL: "http://127.0.0.1:1/", Rate: -5},
+		{URL: "http://127.0.0.1:1/", Workers: -1},
 		{URL: "http://127.0.0.1:1/", Headers: map[string]string{"Bad Name": "x"}},
 		{URL: "http://127.0.0.1:99999/"},
 	} {
@@ -284,5 +287,84 @@ func TestWorkerProcessRelaysSnapshotsAndResult(t *testing.T) {
 	}
 	if _, err := StartRemote(context.Background(), []string{self}, Config{URL: "http://127.0.0.1:1/", Connections: 30000}); err == nil {
 		t.Fatal("remote accepted an impossible plan")
+	}
+}
+
+func TestRequestIsOnlyTheRequestLineHostAndWhatTheUserAdded(t *testing.T) {
+	requests := make(chan string, 1)
+	url := misbehaving(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf)
+		requests <- string(buf[:n])
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	run(t, Config{URL: url + "p?q=1", Connections: 1, Amount: 1})
+	want := "GET /p?q=1 HTTP/1.1\r\nHost: " + addr + "\r\n\r\n"
+	if got := <-requests; got != want {
+		t.Fatalf("sent %q, want %q", got, want)
+	}
+	run(t, Config{URL: url, Connections: 1, Amount: 1, Headers: map[string]string{"User-Agent": "me"}})
+	if got := <-requests; !strings.Contains(got, "\r\nUser-Agent: me\r\n") {
+		t.Fatalf("sent %q, want the user's User-Agent", got)
+	}
+}
+
+// schedPolicies counts this process's threads by scheduling policy (0 normal, 3 batch).
+func schedPolicies(t *testing.T) map[int]int {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*/sched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[int]int{}
+	for _, path := range tasks {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the thread has exited
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if name, value, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) == "policy" {
+				p, _ := strconv.Atoi(strings.TrimSpace(value))
+				counts[p]++
+			}
+		}
+	}
+	return counts
+}
+
+func TestClosedLoopEventLoopsDoNotPreemptTheTarget(t *testing.T) {
+	s := newCountingServer(t, nil)
+	for _, c := range []struct {
+		name      string
+		rate      float64
+		wantBatch int
+	}{{"closed loop", 0, 3}, {"open loop", 500, 0}} {
+		g, err := Start(context.Background(), Config{URL: s.URL, Connections: 6, Workers: 3, Rate: c.rate, Duration: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var during map[int]int
+		for snap := range g.Snapshots() {
+			if snap.Second == 1 {
+				during = schedPolicies(t)
+			}
+		}
+		g.Wait()
+		if during[3] != c.wantBatch {
+			t.Errorf("%s: %d SCHED_BATCH threads while running, want %d (policies %v)", c.name, during[3], c.wantBatch, during)
+		}
+		// The loops' threads end with them, so their policy never reaches other goroutines.
+		// A thread exits a moment after its goroutine has returned: look a few times.
+		left := 0
+		for range 50 {
+			if left = schedPolicies(t)[3]; left == 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if left != 0 {
+			t.Errorf("%s: %d SCHED_BATCH threads left after the run", c.name, left)
+		}
 	}
 }

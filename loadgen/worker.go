@@ -63,6 +63,9 @@ func (w *worker) run() {
 	// Raw syscalls do not yield the thread: give each event loop its own.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if w.g.interval == 0 {
+		defer batchScheduling()()
+	}
 	defer unix.Close(w.epfd)
 	events := make([]unix.EpollEvent, 512)
 	now := w.now()
@@ -84,7 +87,10 @@ func (w *worker) run() {
 				wait = max(d, 0)
 			}
 		}
-		n, err := unix.EpollWait(w.epfd, events, wait)
+		n, err := pollBeforeSleep(w.epfd, events)
+		if n == 0 && err == nil {
+			n, err = unix.EpollWait(w.epfd, events, wait)
+		}
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			break
 		}

@@ -73,13 +73,22 @@ func loadFlags(fs *flag.FlagSet, c *loadgen.Config) {
 	fs.Uint64Var(&c.Amount, "a", 0, "stop after this many responses instead of a duration")
 	fs.IntVar(&c.Pipelining, "p", loadgen.DefaultPipelining, "requests in flight per connection (pipelining)")
 	fs.Float64Var(&c.Rate, "R", 0, "open loop: total requests per second (latency corrected for coordinated omission)")
-	fs.Var(durationFlag{&c.Warmup}, "w", "warmup left out of the results, within the duration")
+	fs.Var(durationFlag{&c.Warmup}, "W", "warmup left out of the results, within the duration")
+	fs.IntVar(&c.Workers, "w", 0, "event loops, each on its own thread (0: one per core)")
 	c.Timeout = loadgen.DefaultTimeout
 	fs.Var(durationFlag{&c.Timeout}, "t", "response timeout")
 	fs.StringVar(&c.Method, "m", "GET", "HTTP method")
 	fs.StringVar(&c.Body, "b", "", "request body")
 	c.Headers = map[string]string{}
 	fs.Var(headerFlag(c.Headers), "H", "request header 'Name: value' (repeatable)")
+	// autocannon's long names, so its command lines work unchanged.
+	for short, long := range map[string]string{
+		"c": "connections", "d": "duration", "a": "amount", "p": "pipelining", "R": "overallRate",
+		"W": "warmup", "w": "workers", "t": "timeout", "m": "method", "b": "body", "H": "headers",
+	} {
+		f := fs.Lookup(short)
+		fs.Var(f.Value, long, "same as -"+short)
+	}
 }
 
 func cmdLoad(args []string) error {

@@ -79,6 +79,8 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"load"}, "needs a URL"},
 		{[]string{"load", "http://127.0.0.1:1/", "-c", "0"}, "connections"},
 		{[]string{"load", "https://127.0.0.1/"}, "only http://"},
+		{[]string{"load", "http://127.0.0.1:1/", "-w", "-1"}, "workers must be 0"},
+		{[]string{"load", "http://127.0.0.1:1/", "--connections", "0"}, "connections"},
 		{[]string{"watch", "abc"}, "not a process ID"},
 		{[]string{"watch", "999999999"}, "no process with PID"},
 		{[]string{"servers", "build", "--allocators", "nope"}, "unknown allocator"},
