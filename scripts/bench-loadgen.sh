@@ -27,21 +27,47 @@ addr=$(sed -E 's/.*listening=([^ ]+).*/\1/' "$out" | head -n1)
 url="http://$addr/"
 echo "server: $server ($addr), $rounds rounds of ${secs}s, $(nproc) cores shared by client and server"
 
-rps_wrk()   { wrk -t"$(nproc)" -c"$1" -d"${secs}s" "$url" | awk '/Requests\/sec/{print $2}'; }
-rps_ours()  { ./bin/allocscope load "$url" -c "$1" -d "$secs" --json 2>/dev/null | awk -F': ' '/"requests":/{r=$2} /"duration_ns":/{d=$2} END{gsub(",","",r); gsub(",","",d); printf "%.0f\n", r/(d/1e9)}'; }
-rps_ac()    { "$autocannon" -c "$1" -d "$secs" -j "$url" 2>/dev/null | sed -E 's/.*"requests":\{"average":([0-9.]+).*/\1/'; }
-mean()      { awk '{s+=$1; n++} END{printf "%.0f", s/n}'; }
+# Each tool prints its requests and seconds; GNU time adds the client's CPU seconds, and the
+# server's CPU comes from /proc, so each round also says what one request cost either side.
+run_wrk()  { wrk -t"$(nproc)" -c"$1" -d"${secs}s" "$url" | awk '/requests in/{r=$1; d=$4; sub("s,","",d)} END{print r, d}'; }
+run_ours() { ./bin/allocscope load "$url" -c "$1" -d "$secs" --json 2>/dev/null | awk -F': ' '/"requests":/{r=$2} /"duration_ns":/{d=$2} END{gsub(",","",r); gsub(",","",d); print r, d/1e9}'; }
+run_ac()   { "$autocannon" -c "$1" -d "$secs" -j "$url" 2>/dev/null | node -e 'let s=""; process.stdin.on("data", d => s += d).on("end", () => { const j = JSON.parse(s); console.log(j.requests.total, j.duration) })'; }
+server_ticks() { awk '{print $14+$15}' "/proc/$server_pid/stat"; }
+hz=$(getconf CLK_TCK)
+measure() { # tool connections -> "req/s client_us_per_req server_us_per_req"
+  local t0 t1 req secs_run cpu
+  t0=$(server_ticks)
+  /usr/bin/time -f "%U %S" -o /tmp/bench-cpu bash -c "run_$1 $2" >/tmp/bench-out
+  read -r req secs_run </tmp/bench-out
+  t1=$(server_ticks)
+  cpu=$(awk '{print $1+$2}' /tmp/bench-cpu)
+  awk -v r="$req" -v d="$secs_run" -v c="$cpu" -v s="$((t1 - t0))" -v hz="$hz" 'BEGIN{printf "%.0f %.2f %.2f\n", r/d, c*1e6/r, s/hz*1e6/r}'
+}
+export -f run_wrk run_ours run_ac
+export url secs autocannon
+col()    { awk -v k="$1" '{print $k}'; }
+mean()   { awk '{s+=$1; n++} END{printf "%.0f", s/n}'; }
+median() { sort -g | awk '{a[NR]=$1} END{printf "%.2f\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for c in 100 1000; do
   : >/tmp/bench-ours; : >/tmp/bench-wrk; : >/tmp/bench-ac
   for r in $(seq "$rounds"); do
     # Alternate the order so no tool always runs on a warmer or cooler machine.
     if [ $((r % 2)) -eq 1 ]; then order="ours wrk ac"; else order="ac wrk ours"; fi
-    for tool in $order; do "rps_$tool" "$c" >>"/tmp/bench-$tool"; sleep 1; done
+    for tool in $order; do measure "$tool" "$c" >>"/tmp/bench-$tool"; sleep 1; done
   done
-  o=$(mean </tmp/bench-ours); w=$(mean </tmp/bench-wrk); a=$(mean </tmp/bench-ac)
-  echo "c=$c  req/s  allocscope $o ($(paste -sd/ /tmp/bench-ours))  wrk $w ($(paste -sd/ /tmp/bench-wrk))  autocannon $a ($(paste -sd/ /tmp/bench-ac))"
-  echo "c=$c  ratios allocscope/wrk $(echo "scale=2; $o/$w" | bc)  allocscope/autocannon $(echo "scale=2; $o/$a" | bc)"
+  for tool in ours wrk ac; do
+    printf 'c=%-5s %-10s req/s %7s (%s)  CPU per request: client %s µs, server %s µs\n' "$c" "$tool" \
+      "$(col 1 <"/tmp/bench-$tool" | mean)" "$(col 1 <"/tmp/bench-$tool" | paste -sd/)" \
+      "$(col 2 <"/tmp/bench-$tool" | median)" "$(col 3 <"/tmp/bench-$tool" | median)"
+  done
+  o=$(col 1 </tmp/bench-ours | mean); w=$(col 1 </tmp/bench-wrk | mean); a=$(col 1 </tmp/bench-ac | mean)
+  # This machine's speed drifts between rounds by more than the tools differ; the ratio within a
+  # round, where the tools ran seconds apart, is steadier than the ratio of means.
+  pw=$(paste /tmp/bench-ours /tmp/bench-wrk | awk '{print $1/$4}' | median)
+  pa=$(paste /tmp/bench-ours /tmp/bench-ac | awk '{print $1/$4}' | median)
+  printf 'c=%-5s ratios of means: allocscope/wrk %.2f, allocscope/autocannon %.2f; median of per-round ratios: %.2f, %.2f\n' \
+    "$c" "$(echo "$o/$w" | bc -l)" "$(echo "$o/$a" | bc -l)" "$pw" "$pa"
 done
 
 # Peak client RSS at 10,000 connections (GNU time's maximum resident set size).
