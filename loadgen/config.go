@@ -47,7 +47,17 @@ type Config struct {
 	Timeout time.Duration `json:"timeout"`
 	// Workers is the number of event loops (0: one per core).
 	Workers int `json:"workers,omitempty"`
+	// Engine is how the loops do I/O: EngineAuto (io_uring where the kernel allows it,
+	// epoll otherwise), EngineEpoll or EngineUring.
+	Engine string `json:"engine,omitempty"`
 }
+
+// Engines.
+const (
+	EngineAuto  = "auto"
+	EngineEpoll = "epoll"
+	EngineUring = "io_uring"
+)
 
 // withDefaults fills unset fields.
 func (c Config) withDefaults() Config {
@@ -133,6 +143,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rate must be positive (got %g)", c.Rate)
 	case c.Warmup < 0 || c.Warmup >= c.Duration:
 		return fmt.Errorf("warmup %s must be shorter than the duration %s", c.Warmup, c.Duration)
+	case c.Engine != "" && c.Engine != EngineAuto && c.Engine != EngineEpoll && c.Engine != EngineUring:
+		return fmt.Errorf("engine %q is not auto, epoll or io_uring", c.Engine)
 	case c.Workers < 0 || c.Workers > 256:
 		return fmt.Errorf("workers must be 0 (one per core) to 256 (got %d)", c.Workers)
 	case c.Timeout <= 0:

@@ -33,6 +33,8 @@ type conn struct {
 	// Timer heap bookkeeping: wake is when the worker must look at this connection again.
 	wake    int64
 	heapIdx int
+	// gen tells this connection's io_uring completions from those of its earlier sockets.
+	gen uint32
 }
 
 func (c *conn) pushSent(t int64) {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -16,11 +17,13 @@ type Generator struct {
 	cfg      Config
 	request  []byte
 	family   int
-	sockaddr unix.Sockaddr
+	addr     *net.TCPAddr
 	base     time.Time
 	deadline int64 // ns since base
 	interval int64 // open loop: ns between two requests on one connection
 	workers  []*worker
+	engine   string
+	uringErr error // why auto chose epoll
 
 	// remaining is the amount (-a) not yet reserved; negative means unbounded.
 	remaining atomic.Int64
@@ -52,14 +55,10 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 	}
 	raiseFDLimit()
 	g := &Generator{cfg: cfg, request: cfg.requestBytes(t), snapshots: make(chan Snapshot, 16), done: make(chan struct{})}
-	if ip4 := t.addr.IP.To4(); ip4 != nil {
-		sa := &unix.SockaddrInet4{Port: t.addr.Port}
-		copy(sa.Addr[:], ip4)
-		g.family, g.sockaddr = unix.AF_INET, sa
-	} else {
-		sa := &unix.SockaddrInet6{Port: t.addr.Port}
-		copy(sa.Addr[:], t.addr.IP.To16())
-		g.family, g.sockaddr = unix.AF_INET6, sa
+	g.addr = t.addr
+	g.family = unix.AF_INET6
+	if t.addr.IP.To4() != nil {
+		g.family = unix.AF_INET
 	}
 	if cfg.Amount > 0 {
 		g.remaining.Store(int64(cfg.Amount))
@@ -78,6 +77,16 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 	// without preempting a loop by signal every 10 ms.
 	if runtime.GOMAXPROCS(0) <= n {
 		runtime.GOMAXPROCS(n + 1)
+	}
+	g.engine = EngineEpoll
+	if cfg.Engine != EngineEpoll {
+		if err := probeUring(); err == nil {
+			g.engine = EngineUring
+		} else if cfg.Engine == EngineUring {
+			return nil, fmt.Errorf("io_uring is not available here (%v): use --engine epoll", err)
+		} else {
+			g.uringErr = err
+		}
 	}
 	g.base = time.Now()
 	g.deadline = int64(cfg.Duration)
@@ -106,6 +115,19 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 	}()
 	go g.report(ctx, &wg)
 	return g, nil
+}
+
+// sockaddr is the target's address for connect. Each loop needs its own: x/sys/unix
+// writes its encoding into the value on every call.
+func (g *Generator) sockaddr() unix.Sockaddr {
+	if ip4 := g.addr.IP.To4(); ip4 != nil {
+		sa := &unix.SockaddrInet4{Port: g.addr.Port}
+		copy(sa.Addr[:], ip4)
+		return sa
+	}
+	sa := &unix.SockaddrInet6{Port: g.addr.Port}
+	copy(sa.Addr[:], g.addr.IP.To16())
+	return sa
 }
 
 // reserve takes up to n requests from the amount budget.
@@ -148,6 +170,9 @@ func (g *Generator) Resume() { g.paused.Store(false) }
 
 // Stop ends the test early, as if its duration were over.
 func (g *Generator) Stop() { g.stopped.Store(true) }
+
+// Engine is the I/O engine the loops use, EngineUring or EngineEpoll, and why not io_uring.
+func (g *Generator) Engine() (engine string, uringErr error) { return g.engine, g.uringErr }
 
 // Config is the test's config with defaults filled in.
 func (g *Generator) Config() Config { return g.cfg }
@@ -230,7 +255,7 @@ func (g *Generator) report(ctx context.Context, wg *sync.WaitGroup) {
 		Start: measuredStart, Duration: end.Sub(measuredStart), Requests: sum.requests, Sent: sum.sent, Bytes: sum.bytes,
 		Status: sum.status, Errors: sum.errors, Latency: summarize(total),
 		ReqPerSec: distribution(perSecReq), BytesPerSec: distribution(perSecBytes),
-		CoordinatedOmissionCorrected: g.cfg.Rate > 0, Histogram: total.Export(),
+		CoordinatedOmissionCorrected: g.cfg.Rate > 0, Histogram: total.Export(), Engine: g.engine,
 		Interrupted: ctx.Err() != nil,
 	}
 }

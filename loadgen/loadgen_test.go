@@ -55,9 +55,13 @@ func run(t *testing.T, cfg Config) Result {
 }
 
 func TestAmountMatchesServerCountExactly(t *testing.T) {
+	forEachEngine(t, testAmountMatchesServerCountExactly)
+}
+
+func testAmountMatchesServerCountExactly(t *testing.T, engine string) {
 	for _, p := range []int{1, 8} {
 		s := newCountingServer(t, nil)
-		r := run(t, Config{URL: s.URL + "/x?y=1", Connections: 20, Amount: 5000, Pipelining: p, Duration: time.Minute})
+		r := run(t, Config{Engine: engine, URL: s.URL + "/x?y=1", Connections: 20, Amount: 5000, Pipelining: p, Duration: time.Minute})
 		if r.Requests != 5000 || r.Sent != 5000 || s.hits.Load() != 5000 {
 			t.Fatalf("pipelining %d: received %d, sent %d, server counted %d; want 5000 each", p, r.Requests, r.Sent, s.hits.Load())
 		}
@@ -68,19 +72,25 @@ func TestAmountMatchesServerCountExactly(t *testing.T) {
 }
 
 func TestRequestCarriesMethodHeadersAndBody(t *testing.T) {
+	forEachEngine(t, testRequestCarriesMethodHeadersAndBody)
+}
+
+func testRequestCarriesMethodHeadersAndBody(t *testing.T, engine string) {
 	var got atomic.Value
 	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got.Store(fmt.Sprintf("%s %s %s %s", r.Method, r.URL.Path, r.Header.Get("X-Test"), b))
 		w.WriteHeader(201)
 	})
-	r := run(t, Config{URL: s.URL + "/post", Method: "POST", Headers: map[string]string{"X-Test": "yes"}, Body: "payload", Connections: 1, Amount: 3})
+	r := run(t, Config{Engine: engine, URL: s.URL + "/post", Method: "POST", Headers: map[string]string{"X-Test": "yes"}, Body: "payload", Connections: 1, Amount: 3})
 	if got.Load() != "POST /post yes payload" || r.Status[2] != 3 {
 		t.Fatalf("server saw %q, status %v", got.Load(), r.Status)
 	}
 }
 
-func TestChunkedAndLargeBodies(t *testing.T) {
+func TestChunkedAndLargeBodies(t *testing.T) { forEachEngine(t, testChunkedAndLargeBodies) }
+
+func testChunkedAndLargeBodies(t *testing.T, engine string) {
 	big := strings.Repeat("x", 300_000)
 	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/chunked" {
@@ -92,16 +102,18 @@ func TestChunkedAndLargeBodies(t *testing.T) {
 		io.WriteString(w, big)
 	})
 	for _, path := range []string{"/chunked", "/big"} {
-		r := run(t, Config{URL: s.URL + path, Connections: 4, Amount: 200, Pipelining: 2})
+		r := run(t, Config{Engine: engine, URL: s.URL + path, Connections: 4, Amount: 200, Pipelining: 2})
 		if r.Requests != 200 || r.Errors.Total() != 0 {
 			t.Fatalf("%s: %d responses, errors %+v", path, r.Requests, r.Errors)
 		}
 	}
 }
 
-func TestOpenLoopHoldsTheRate(t *testing.T) {
+func TestOpenLoopHoldsTheRate(t *testing.T) { forEachEngine(t, testOpenLoopHoldsTheRate) }
+
+func testOpenLoopHoldsTheRate(t *testing.T, engine string) {
 	s := newCountingServer(t, nil)
-	r := run(t, Config{URL: s.URL, Connections: 20, Rate: 1000, Duration: 3 * time.Second})
+	r := run(t, Config{Engine: engine, URL: s.URL, Connections: 20, Rate: 1000, Duration: 3 * time.Second})
 	got := float64(r.Requests) / r.Duration.Seconds()
 	if got < 970 || got > 1030 {
 		t.Fatalf("open loop at 1000 req/s delivered %.1f req/s", got)
@@ -112,6 +124,10 @@ func TestOpenLoopHoldsTheRate(t *testing.T) {
 }
 
 func TestStalledServerShowsInCorrectedLatency(t *testing.T) {
+	forEachEngine(t, testStalledServerShowsInCorrectedLatency)
+}
+
+func testStalledServerShowsInCorrectedLatency(t *testing.T, engine string) {
 	// Every 50th request stalls 300 ms: a closed loop would hide the queue behind it.
 	var n atomic.Int64
 	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +135,7 @@ func TestStalledServerShowsInCorrectedLatency(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 		}
 	})
-	r := run(t, Config{URL: s.URL, Connections: 2, Rate: 200, Duration: 3 * time.Second})
+	r := run(t, Config{Engine: engine, URL: s.URL, Connections: 2, Rate: 200, Duration: 3 * time.Second})
 	if r.Latency.P99 < 100*time.Millisecond {
 		t.Fatalf("p99 %s: the stalls' queued requests should count from their scheduled time", r.Latency.P99)
 	}
@@ -152,7 +168,9 @@ func readRequest(c net.Conn) bool {
 	return err == nil
 }
 
-func TestErrorsAreClassified(t *testing.T) {
+func TestErrorsAreClassified(t *testing.T) { forEachEngine(t, testErrorsAreClassified) }
+
+func testErrorsAreClassified(t *testing.T, engine string) {
 	closed := func() string {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		addr := l.Addr().String()
@@ -171,7 +189,7 @@ func TestErrorsAreClassified(t *testing.T) {
 		{"non2xx", newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }).URL, func(e Errors) bool { return e.Non2xx > 0 }},
 	}
 	for _, c := range cases {
-		r := run(t, Config{URL: c.url, Connections: 4, Duration: 1200 * time.Millisecond, Timeout: 300 * time.Millisecond})
+		r := run(t, Config{Engine: engine, URL: c.url, Connections: 4, Duration: 1200 * time.Millisecond, Timeout: 300 * time.Millisecond})
 		if !c.check(r.Errors) {
 			t.Errorf("%s: errors %+v", c.name, r.Errors)
 		}
@@ -179,8 +197,12 @@ func TestErrorsAreClassified(t *testing.T) {
 }
 
 func TestServerThatDiesMidRunIsCountedAndTheRunEnds(t *testing.T) {
+	forEachEngine(t, testServerThatDiesMidRunIsCountedAndTheRunEnds)
+}
+
+func testServerThatDiesMidRunIsCountedAndTheRunEnds(t *testing.T, engine string) {
 	s := newCountingServer(t, nil)
-	g, err := Start(context.Background(), Config{URL: s.URL, Connections: 10, Duration: 2 * time.Second})
+	g, err := Start(context.Background(), Config{Engine: engine, URL: s.URL, Connections: 10, Duration: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,9 +220,11 @@ func TestServerThatDiesMidRunIsCountedAndTheRunEnds(t *testing.T) {
 	}
 }
 
-func TestPauseStopsSending(t *testing.T) {
+func TestPauseStopsSending(t *testing.T) { forEachEngine(t, testPauseStopsSending) }
+
+func testPauseStopsSending(t *testing.T, engine string) {
 	s := newCountingServer(t, nil)
-	g, err := Start(context.Background(), Config{URL: s.URL, Connections: 4, Duration: 3 * time.Second})
+	g, err := Start(context.Background(), Config{Engine: engine, URL: s.URL, Connections: 4, Duration: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +278,7 @@ func TestBadConfigsAreRefused(t *testing.T) {
 		{URL: "http://127.0.0.1:1/", Duration: time.Second, Warmup: 2 * time.Second},
 		{URL: "http://127.0.0.1:1/", Rate: -5},
 		{URL: "http://127.0.0.1:1/", Workers: -1},
+		{URL: "http://127.0.0.1:1/", Engine: "kqueue"},
 		{URL: "http://127.0.0.1:1/", Headers: map[string]string{"Bad Name": "x"}},
 		{URL: "http://127.0.0.1:99999/"},
 	} {
@@ -291,6 +316,10 @@ func TestWorkerProcessRelaysSnapshotsAndResult(t *testing.T) {
 }
 
 func TestRequestIsOnlyTheRequestLineHostAndWhatTheUserAdded(t *testing.T) {
+	forEachEngine(t, testRequestIsOnlyTheRequestLineHostAndWhatTheUserAdded)
+}
+
+func testRequestIsOnlyTheRequestLineHostAndWhatTheUserAdded(t *testing.T, engine string) {
 	requests := make(chan string, 1)
 	url := misbehaving(t, func(c net.Conn) {
 		buf := make([]byte, 4096)
@@ -299,12 +328,12 @@ func TestRequestIsOnlyTheRequestLineHostAndWhatTheUserAdded(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 	})
 	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
-	run(t, Config{URL: url + "p?q=1", Connections: 1, Amount: 1})
+	run(t, Config{Engine: engine, URL: url + "p?q=1", Connections: 1, Amount: 1})
 	want := "GET /p?q=1 HTTP/1.1\r\nHost: " + addr + "\r\n\r\n"
 	if got := <-requests; got != want {
 		t.Fatalf("sent %q, want %q", got, want)
 	}
-	run(t, Config{URL: url, Connections: 1, Amount: 1, Headers: map[string]string{"User-Agent": "me"}})
+	run(t, Config{Engine: engine, URL: url, Connections: 1, Amount: 1, Headers: map[string]string{"User-Agent": "me"}})
 	if got := <-requests; !strings.Contains(got, "\r\nUser-Agent: me\r\n") {
 		t.Fatalf("sent %q, want the user's User-Agent", got)
 	}
@@ -366,5 +395,39 @@ func TestClosedLoopEventLoopsDoNotPreemptTheTarget(t *testing.T) {
 		if left != 0 {
 			t.Errorf("%s: %d SCHED_BATCH threads left after the run", c.name, left)
 		}
+	}
+}
+
+// forEachEngine runs a test with io_uring, where this machine has it, and with epoll.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
+	for _, engine := range []string{EngineUring, EngineEpoll} {
+		t.Run(engine, func(t *testing.T) {
+			if engine == EngineUring {
+				if err := probeUring(); err != nil {
+					t.Skipf("io_uring is not available here: %v", err)
+				}
+			}
+			test(t, engine)
+		})
+	}
+}
+
+func TestServerClosingEveryConnectionIsFollowedExactly(t *testing.T) {
+	forEachEngine(t, testServerClosingEveryConnectionIsFollowedExactly)
+}
+
+// Each response closes its connection, so sockets are closed and their numbers reused all
+// the time: a request or a read meant for a closed socket must never land on its successor.
+func testServerClosingEveryConnectionIsFollowedExactly(t *testing.T, engine string) {
+	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "bye")
+	})
+	r := run(t, Config{Engine: engine, URL: s.URL, Connections: 10, Amount: 2000, Duration: time.Minute})
+	if r.Requests != 2000 || s.hits.Load() != 2000 || r.Errors.Total() != 0 {
+		t.Fatalf("received %d, server counted %d, errors %+v; want 2000, 2000, none", r.Requests, s.hits.Load(), r.Errors)
+	}
+	if r.Engine != engine {
+		t.Fatalf("ran on %q, asked for %q", r.Engine, engine)
 	}
 }

@@ -170,6 +170,8 @@ type Result struct {
 	Histogram *hdrhistogram.Snapshot `json:"histogram,omitempty"`
 	// Interrupted is true when the test was cancelled before its end.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Engine is the I/O engine that ran the test: io_uring or epoll.
+	Engine string `json:"engine,omitempty"`
 }
 
 // ReqPerSecMean is the mean rate over the measured time.

@@ -20,11 +20,13 @@ const (
 
 // worker runs an epoll loop over its share of the connections.
 type worker struct {
-	g       *Generator
-	epfd    int
-	conns   []*conn
-	timers  timers
-	readBuf []byte
+	g    *Generator
+	epfd int
+	// sockaddr is this loop's own copy of the target's address.
+	sockaddr unix.Sockaddr
+	conns    []*conn
+	timers   timers
+	readBuf  []byte
 	// batch is `pipelining` copies of the request, so a full pipeline is one write.
 	batch []byte
 
@@ -39,6 +41,11 @@ type worker struct {
 	// ready holds connections whose response completed in this epoll round; their next
 	// requests go out together after the round, as wrk's do.
 	ready []*conn
+
+	// ur, when set, replaces epoll and read/write; recvRetry holds connections whose
+	// receive found no free buffer, to be posted again after the round.
+	ur        *uring
+	recvRetry []*conn
 }
 
 func newWorker(g *Generator, n int) (*worker, error) {
@@ -46,7 +53,7 @@ func newWorker(g *Generator, n int) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &worker{g: g, epfd: epfd, readBuf: make([]byte, 64<<10), hist: newHistogram(), spare: newHistogram()}
+	w := &worker{g: g, epfd: epfd, sockaddr: g.sockaddr(), readBuf: make([]byte, 64<<10), hist: newHistogram(), spare: newHistogram()}
 	for i := 0; i < g.cfg.Pipelining; i++ {
 		w.batch = append(w.batch, g.request...)
 	}
@@ -67,6 +74,17 @@ func (w *worker) run() {
 		defer batchScheduling()()
 	}
 	defer unix.Close(w.epfd)
+	if w.g.engine == EngineUring {
+		// The ring belongs to this thread; should it fail here after the probe worked,
+		// this loop uses epoll and the others are unaffected.
+		if ur, err := newUring(len(w.conns)); err == nil {
+			w.ur = ur
+		}
+	}
+	if w.ur != nil {
+		w.runUring()
+		return
+	}
 	events := make([]unix.EpollEvent, 512)
 	now := w.now()
 	for i, c := range w.conns {
@@ -114,6 +132,10 @@ func (w *worker) run() {
 		w.checkResume(now)
 		w.mu.Unlock()
 	}
+	w.closeAll()
+}
+
+func (w *worker) closeAll() {
 	w.mu.Lock()
 	for _, c := range w.conns {
 		if c.fd >= 0 {
@@ -144,7 +166,7 @@ func (w *worker) connect(c *conn, now int64) {
 		return
 	}
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	err = unix.Connect(fd, g.sockaddr)
+	err = unix.Connect(fd, w.sockaddr)
 	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
 		unix.Close(fd)
 		w.cur.errors.Connect++
@@ -153,6 +175,11 @@ func (w *worker) connect(c *conn, now int64) {
 	}
 	c.fd, c.state = fd, connConnecting
 	c.lastProgress = now
+	c.gen++
+	if w.ur != nil {
+		w.submitConnectPoll(c)
+		return
+	}
 	// Level-triggered, as wrk: one read per readiness instead of reading until EAGAIN,
 	// and EPOLLOUT armed only while a connect or a write is pending.
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP, Fd: int32(c.index)}
@@ -178,10 +205,7 @@ func (w *worker) retry(c *conn, now int64) {
 
 // drop closes a connection; lost counts the requests in flight as resets.
 func (w *worker) drop(c *conn, now int64, lost bool, backoff bool) {
-	if c.fd >= 0 {
-		unix.Close(c.fd) // closing also removes it from the epoll set
-		c.fd = -1
-	}
+	w.closeConn(c) // closing also removes it from the epoll set
 	c.wantOut = false
 	if c.state == connOpen {
 		w.open--
@@ -210,8 +234,7 @@ func (w *worker) handle(c *conn, ev uint32) {
 			return
 		}
 		if soErr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soErr != 0 || ev&unix.EPOLLERR != 0 {
-			unix.Close(c.fd)
-			c.fd = -1
+			w.closeConn(c)
 			w.cur.errors.Connect++
 			w.retry(c, now)
 			return
@@ -281,6 +304,10 @@ func (w *worker) send(c *conn, now int64) {
 }
 
 func (w *worker) flush(c *conn, now int64) {
+	if w.ur != nil {
+		w.submitSend(c)
+		return
+	}
 	for c.woff < c.wlen {
 		n, err := rawWrite(c.fd, w.batch[c.woff:c.wlen])
 		if n > 0 {
@@ -303,7 +330,7 @@ func (w *worker) flush(c *conn, now int64) {
 
 // armOut asks for EPOLLOUT while a write waits, and stops asking once it is done.
 func (w *worker) armOut(c *conn, on bool) {
-	if c.wantOut == on || c.fd < 0 {
+	if c.wantOut == on || c.fd < 0 || w.ur != nil {
 		return
 	}
 	c.wantOut = on
@@ -410,8 +437,7 @@ func (w *worker) scanTimeouts(now int64) {
 			w.drop(c, now, false, true)
 		case c.state == connConnecting && now-c.lastProgress > limit:
 			w.cur.errors.Timeout++
-			unix.Close(c.fd)
-			c.fd = -1
+			w.closeConn(c)
 			w.retry(c, now)
 		}
 	}

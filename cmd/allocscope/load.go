@@ -75,6 +75,7 @@ func loadFlags(fs *flag.FlagSet, c *loadgen.Config) {
 	fs.Float64Var(&c.Rate, "R", 0, "open loop: total requests per second (latency corrected for coordinated omission)")
 	fs.Var(durationFlag{&c.Warmup}, "W", "warmup left out of the results, within the duration")
 	fs.IntVar(&c.Workers, "w", 0, "event loops, each on its own thread (0: one per core)")
+	fs.StringVar(&c.Engine, "engine", loadgen.EngineAuto, "I/O: auto (io_uring where the kernel allows it, else epoll), epoll or io_uring")
 	c.Timeout = loadgen.DefaultTimeout
 	fs.Var(durationFlag{&c.Timeout}, "t", "response timeout")
 	fs.StringVar(&c.Method, "m", "GET", "HTTP method")
@@ -125,11 +126,15 @@ func cmdLoad(args []string) error {
 	}
 	cfg = g.Config()
 	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	engine, uringErr := g.Engine()
+	if uringErr != nil {
+		engine += fmt.Sprintf(" (io_uring: %v)", uringErr)
+	}
 	mode := "closed loop"
 	if cfg.Rate > 0 {
 		mode = fmt.Sprintf("open loop at %g req/s", cfg.Rate)
 	}
-	fmt.Fprintf(os.Stderr, "Running %s test @ %s\n%d connections, pipelining %d, %s\n\n", cfg.Duration, cfg.URL, cfg.Connections, cfg.Pipelining, mode)
+	fmt.Fprintf(os.Stderr, "Running %s test @ %s\n%d connections, pipelining %d, %s, %s\n\n", cfg.Duration, cfg.URL, cfg.Connections, cfg.Pipelining, mode, engine)
 	var done uint64
 	for s := range g.Snapshots() {
 		done += s.Requests

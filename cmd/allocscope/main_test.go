@@ -80,6 +80,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"load", "http://127.0.0.1:1/", "-c", "0"}, "connections"},
 		{[]string{"load", "https://127.0.0.1/"}, "only http://"},
 		{[]string{"load", "http://127.0.0.1:1/", "-w", "-1"}, "workers must be 0"},
+		{[]string{"load", "http://127.0.0.1:1/", "--engine", "kqueue"}, "not auto, epoll or io_uring"},
 		{[]string{"load", "http://127.0.0.1:1/", "--connections", "0"}, "connections"},
 		{[]string{"watch", "abc"}, "not a process ID"},
 		{[]string{"watch", "999999999"}, "no process with PID"},

@@ -1,0 +1,461 @@
+package loadgen
+
+import (
+	"container/heap"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// An io_uring event loop sends and receives without a system call per request: one
+// io_uring_enter submits the round's sends and collects what arrived. Measured against
+// the built-in server on 2 cores at 100 connections, a prototype cost the client 4.9 µs
+// of CPU per request where epoll with read/write costs 6.6 µs; the server's share did not
+// change, so the machine serves ~10% more requests. Kernels without what this needs
+// (6.1+), or seccomp profiles that refuse io_uring, get the epoll loop.
+
+const (
+	sysIOUringSetup    = 425
+	sysIOUringEnter    = 426
+	sysIOUringRegister = 427
+
+	setupCQSize       = 1 << 3
+	setupSingleIssuer = 1 << 12
+	setupDeferTaskrun = 1 << 13
+
+	featExtArg = 1 << 8
+
+	enterGetEvents = 1 << 0
+	enterExtArg    = 1 << 3
+
+	opPollAdd = 6
+	opSend    = 26
+	opRecv    = 27
+
+	sqeBufferSelect   = 1 << 5
+	sqeCQESkipSuccess = 1 << 6
+
+	cqeFlagBuffer = 1 << 0
+
+	registerPbufRing = 22
+
+	offSQRing = 0
+	offCQRing = 0x8000000
+	offSQEs   = 0x10000000
+
+	// Receive buffers are shared by a loop's connections and handed to a receive only
+	// when data arrives, so memory does not grow with the connections.
+	recvBufSize  = 4096
+	recvBufCount = 512
+	recvBufGroup = 1
+
+	sqEntries = 1024
+)
+
+type uringParams struct {
+	sqEntries, cqEntries, flags, sqThreadCPU, sqThreadIdle, features, wqFd uint32
+	resv                                                                   [3]uint32
+	sqOff                                                                  struct {
+		head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
+		userAddr                                                        uint64
+	}
+	cqOff struct {
+		head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
+		userAddr                                                        uint64
+	}
+}
+
+type uringSQE struct {
+	opcode, flags uint8
+	ioprio        uint16
+	fd            int32
+	off, addr     uint64
+	len, opFlags  uint32
+	userData      uint64
+	bufGroup      uint16
+	personality   uint16
+	spliceFdIn    int32
+	addr3, pad    uint64
+}
+
+type uringCQE struct {
+	userData uint64
+	res      int32
+	flags    uint32
+}
+
+type uringBuf struct {
+	addr uint64
+	len  uint32
+	bid  uint16
+	tail uint16 // in the first entry only: the ring's tail
+}
+
+type getEventsArg struct {
+	sigmask   uint64
+	sigmaskSz uint32
+	pad       uint32
+	ts        uint64
+}
+
+type uring struct {
+	fd       int
+	sqTail   *uint32
+	sqMask   uint32
+	sqArray  []uint32
+	sqes     []uringSQE
+	pending  uint32
+	cqHead   *uint32
+	cqTail   *uint32
+	cqMask   uint32
+	cqes     []uringCQE
+	bufRing  []uringBuf
+	bufTail  uint16
+	bufs     []byte
+	mappings [][]byte
+}
+
+var errUringUnsupported = errors.New("io_uring unsupported")
+
+// newUring sets up a ring for a loop of n connections, or says why it cannot.
+func newUring(connections int) (*uring, error) {
+	p := uringParams{flags: setupSingleIssuer | setupDeferTaskrun | setupCQSize}
+	// Every connection has at most a receive and a send or poll in flight.
+	// The kernel wants at least as many completion as submission entries.
+	p.cqEntries = uint32(min(max(nextPow2(2*connections+64), 2*sqEntries), 1<<16))
+	fd, _, errno := unix.Syscall(sysIOUringSetup, sqEntries, uintptr(unsafe.Pointer(&p)), 0)
+	if errno != 0 {
+		return nil, errno
+	}
+	r := &uring{fd: int(fd)}
+	if p.features&featExtArg == 0 {
+		r.close()
+		return nil, errUringUnsupported
+	}
+	sq, err := unix.Mmap(r.fd, offSQRing, int(p.sqOff.array+p.sqEntries*4), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	r.mappings = append(r.mappings, sq)
+	cq, err := unix.Mmap(r.fd, offCQRing, int(p.cqOff.cqes+p.cqEntries*uint32(unsafe.Sizeof(uringCQE{}))), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	r.mappings = append(r.mappings, cq)
+	sqes, err := unix.Mmap(r.fd, offSQEs, int(p.sqEntries)*int(unsafe.Sizeof(uringSQE{})), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	r.mappings = append(r.mappings, sqes)
+	sqBase, cqBase := unsafe.Pointer(&sq[0]), unsafe.Pointer(&cq[0])
+	r.sqTail = (*uint32)(unsafe.Add(sqBase, p.sqOff.tail))
+	r.sqMask = *(*uint32)(unsafe.Add(sqBase, p.sqOff.ringMask))
+	r.sqArray = unsafe.Slice((*uint32)(unsafe.Add(sqBase, p.sqOff.array)), p.sqEntries)
+	r.sqes = unsafe.Slice((*uringSQE)(unsafe.Pointer(&sqes[0])), p.sqEntries)
+	r.cqHead = (*uint32)(unsafe.Add(cqBase, p.cqOff.head))
+	r.cqTail = (*uint32)(unsafe.Add(cqBase, p.cqOff.tail))
+	r.cqMask = *(*uint32)(unsafe.Add(cqBase, p.cqOff.ringMask))
+	r.cqes = unsafe.Slice((*uringCQE)(unsafe.Add(cqBase, p.cqOff.cqes)), p.cqEntries)
+	if err := r.registerBuffers(); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func nextPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+func (r *uring) registerBuffers() error {
+	ringMem, err := unix.Mmap(-1, 0, recvBufCount*int(unsafe.Sizeof(uringBuf{})), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	r.mappings = append(r.mappings, ringMem)
+	r.bufRing = unsafe.Slice((*uringBuf)(unsafe.Pointer(&ringMem[0])), recvBufCount)
+	reg := struct {
+		ringAddr    uint64
+		ringEntries uint32
+		bgid        uint16
+		flags       uint16
+		resv        [3]uint64
+	}{ringAddr: uint64(uintptr(unsafe.Pointer(&ringMem[0]))), ringEntries: recvBufCount, bgid: recvBufGroup}
+	if _, _, errno := unix.Syscall6(sysIOUringRegister, uintptr(r.fd), registerPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0); errno != 0 {
+		return errno
+	}
+	r.bufs = make([]byte, recvBufCount*recvBufSize)
+	for bid := range recvBufCount {
+		r.putBuffer(uint16(bid))
+	}
+	r.publishBuffers()
+	return nil
+}
+
+// putBuffer gives a receive buffer back to the kernel; publishBuffers makes it visible.
+func (r *uring) putBuffer(bid uint16) {
+	b := &r.bufRing[r.bufTail&(recvBufCount-1)]
+	b.addr = uint64(uintptr(unsafe.Pointer(&r.bufs[int(bid)*recvBufSize])))
+	b.len = recvBufSize
+	b.bid = bid
+	r.bufTail++
+}
+
+func (r *uring) publishBuffers() {
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&r.bufRing[0].bid)), uint32(r.bufTail)<<16|uint32(r.bufRing[0].bid))
+}
+
+func (r *uring) buffer(bid uint16, n int) []byte {
+	return r.bufs[int(bid)*recvBufSize : int(bid)*recvBufSize+n]
+}
+
+// sqe returns the next free submission entry, submitting the queue first when it is full.
+func (r *uring) sqe() *uringSQE {
+	if r.pending == uint32(len(r.sqes)) {
+		r.enter(0, -1)
+	}
+	i := (*r.sqTail + r.pending) & r.sqMask
+	r.sqArray[i] = i
+	r.pending++
+	s := &r.sqes[i]
+	*s = uringSQE{}
+	return s
+}
+
+// enter submits what is queued and, when wait >= 0, waits up to wait for a completion.
+func (r *uring) enter(minComplete uint32, wait time.Duration) error {
+	atomic.StoreUint32(r.sqTail, *r.sqTail+r.pending)
+	submit := r.pending
+	r.pending = 0
+	flags := uintptr(enterGetEvents | enterExtArg)
+	ts := unix.NsecToTimespec(int64(max(wait, 0)))
+	arg := getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&ts)))}
+	for {
+		_, _, errno := unix.Syscall6(sysIOUringEnter, uintptr(r.fd), uintptr(submit), uintptr(minComplete), flags, uintptr(unsafe.Pointer(&arg)), unsafe.Sizeof(arg))
+		switch errno {
+		case 0, unix.ETIME:
+			return nil
+		case unix.EINTR:
+			submit = 0
+			continue
+		case unix.EBUSY, unix.EAGAIN:
+			// Completions must be reaped first; the caller does that next.
+			return nil
+		}
+		return errno
+	}
+}
+
+// completions calls f for each completion that has arrived, then frees their slots.
+func (r *uring) completions(f func(userData uint64, res int32, flags uint32)) int {
+	head := *r.cqHead
+	tail := atomic.LoadUint32(r.cqTail)
+	n := 0
+	for ; head != tail; head++ {
+		c := &r.cqes[head&r.cqMask]
+		f(c.userData, c.res, c.flags)
+		n++
+	}
+	atomic.StoreUint32(r.cqHead, head)
+	return n
+}
+
+func (r *uring) close() {
+	// Closing the ring cancels what is in flight; only then may its memory go.
+	unix.Close(r.fd)
+	for _, m := range r.mappings {
+		unix.Munmap(m)
+	}
+	r.mappings = nil
+}
+
+// Completion tags: what a completion answers.
+const (
+	tagConnect = iota + 1
+	tagSend
+	tagRecv
+)
+
+func userData(c *conn, tag uint64) uint64 {
+	return uint64(c.index) | uint64(c.gen&0xffffff)<<32 | tag<<56
+}
+
+// probeUring says whether this kernel and its seccomp profile give us what the io_uring
+// loop needs. Rings are tied to the thread that made them, so each loop makes its own.
+func probeUring() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r, err := newUring(1)
+	if err != nil {
+		return err
+	}
+	r.close()
+	return nil
+}
+
+func (w *worker) runUring() {
+	defer w.ur.close()
+	now := w.now()
+	for i, c := range w.conns {
+		if w.g.interval > 0 {
+			c.next = now + w.g.interval*int64(i*len(w.g.workers)+w.index())/int64(w.g.cfg.Connections)
+		}
+		w.connect(c, now)
+	}
+	for {
+		now = w.now()
+		if now >= w.g.deadline || w.g.stopped.Load() {
+			break
+		}
+		wait := time.Duration(maxWait) * time.Millisecond
+		if len(w.timers) > 0 {
+			wait = min(wait, time.Duration(w.timers[0].wake-now))
+		}
+		if err := w.ur.enter(1, max(wait, 0)); err != nil {
+			break
+		}
+		w.mu.Lock()
+		// Everything reaped here had arrived by now: one clock read serves the batch.
+		now = w.now()
+		w.ur.completions(func(ud uint64, res int32, flags uint32) { w.onCompletion(ud, res, flags, now) })
+		w.ur.publishBuffers()
+		now = w.now()
+		for _, c := range w.ready {
+			w.send(c, now)
+		}
+		w.ready = w.ready[:0]
+		for _, c := range w.recvRetry {
+			if c.fd >= 0 && c.state == connOpen {
+				w.submitRecv(c)
+			}
+		}
+		w.recvRetry = w.recvRetry[:0]
+		for len(w.timers) > 0 && w.timers[0].wake <= now {
+			c := heap.Pop(&w.timers).(*conn)
+			w.wakeUp(c, now)
+		}
+		if now-w.lastScan >= timeoutScanGap {
+			w.lastScan = now
+			w.scanTimeouts(now)
+		}
+		w.checkResume(now)
+		w.mu.Unlock()
+	}
+	w.closeAll()
+}
+
+func (w *worker) onCompletion(ud uint64, res int32, flags uint32, now int64) {
+	c := w.conns[uint32(ud)]
+	tag := ud >> 56
+	if tag == tagRecv && flags&cqeFlagBuffer != 0 {
+		bid := uint16(flags >> 16)
+		defer w.ur.putBuffer(bid)
+		if res > 0 && c.fd >= 0 && uint32(ud>>32)&0xffffff == c.gen&0xffffff {
+			w.received(c, w.ur.buffer(bid, int(res)), now)
+			return
+		}
+	}
+	if c.fd < 0 || uint32(ud>>32)&0xffffff != c.gen&0xffffff {
+		return // a completion of a socket this connection has since closed
+	}
+	switch tag {
+	case tagConnect:
+		soErr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if res < 0 || res&(unix.POLLERR|unix.POLLHUP) != 0 || err != nil || soErr != 0 {
+			w.closeConn(c)
+			w.cur.errors.Connect++
+			w.retry(c, now)
+			return
+		}
+		c.state = connOpen
+		w.open++
+		c.resp.head = w.g.cfg.Method == "HEAD"
+		w.submitRecv(c)
+		w.send(c, now)
+	case tagSend:
+		switch {
+		case res > 0:
+			c.woff += int(res)
+			if c.woff < c.wlen {
+				w.submitSend(c)
+				return
+			}
+			c.woff, c.wlen = 0, 0
+			// A send in flight holds back the next; now the pipeline or schedule may go on.
+			w.ready = append(w.ready, c)
+		case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN):
+			w.submitSend(c)
+		default:
+			w.drop(c, now, true, true)
+		}
+	case tagRecv:
+		switch {
+		case res == 0:
+			// The server closed: a close-delimited body ends here, anything else is lost.
+			if c.resp.eof() {
+				w.complete(c, now)
+			}
+			w.drop(c, now, true, c.inflight > 0)
+		case res == -int32(unix.ENOBUFS):
+			w.recvRetry = append(w.recvRetry, c)
+		case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN):
+			w.submitRecv(c)
+		default:
+			w.drop(c, now, true, true)
+		}
+	}
+}
+
+// received hands a receive's bytes to the parser and posts the next receive.
+func (w *worker) received(c *conn, b []byte, now int64) {
+	w.cur.bytes += uint64(len(b))
+	c.lastProgress = now
+	w.consume(c, b, now)
+	if c.fd >= 0 {
+		w.submitRecv(c)
+	}
+}
+
+func (w *worker) submitConnectPoll(c *conn) {
+	s := w.ur.sqe()
+	s.opcode, s.fd, s.opFlags, s.userData = opPollAdd, int32(c.fd), unix.POLLOUT, userData(c, tagConnect)
+}
+
+func (w *worker) submitRecv(c *conn) {
+	s := w.ur.sqe()
+	s.opcode, s.fd, s.len, s.flags, s.bufGroup = opRecv, int32(c.fd), recvBufSize, sqeBufferSelect, recvBufGroup
+	s.userData = userData(c, tagRecv)
+}
+
+func (w *worker) submitSend(c *conn) {
+	s := w.ur.sqe()
+	s.opcode, s.fd, s.opFlags = opSend, int32(c.fd), unix.MSG_NOSIGNAL
+	s.addr, s.len = uint64(uintptr(unsafe.Pointer(&w.batch[c.woff]))), uint32(c.wlen-c.woff)
+	s.userData = userData(c, tagSend)
+}
+
+// closeConn closes a connection's socket. Under io_uring, entries still queued name the
+// socket by its number, which the next socket may reuse at once: they are submitted first,
+// and a shutdown ends whatever of them is still waiting.
+func (w *worker) closeConn(c *conn) {
+	if c.fd < 0 {
+		return
+	}
+	if w.ur != nil {
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+		w.ur.enter(0, -1)
+	}
+	unix.Close(c.fd)
+	c.fd = -1
+}
