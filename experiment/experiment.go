@@ -509,7 +509,7 @@ func (e *Experiment) follow(remote *loadgen.Remote, i, run int) {
 		Requests: res.Requests, Duration: res.Duration, ReqPerSec: res.ReqPerSecMean(), Bytes: res.Bytes,
 		P50: res.Latency.P50, P90: res.Latency.P90, P99: res.Latency.P99, P999: res.Latency.P99_9, Max: res.Latency.Max, Mean: res.Latency.Mean,
 		Errors: map[string]uint64{"connect": res.Errors.Connect, "reset": res.Errors.Reset, "timeout": res.Errors.Timeout, "parse": res.Errors.Parse, "non2xx": res.Errors.Non2xx},
-		Status: res.Status.Map(), CoordinatedOmissionCorrected: res.CoordinatedOmissionCorrected,
+		Status: res.Status.Map(), CoordinatedOmissionCorrected: res.CoordinatedOmissionCorrected, Engine: res.Engine,
 	}
 	e.mu.Unlock()
 	e.notify()

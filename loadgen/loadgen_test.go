@@ -293,7 +293,7 @@ func TestWorkerProcessRelaysSnapshotsAndResult(t *testing.T) {
 	self, _ := os.Executable()
 	os.Setenv("LOADGEN_TEST_WORKER", "1")
 	defer os.Unsetenv("LOADGEN_TEST_WORKER")
-	r, err := StartRemote(context.Background(), []string{self}, Config{URL: s.URL, Connections: 5, Duration: 2 * time.Second, Name: "remote"})
+	r, err := StartRemote(context.Background(), []string{self}, Config{URL: s.URL, Connections: 5, Duration: 2 * time.Second, Name: "remote", Engine: EngineEpoll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +309,9 @@ func TestWorkerProcessRelaysSnapshotsAndResult(t *testing.T) {
 	res := r.Wait()
 	if snaps < 2 || res.Requests == 0 || res.Requests != sum || uint64(s.hits.Load()) < res.Requests {
 		t.Fatalf("%d snapshots summing to %d, result %d, server %d", snaps, sum, res.Requests, s.hits.Load())
+	}
+	if res.Engine != EngineEpoll {
+		t.Fatalf("the worker ran on %q, asked for epoll", res.Engine)
 	}
 	if _, err := StartRemote(context.Background(), []string{self}, Config{URL: "http://127.0.0.1:1/", Connections: 30000}); err == nil {
 		t.Fatal("remote accepted an impossible plan")

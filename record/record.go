@@ -186,6 +186,8 @@ type LoadResult struct {
 	Status    map[string]uint64 `json:"status"`
 	// CoordinatedOmissionCorrected: open loop, latency from scheduled send times.
 	CoordinatedOmissionCorrected bool `json:"coordinated_omission_corrected,omitempty"`
+	// Engine is the load generator's I/O engine: io_uring or epoll.
+	Engine string `json:"engine,omitempty"`
 }
 
 // ErrorCount sums the errors (non-2xx answers included).
