@@ -31,6 +31,7 @@ echo "server: $server ($addr), $rounds rounds of ${secs}s, $(nproc) cores shared
 # server's CPU comes from /proc, so each round also says what one request cost either side.
 run_wrk()  { wrk -t"$(nproc)" -c"$1" -d"${secs}s" "$url" | awk '/requests in/{r=$1; d=$4; sub("s,","",d)} END{print r, d}'; }
 run_ours() { ./bin/allocscope load "$url" -c "$1" -d "$secs" --json 2>/dev/null | awk -F': ' '/"requests":/{r=$2} /"duration_ns":/{d=$2} END{gsub(",","",r); gsub(",","",d); print r, d/1e9}'; }
+run_epoll() { ./bin/allocscope load "$url" -c "$1" -d "$secs" --json --engine epoll 2>/dev/null | awk -F': ' '/"requests":/{r=$2} /"duration_ns":/{d=$2} END{gsub(",","",r); gsub(",","",d); print r, d/1e9}'; }
 run_ac()   { "$autocannon" -c "$1" -d "$secs" -j "$url" 2>/dev/null | node -e 'let s=""; process.stdin.on("data", d => s += d).on("end", () => { const j = JSON.parse(s); console.log(j.requests.total, j.duration) })'; }
 server_ticks() { awk '{print $14+$15}' "/proc/$server_pid/stat"; }
 hz=$(getconf CLK_TCK)
@@ -43,20 +44,21 @@ measure() { # tool connections -> "req/s client_us_per_req server_us_per_req"
   cpu=$(awk '{print $1+$2}' /tmp/bench-cpu)
   awk -v r="$req" -v d="$secs_run" -v c="$cpu" -v s="$((t1 - t0))" -v hz="$hz" 'BEGIN{printf "%.0f %.2f %.2f\n", r/d, c*1e6/r, s/hz*1e6/r}'
 }
-export -f run_wrk run_ours run_ac
+export -f run_wrk run_ours run_epoll run_ac
 export url secs autocannon
 col()    { awk -v k="$1" '{print $k}'; }
 mean()   { awk '{s+=$1; n++} END{printf "%.0f", s/n}'; }
 median() { sort -g | awk '{a[NR]=$1} END{printf "%.2f\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for c in 100 1000; do
-  : >/tmp/bench-ours; : >/tmp/bench-wrk; : >/tmp/bench-ac
+  : >/tmp/bench-ours; : >/tmp/bench-epoll; : >/tmp/bench-wrk; : >/tmp/bench-ac
   for r in $(seq "$rounds"); do
     # Alternate the order so no tool always runs on a warmer or cooler machine.
-    if [ $((r % 2)) -eq 1 ]; then order="ours wrk ac"; else order="ac wrk ours"; fi
+    if [ $((r % 2)) -eq 1 ]; then order="ours wrk ac epoll"; else order="epoll ac wrk ours"; fi
     for tool in $order; do measure "$tool" "$c" >>"/tmp/bench-$tool"; sleep 1; done
   done
-  for tool in ours wrk ac; do
+  # ours is the default engine (io_uring where the kernel allows it), epoll the same tool on epoll.
+  for tool in ours epoll wrk ac; do
     printf 'c=%-5s %-10s req/s %7s (%s)  CPU per request: client %s µs, server %s µs\n' "$c" "$tool" \
       "$(col 1 <"/tmp/bench-$tool" | mean)" "$(col 1 <"/tmp/bench-$tool" | paste -sd/)" \
       "$(col 2 <"/tmp/bench-$tool" | median)" "$(col 3 <"/tmp/bench-$tool" | median)"
