@@ -41,6 +41,9 @@ const (
 	sqeCQESkipSuccess = 1 << 6
 
 	cqeFlagBuffer = 1 << 0
+	cqeFlagMore   = 1 << 1
+
+	recvMultishot = 1 << 1
 
 	registerPbufRing = 22
 
@@ -118,6 +121,8 @@ type uring struct {
 	bufTail  uint16
 	bufs     []byte
 	mappings [][]byte
+	timeout  unix.Timespec
+	waitArg  getEventsArg
 }
 
 var errUringUnsupported = errors.New("io_uring unsupported")
@@ -240,10 +245,12 @@ func (r *uring) enter(minComplete uint32, wait time.Duration) error {
 	submit := r.pending
 	r.pending = 0
 	flags := uintptr(enterGetEvents | enterExtArg)
-	ts := unix.NsecToTimespec(int64(max(wait, 0)))
-	arg := getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&ts)))}
+	// The kernel follows arg.ts, a pointer the garbage collector does not see: both live
+	// in the ring's heap object, where a goroutine stack move cannot strand them.
+	r.timeout = unix.NsecToTimespec(int64(max(wait, 0)))
+	r.waitArg = getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&r.timeout)))}
 	for {
-		_, _, errno := unix.Syscall6(sysIOUringEnter, uintptr(r.fd), uintptr(submit), uintptr(minComplete), flags, uintptr(unsafe.Pointer(&arg)), unsafe.Sizeof(arg))
+		_, _, errno := unix.Syscall6(sysIOUringEnter, uintptr(r.fd), uintptr(submit), uintptr(minComplete), flags, uintptr(unsafe.Pointer(&r.waitArg)), unsafe.Sizeof(r.waitArg))
 		switch errno {
 		case 0, unix.ETIME:
 			return nil
@@ -363,7 +370,7 @@ func (w *worker) onCompletion(ud uint64, res int32, flags uint32, now int64) {
 		bid := uint16(flags >> 16)
 		defer w.ur.putBuffer(bid)
 		if res > 0 && c.fd >= 0 && uint32(ud>>32)&0xffffff == c.gen&0xffffff {
-			w.received(c, w.ur.buffer(bid, int(res)), now)
+			w.received(c, w.ur.buffer(bid, int(res)), flags&cqeFlagMore != 0, now)
 			return
 		}
 	}
@@ -418,12 +425,12 @@ func (w *worker) onCompletion(ud uint64, res int32, flags uint32, now int64) {
 	}
 }
 
-// received hands a receive's bytes to the parser and posts the next receive.
-func (w *worker) received(c *conn, b []byte, now int64) {
+// received hands a receive's bytes to the parser; more says the receive goes on.
+func (w *worker) received(c *conn, b []byte, more bool, now int64) {
 	w.cur.bytes += uint64(len(b))
 	c.lastProgress = now
 	w.consume(c, b, now)
-	if c.fd >= 0 {
+	if c.fd >= 0 && !more {
 		w.submitRecv(c)
 	}
 }
@@ -435,7 +442,9 @@ func (w *worker) submitConnectPoll(c *conn) {
 
 func (w *worker) submitRecv(c *conn) {
 	s := w.ur.sqe()
-	s.opcode, s.fd, s.len, s.flags, s.bufGroup = opRecv, int32(c.fd), recvBufSize, sqeBufferSelect, recvBufGroup
+	// One multishot receive serves a connection until it ends or buffers run out, so the
+	// socket's poll stays armed instead of being armed again for every response.
+	s.opcode, s.fd, s.flags, s.bufGroup, s.ioprio = opRecv, int32(c.fd), sqeBufferSelect, recvBufGroup, recvMultishot
 	s.userData = userData(c, tagRecv)
 }
 

@@ -216,9 +216,12 @@ func (w *worker) drop(c *conn, now int64, lost bool, backoff bool) {
 	c.inflight, c.head, c.woff, c.wlen = 0, 0, 0, 0
 	c.resp = response{partial: c.resp.partial[:0], head: w.g.cfg.Method == "HEAD"}
 	w.timers.cancel(c)
-	if backoff {
+	switch {
+	case w.g.stopped.Load():
+		c.state = connIdle // the test is over: no new connection
+	case backoff:
 		w.retry(c, now)
-	} else {
+	default:
 		c.state = connIdle
 		w.timers.schedule(c, now)
 	}
