@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"container/heap"
 	"errors"
 	"runtime"
 	"sync/atomic"
@@ -314,23 +313,13 @@ func probeUring() error {
 
 func (w *worker) runUring() {
 	defer w.ur.close()
-	now := w.now()
-	for i, c := range w.conns {
-		if w.g.interval > 0 {
-			c.next = now + w.g.interval*int64(i*len(w.g.workers)+w.index())/int64(w.g.cfg.Connections)
-		}
-		w.connect(c, now)
-	}
+	w.connectAll(w.now())
 	for {
-		now = w.now()
+		now := w.now()
 		if now >= w.g.deadline || w.g.stopped.Load() {
 			break
 		}
-		wait := time.Duration(maxWait) * time.Millisecond
-		if len(w.timers) > 0 {
-			wait = min(wait, time.Duration(w.timers[0].wake-now))
-		}
-		if err := w.ur.enter(1, max(wait, 0)); err != nil {
+		if err := w.ur.enter(1, w.nextWait(now)); err != nil {
 			break
 		}
 		w.mu.Lock()
@@ -338,26 +327,13 @@ func (w *worker) runUring() {
 		now = w.now()
 		w.ur.completions(func(ud uint64, res int32, flags uint32) { w.onCompletion(ud, res, flags, now) })
 		w.ur.publishBuffers()
-		now = w.now()
-		for _, c := range w.ready {
-			w.send(c, now)
-		}
-		w.ready = w.ready[:0]
 		for _, c := range w.recvRetry {
 			if c.fd >= 0 && c.state == connOpen {
 				w.submitRecv(c)
 			}
 		}
 		w.recvRetry = w.recvRetry[:0]
-		for len(w.timers) > 0 && w.timers[0].wake <= now {
-			c := heap.Pop(&w.timers).(*conn)
-			w.wakeUp(c, now)
-		}
-		if now-w.lastScan >= timeoutScanGap {
-			w.lastScan = now
-			w.scanTimeouts(now)
-		}
-		w.checkResume(now)
+		w.afterRound(w.now())
 		w.mu.Unlock()
 	}
 	w.closeAll()
@@ -379,16 +355,9 @@ func (w *worker) onCompletion(ud uint64, res int32, flags uint32, now int64) {
 	}
 	switch tag {
 	case tagConnect:
-		soErr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if res < 0 || res&(unix.POLLERR|unix.POLLHUP) != 0 || err != nil || soErr != 0 {
-			w.closeConn(c)
-			w.cur.errors.Connect++
-			w.retry(c, now)
+		if !w.connected(c, res < 0 || res&(unix.POLLERR|unix.POLLHUP) != 0, now) {
 			return
 		}
-		c.state = connOpen
-		w.open++
-		c.resp.head = w.g.cfg.Method == "HEAD"
 		w.submitRecv(c)
 		w.send(c, now)
 	case tagSend:

@@ -86,25 +86,13 @@ func (w *worker) run() {
 		return
 	}
 	events := make([]unix.EpollEvent, 512)
-	now := w.now()
-	for i, c := range w.conns {
-		// Open loop: spread first sends across one interval, so connections do not fire in step.
-		if w.g.interval > 0 {
-			c.next = now + w.g.interval*int64(i*len(w.g.workers)+w.index())/int64(w.g.cfg.Connections)
-		}
-		w.connect(c, now)
-	}
+	w.connectAll(w.now())
 	for {
-		now = w.now()
+		now := w.now()
 		if now >= w.g.deadline || w.g.stopped.Load() {
 			break
 		}
-		wait := maxWait
-		if len(w.timers) > 0 {
-			if d := int((w.timers[0].wake - now + int64(time.Millisecond) - 1) / int64(time.Millisecond)); d < wait {
-				wait = max(d, 0)
-			}
-		}
+		wait := int((w.nextWait(now) + time.Millisecond - 1) / time.Millisecond)
 		n, err := pollBeforeSleep(w.epfd, events)
 		if n == 0 && err == nil {
 			n, err = unix.EpollWait(w.epfd, events, wait)
@@ -116,23 +104,48 @@ func (w *worker) run() {
 		for i := 0; i < n; i++ {
 			w.handle(w.conns[events[i].Fd], events[i].Events)
 		}
-		now = w.now()
-		for _, c := range w.ready {
-			w.send(c, now)
-		}
-		w.ready = w.ready[:0]
-		for len(w.timers) > 0 && w.timers[0].wake <= now {
-			c := heap.Pop(&w.timers).(*conn)
-			w.wakeUp(c, now)
-		}
-		if now-w.lastScan >= timeoutScanGap {
-			w.lastScan = now
-			w.scanTimeouts(now)
-		}
-		w.checkResume(now)
+		w.afterRound(w.now())
 		w.mu.Unlock()
 	}
 	w.closeAll()
+}
+
+// connectAll opens every connection. In open loop their first sends are spread across
+// one interval, so connections do not fire in step.
+func (w *worker) connectAll(now int64) {
+	for i, c := range w.conns {
+		if w.g.interval > 0 {
+			c.next = now + w.g.interval*int64(i*len(w.g.workers)+w.index())/int64(w.g.cfg.Connections)
+		}
+		w.connect(c, now)
+	}
+}
+
+// nextWait is how long the loop may sleep: until the next timer, at most maxWait.
+func (w *worker) nextWait(now int64) time.Duration {
+	wait := time.Duration(maxWait) * time.Millisecond
+	if len(w.timers) > 0 {
+		wait = min(wait, time.Duration(w.timers[0].wake-now))
+	}
+	return max(wait, 0)
+}
+
+// afterRound sends the requests this round made ready, together, then runs what is due:
+// timers, the timeout scan, a resume after a pause.
+func (w *worker) afterRound(now int64) {
+	for _, c := range w.ready {
+		w.send(c, now)
+	}
+	w.ready = w.ready[:0]
+	for len(w.timers) > 0 && w.timers[0].wake <= now {
+		c := heap.Pop(&w.timers).(*conn)
+		w.wakeUp(c, now)
+	}
+	if now-w.lastScan >= timeoutScanGap {
+		w.lastScan = now
+		w.scanTimeouts(now)
+	}
+	w.checkResume(now)
 }
 
 func (w *worker) closeAll() {
@@ -236,16 +249,10 @@ func (w *worker) handle(c *conn, ev uint32) {
 		if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return
 		}
-		if soErr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soErr != 0 || ev&unix.EPOLLERR != 0 {
-			w.closeConn(c)
-			w.cur.errors.Connect++
-			w.retry(c, now)
+		if !w.connected(c, ev&unix.EPOLLERR != 0, now) {
 			return
 		}
-		c.state = connOpen
-		w.open++
 		w.armOut(c, false)
-		c.resp.head = w.g.cfg.Method == "HEAD"
 		w.send(c, now)
 		if c.fd < 0 {
 			return
@@ -260,6 +267,21 @@ func (w *worker) handle(c *conn, ev uint32) {
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		w.read(c)
 	}
+}
+
+// connected finishes a connect: a failed one is counted and retried, a good one opens.
+func (w *worker) connected(c *conn, failed bool, now int64) bool {
+	soErr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if failed || err != nil || soErr != 0 {
+		w.closeConn(c)
+		w.cur.errors.Connect++
+		w.retry(c, now)
+		return false
+	}
+	c.state = connOpen
+	w.open++
+	c.resp.head = w.g.cfg.Method == "HEAD"
+	return true
 }
 
 // send starts as many requests as the pipeline, the amount and the schedule allow.
