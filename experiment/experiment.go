@@ -444,7 +444,7 @@ func (e *Experiment) load(ctx context.Context, run int, group []int, procs []*se
 	for _, i := range group {
 		cfg := loadgen.Config{
 			Name: e.lanes[i].name, URL: "http://" + procs[i].Addr + e.opts.RequestPath(), Connections: e.opts.Connections,
-			Pipelining: e.opts.Pipelining, Rate: e.opts.Rate, Duration: e.opts.Duration,
+			Pipelining: e.opts.Pipelining, Rate: e.opts.Rate, Duration: e.opts.Duration, Engine: e.opts.Engine,
 		}
 		e.mu.Lock()
 		e.rec.Targets[i].Runs[run].Phases.LoadStart = e.since(time.Now())

@@ -59,14 +59,16 @@ type Options struct {
 	Connections      int
 	Pipelining       int
 	Rate             float64
-	Duration         time.Duration
-	Interval         time.Duration
-	Baseline         time.Duration
-	Cooldown         time.Duration
-	Sequential       bool
-	Runs             int
-	Bind             string
-	Threads          int
+	// Engine is the load generator's I/O engine (loadgen.EngineAuto when empty).
+	Engine     string
+	Duration   time.Duration
+	Interval   time.Duration
+	Baseline   time.Duration
+	Cooldown   time.Duration
+	Sequential bool
+	Runs       int
+	Bind       string
+	Threads    int
 	// Self is the argv that runs allocscope itself, for load workers and guards.
 	Self []string
 	// SavePath is where the run record is saved as it goes and at the end.
@@ -146,6 +148,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("-p %d: pipelining must be 1 to 1024", o.Pipelining)
 	case o.Rate < 0:
 		return fmt.Errorf("-R %g: the rate must be positive", o.Rate)
+	case o.Engine != "" && o.Engine != loadgen.EngineAuto && o.Engine != loadgen.EngineEpoll && o.Engine != loadgen.EngineUring:
+		return fmt.Errorf("--engine %s: use auto, epoll or io_uring", o.Engine)
 	case o.Duration <= 0 || o.Duration > loadgen.MaxDuration:
 		return fmt.Errorf("-d %s: the duration must be above 0 and at most %s", o.Duration, loadgen.MaxDuration)
 	case o.Interval < 50*time.Millisecond || o.Interval > time.Minute:

@@ -65,6 +65,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--allocators", "tcmallocc"}, "unknown allocator"},
 		{[]string{"run", "--scenario", "nope"}, "unknown scenario"},
 		{[]string{"run", "-c", "0"}, "connections"},
+		{[]string{"run", "--engine", "kqueue"}, "use auto, epoll or io_uring"},
 		{[]string{"run", "-d", "-5"}, "negative"},
 		{[]string{"run", "-d", "ten"}, "not a duration"},
 		{[]string{"run", "--target", "x"}, "NAME=COMMAND"},
