@@ -12,11 +12,11 @@ import (
 
 // An io_uring event loop sends and receives without a system call per request: one
 // io_uring_enter submits the round's sends and collects what arrived. Against the built-in
-// server on 2 cores (scripts/bench-loadgen.sh), the client's CPU per request fell from
-// 6.7 µs with epoll and read/write to 6.2 µs at 100 connections, and from 7.0 to 6.6 µs
-// at 1,000; what is left is mostly the kernel's TCP work, which no engine avoids.
-// Kernels without what this needs (6.1+), or seccomp profiles that refuse io_uring, get
-// the epoll loop.
+// server on 2 cores (scripts/bench-loadgen.sh), the client's CPU per request is 5.6 µs at
+// 100 connections where epoll with read/write takes 7.6 µs. At 1,000 connections the two
+// cost the client the same, and the server spent more per request under io_uring (10.7
+// against 9.6 µs, not explained yet). Kernels without what this needs (6.1+), or seccomp
+// profiles that refuse io_uring, get the epoll loop.
 
 const (
 	sysIOUringSetup    = 425
