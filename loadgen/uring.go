@@ -226,6 +226,9 @@ func (r *uring) buffer(bid uint16, n int) []byte {
 }
 
 // sqe returns the next free submission entry, submitting the queue first when it is full.
+// It counts on the kernel consuming every submitted entry at once, which it does unless
+// its completion queue overflows; that queue is sized for every connection's receive
+// and send or poll in flight, with room to spare.
 func (r *uring) sqe() *uringSQE {
 	if r.pending == uint32(len(r.sqes)) {
 		r.enter(0, -1)
