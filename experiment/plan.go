@@ -148,7 +148,7 @@ func (o Options) Validate() error {
 		return fmt.Errorf("-p %d: pipelining must be 1 to 1024", o.Pipelining)
 	case o.Rate < 0:
 		return fmt.Errorf("-R %g: the rate must be positive", o.Rate)
-	case o.Engine != "" && o.Engine != loadgen.EngineAuto && o.Engine != loadgen.EngineEpoll && o.Engine != loadgen.EngineUring:
+	case !loadgen.KnownEngine(o.Engine):
 		return fmt.Errorf("--engine %s: use auto, epoll or io_uring", o.Engine)
 	case o.Duration <= 0 || o.Duration > loadgen.MaxDuration:
 		return fmt.Errorf("-d %s: the duration must be above 0 and at most %s", o.Duration, loadgen.MaxDuration)

@@ -59,6 +59,11 @@ const (
 	EngineUring = "io_uring"
 )
 
+// KnownEngine says whether e names an engine; empty means EngineAuto.
+func KnownEngine(e string) bool {
+	return e == "" || e == EngineAuto || e == EngineEpoll || e == EngineUring
+}
+
 // withDefaults fills unset fields.
 func (c Config) withDefaults() Config {
 	if c.Method == "" {
@@ -143,7 +148,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rate must be positive (got %g)", c.Rate)
 	case c.Warmup < 0 || c.Warmup >= c.Duration:
 		return fmt.Errorf("warmup %s must be shorter than the duration %s", c.Warmup, c.Duration)
-	case c.Engine != "" && c.Engine != EngineAuto && c.Engine != EngineEpoll && c.Engine != EngineUring:
+	case !KnownEngine(c.Engine):
 		return fmt.Errorf("engine %q is not auto, epoll or io_uring", c.Engine)
 	case c.Workers < 0 || c.Workers > 256:
 		return fmt.Errorf("workers must be 0 (one per core) to 256 (got %d)", c.Workers)
