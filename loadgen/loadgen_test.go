@@ -368,7 +368,7 @@ func schedPolicies(t *testing.T) map[int]int {
 	return counts
 }
 
-func TestClosedLoopEventLoopsDoNotPreemptTheTarget(t *testing.T) {
+func TestClosedLoopEventLoopsRunAsSchedBatchAndGiveItBack(t *testing.T) {
 	s := newCountingServer(t, nil)
 	for _, c := range []struct {
 		name      string

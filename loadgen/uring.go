@@ -426,18 +426,3 @@ func (w *worker) submitSend(c *conn) {
 	s.addr, s.len = uint64(uintptr(unsafe.Pointer(&w.batch[c.woff]))), uint32(c.wlen-c.woff)
 	s.userData = userData(c, tagSend)
 }
-
-// closeConn closes a connection's socket. Under io_uring, entries still queued name the
-// socket by its number, which the next socket may reuse at once: they are submitted first,
-// and a shutdown ends whatever of them is still waiting.
-func (w *worker) closeConn(c *conn) {
-	if c.fd < 0 {
-		return
-	}
-	if w.ur != nil {
-		unix.Shutdown(c.fd, unix.SHUT_RDWR)
-		w.ur.enter(0, -1)
-	}
-	unix.Close(c.fd)
-	c.fd = -1
-}

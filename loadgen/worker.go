@@ -53,7 +53,7 @@ func newWorker(g *Generator, n int) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &worker{g: g, epfd: epfd, sockaddr: g.sockaddr(), readBuf: make([]byte, 64<<10), hist: newHistogram(), spare: newHistogram()}
+	w := &worker{g: g, epfd: epfd, sockaddr: g.sockaddr(), hist: newHistogram(), spare: newHistogram()}
 	for i := 0; i < g.cfg.Pipelining; i++ {
 		w.batch = append(w.batch, g.request...)
 	}
@@ -86,6 +86,7 @@ func (w *worker) run() {
 		return
 	}
 	events := make([]unix.EpollEvent, 512)
+	w.readBuf = make([]byte, 64<<10)
 	w.connectAll(w.now())
 	for {
 		now := w.now()
@@ -146,6 +147,21 @@ func (w *worker) afterRound(now int64) {
 		w.scanTimeouts(now)
 	}
 	w.checkResume(now)
+}
+
+// closeConn closes a connection's socket. Under io_uring, entries still queued name the
+// socket by its number, which the next socket may reuse at once: they are submitted first,
+// and a shutdown ends whatever of them is still waiting.
+func (w *worker) closeConn(c *conn) {
+	if c.fd < 0 {
+		return
+	}
+	if w.ur != nil {
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+		w.ur.enter(0, -1)
+	}
+	unix.Close(c.fd)
+	c.fd = -1
 }
 
 func (w *worker) closeAll() {
