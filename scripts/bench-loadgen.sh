@@ -30,8 +30,8 @@ echo "server: $server ($addr), $rounds rounds of ${secs}s, $(nproc) cores shared
 # Each tool prints its requests and seconds; GNU time adds the client's CPU seconds, and the
 # server's CPU comes from /proc, so each round also says what one request cost either side.
 run_wrk()  { wrk -t"$(nproc)" -c"$1" -d"${secs}s" "$url" | awk '/requests in/{r=$1; d=$4; sub("s,","",d)} END{print r, d}'; }
-run_ours() { ./bin/allocscope load "$url" -c "$1" -d "$secs" --json 2>/dev/null | awk -F': ' '/"requests":/{r=$2} /"duration_ns":/{d=$2} END{gsub(",","",r); gsub(",","",d); print r, d/1e9}'; }
-run_epoll() { ./bin/allocscope load "$url" -c "$1" -d "$secs" --json --engine epoll 2>/dev/null | awk -F': ' '/"requests":/{r=$2} /"duration_ns":/{d=$2} END{gsub(",","",r); gsub(",","",d); print r, d/1e9}'; }
+run_ours() { ./bin/allocscope load "$url" -c "$1" -d "$secs" --json "${@:2}" 2>/dev/null | awk -F': ' '/"requests":/{r=$2} /"duration_ns":/{d=$2} END{gsub(",","",r); gsub(",","",d); print r, d/1e9}'; }
+run_epoll() { run_ours "$1" --engine epoll; }
 run_ac()   { "$autocannon" -c "$1" -d "$secs" -j "$url" 2>/dev/null | node -e 'let s=""; process.stdin.on("data", d => s += d).on("end", () => { const j = JSON.parse(s); console.log(j.requests.total, j.duration) })'; }
 server_ticks() { awk '{print $14+$15}' "/proc/$server_pid/stat"; }
 hz=$(getconf CLK_TCK)
