@@ -70,14 +70,9 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 	}
 	n := cfg.Workers
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = defaultLoops
 	}
 	n = min(n, cfg.Connections)
-	// The event loops keep their Ps busy; a spare P lets the reporter and the runtime run
-	// without preempting a loop by signal every 10 ms.
-	if runtime.GOMAXPROCS(0) <= n {
-		runtime.GOMAXPROCS(n + 1)
-	}
 	g.engine = EngineEpoll
 	if cfg.Engine != EngineEpoll {
 		if err := probeUring(); err == nil {
@@ -101,11 +96,13 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 		}
 		g.workers = append(g.workers, w)
 	}
+	keepSpareP(len(g.workers))
 	var wg sync.WaitGroup
 	for _, w := range g.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer keepSpareP(-1)
 			w.run()
 		}()
 	}
@@ -115,6 +112,28 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 	}()
 	go g.report(ctx, &wg)
 	return g, nil
+}
+
+// defaultLoops is one event loop per P the program started with, read before any
+// generator grows GOMAXPROCS.
+var defaultLoops = runtime.GOMAXPROCS(0)
+
+// loopsRunning counts the event loops of every generator in this process.
+var loopsRunning struct {
+	sync.Mutex
+	n int
+}
+
+// keepSpareP counts delta more (or fewer) running event loops and grows GOMAXPROCS so
+// that one P is left over. The loops hold their Ps even while they wait (see rawWait);
+// the spare runs the reporter, timers and the rest of the program.
+func keepSpareP(delta int) {
+	loopsRunning.Lock()
+	defer loopsRunning.Unlock()
+	loopsRunning.n += delta
+	if runtime.GOMAXPROCS(0) <= loopsRunning.n {
+		runtime.GOMAXPROCS(loopsRunning.n + 1)
+	}
 }
 
 // sockaddr is the target's address for connect. Each loop needs its own: x/sys/unix

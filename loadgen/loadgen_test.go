@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -435,5 +436,32 @@ func testServerClosingEveryConnectionIsFollowedExactly(t *testing.T, engine stri
 	}
 	if r.Engine != engine {
 		t.Fatalf("ran on %q, asked for %q", r.Engine, engine)
+	}
+}
+
+// The loops hold their Ps while they wait, so the process must keep one more P than all
+// its generators' loops together, or the reporters would wait for a preemption signal.
+func TestGeneratorsRunningAtOnceLeaveASpareP(t *testing.T) {
+	s := newCountingServer(t, nil)
+	var gens []*Generator
+	for range 2 {
+		g, err := Start(context.Background(), Config{URL: s.URL, Connections: 6, Workers: 3, Duration: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gens = append(gens, g)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	for i, g := range gens {
+		seconds := 0
+		for range g.Snapshots() {
+			seconds++
+		}
+		if r := g.Wait(); r.Requests == 0 || seconds < 2 {
+			t.Errorf("generator %d: %d requests, %d snapshots", i, r.Requests, seconds)
+		}
+	}
+	if procs < 7 {
+		t.Errorf("GOMAXPROCS %d while 6 event loops ran, want at least 7", procs)
 	}
 }

@@ -251,20 +251,21 @@ func (r *uring) enter(minComplete uint32, wait time.Duration) error {
 	// in the ring's heap object, where a goroutine stack move cannot strand them.
 	r.timeout = unix.NsecToTimespec(int64(max(wait, 0)))
 	r.waitArg = getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&r.timeout)))}
-	for {
-		_, _, errno := unix.Syscall6(sysIOUringEnter, uintptr(r.fd), uintptr(submit), uintptr(minComplete), flags, uintptr(unsafe.Pointer(&r.waitArg)), unsafe.Sizeof(r.waitArg))
-		switch errno {
-		case 0, unix.ETIME:
-			return nil
-		case unix.EINTR:
-			submit = 0
-			continue
-		case unix.EBUSY, unix.EAGAIN:
-			// Completions must be reaped first; the caller does that next.
-			return nil
-		}
-		return errno
+	// Raw, like every wait of the loops: see rawWait.
+	_, _, errno := unix.RawSyscall6(sysIOUringEnter, uintptr(r.fd), uintptr(submit), uintptr(minComplete), flags, uintptr(unsafe.Pointer(&r.waitArg)), unsafe.Sizeof(r.waitArg))
+	switch errno {
+	case 0, unix.ETIME:
+		return nil
+	case unix.EINTR:
+		// The kernel reports a submission in preference to an interrupted wait, so
+		// only a bare wait ends here. Back in Go code the runtime can preempt the
+		// loop, which is what its signal asked for.
+		return nil
+	case unix.EBUSY, unix.EAGAIN:
+		// Completions must be reaped first; the caller does that next.
+		return nil
 	}
+	return errno
 }
 
 // completions calls f for each completion that has arrived, then frees their slots.

@@ -96,7 +96,7 @@ func (w *worker) run() {
 		wait := int((w.nextWait(now) + time.Millisecond - 1) / time.Millisecond)
 		n, err := pollBeforeSleep(w.epfd, events)
 		if n == 0 && err == nil {
-			n, err = unix.EpollWait(w.epfd, events, wait)
+			n, err = rawWait(w.epfd, events, wait)
 		}
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			break
