@@ -291,6 +291,10 @@ func TestLoadCommandNamesThePlan(t *testing.T) {
 	if got, want := o.LoadCommand(), "allocscope load -c 10000 -d 10 'http://127.0.0.1:PORT/'"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+	o.Engine = "epoll"
+	if got, want := o.LoadCommand(), "allocscope load -c 10000 -d 10 --engine epoll 'http://127.0.0.1:PORT/'"; got != want {
+		t.Fatalf("a chosen engine: got %q, want %q", got, want)
+	}
 }
 
 func TestLoadCountMatchesTheServersOwnCounter(t *testing.T) {

@@ -219,6 +219,9 @@ func (o Options) LoadCommand() string {
 	if o.Rate > 0 {
 		cmd += fmt.Sprintf(" -R %g", o.Rate)
 	}
+	if o.Engine != "" && o.Engine != loadgen.EngineAuto {
+		cmd += " --engine " + o.Engine
+	}
 	return cmd + " 'http://" + o.Bind + ":PORT" + o.RequestPath() + "'"
 }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ func Markdown(w io.Writer, r *record.Record) error {
 	} else {
 		b.WriteString("\n\n### Load test\n```bash\n" + p.LoadCommand + "\n```\n")
 		writePlan(&b, p)
+		writeEngines(&b, r.Targets)
 	}
 	b.WriteString("\n## Results\n")
 	for _, t := range r.Targets {
@@ -67,6 +69,22 @@ func writePlan(b *strings.Builder, p record.Plan) {
 		fmt.Fprintf(b, "; open loop at %g req/s, latency corrected for coordinated omission", p.Rate)
 	}
 	b.WriteString(".\n")
+}
+
+// writeEngines says which I/O engine the load generator used: it shapes the latency
+// distribution at many connections, so runs compare fairly only on the same engine.
+func writeEngines(b *strings.Builder, targets []record.Target) {
+	var engines []string
+	for _, t := range targets {
+		for _, run := range t.Runs {
+			if run.Result != nil && run.Result.Engine != "" && !slices.Contains(engines, run.Result.Engine) {
+				engines = append(engines, run.Result.Engine)
+			}
+		}
+	}
+	if len(engines) > 0 {
+		fmt.Fprintf(b, "Load generator I/O: %s.\n", strings.Join(engines, ", "))
+	}
 }
 
 func writeTarget(b *strings.Builder, t record.Target) {

@@ -110,3 +110,22 @@ func TestExportRefusesMissingDirectoryAndUnknownFormat(t *testing.T) {
 		t.Fatalf("not an SVG: %.40s", b)
 	}
 }
+
+func TestMarkdownSaysWhichEngineLoaded(t *testing.T) {
+	r := fixture(t)
+	var without bytes.Buffer
+	Markdown(&without, r)
+	if strings.Contains(without.String(), "Load generator I/O") {
+		t.Fatal("an engine line for a record that names no engine")
+	}
+	for i, engine := range []string{"io_uring", "epoll", "io_uring"} {
+		if i < len(r.Targets) && r.Targets[i].Runs[0].Result != nil {
+			r.Targets[i].Runs[0].Result.Engine = engine
+		}
+	}
+	var b bytes.Buffer
+	Markdown(&b, r)
+	if want := "Load generator I/O: io_uring, epoll.\n"; !strings.Contains(b.String(), want) {
+		t.Fatalf("no %q in:\n%s", want, b.String())
+	}
+}

@@ -70,10 +70,7 @@ func cmdRun(args []string) error {
 	fs.Var(durationFlag{&o.Duration}, "d", "load duration: seconds or a Go duration")
 	fs.IntVar(&o.Pipelining, "p", 1, "pipelining depth per connection")
 	fs.Float64Var(&o.Rate, "R", 0, "open loop: requests per second per target (latency corrected for coordinated omission)")
-	// The experiment measures servers: at 1,000 connections and more they spent more CPU
-	// per request under an io_uring client than under epoll (measured, not understood),
-	// so the experiment uses epoll unless asked.
-	fs.StringVar(&o.Engine, "engine", loadgen.EngineEpoll, "load generator I/O: epoll, io_uring, or auto (io_uring where the kernel allows it)")
+	fs.StringVar(&o.Engine, "engine", loadgen.EngineAuto, "load generator I/O: auto (io_uring where the kernel allows it, else epoll), epoll or io_uring")
 	o.Interval, o.Baseline, o.Cooldown = experiment.DefaultInterval, experiment.DefaultBaseline, experiment.DefaultCooldown
 	fs.Var(durationFlag{&o.Interval}, "interval", "sampling interval")
 	fs.Var(durationFlag{&o.Baseline}, "baseline", "idle time before the load")
