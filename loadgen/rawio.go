@@ -54,12 +54,8 @@ const spinRounds = 4
 // Yielding instead lets the target run while the loop stays runnable and cheap to resume.
 func pollBeforeSleep(epfd int, events []unix.EpollEvent) (int, error) {
 	for range spinRounds {
-		r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		if errno != 0 {
-			return 0, errno
-		}
-		if r > 0 {
-			return int(r), nil
+		if n, err := rawWait(epfd, events, 0); n > 0 || err != nil {
+			return n, err
 		}
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
