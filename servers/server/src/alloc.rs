@@ -1,15 +1,56 @@
 //! The process-wide Rust allocator for each build. Every build counts the bytes the
-//! program holds (`LIVE_BYTES`) the same way, so builds differ only in the allocator.
+//! program holds (`live_bytes`) the same way, so builds differ only in the allocator.
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
-/// Bytes the program currently holds through Rust's allocator, as requested (not as rounded up by the allocator).
-pub static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+// One shared counter written on every allocation is one cache line that every worker
+// thread bounces between cores: the very contention that tells allocators apart. So each
+// thread counts in a slot of its own, on its own cache line, and /stats sums the slots.
+// A thread frees what another allocated, so a slot may go negative; only the sum means
+// anything. Threads past SLOTS share the overflow counter (tokio's blocking pool, rarely).
+const SLOTS: usize = 256;
+
+#[repr(align(128))]
+struct Slot(AtomicIsize);
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Slot = Slot(AtomicIsize::new(0));
+static COUNTS: [Slot; SLOTS] = [EMPTY; SLOTS];
+static OVERFLOW: Slot = EMPTY;
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+const UNASSIGNED: usize = usize::MAX;
+
+thread_local! {
+    // const-initialised and without Drop: no lazy init and no destructor, so it is safe
+    // to touch from inside the allocator, even while a thread is being torn down.
+    static MY_SLOT: Cell<usize> = const { Cell::new(UNASSIGNED) };
+}
 
 #[inline]
 fn track(delta: isize) {
-    LIVE_BYTES.fetch_add(delta, Ordering::Relaxed);
+    let slot = MY_SLOT.with(|s| {
+        let mut i = s.get();
+        if i == UNASSIGNED {
+            i = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+            s.set(i);
+        }
+        i
+    });
+    if slot < SLOTS {
+        // Only this thread writes its slot: a plain load and store, no locked instruction.
+        let c = &COUNTS[slot].0;
+        c.store(c.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
+    } else {
+        OVERFLOW.0.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+/// Bytes the program currently holds through Rust's allocator, as requested (not as
+/// rounded up by the allocator): the sum of every thread's count.
+pub fn live_bytes() -> isize {
+    COUNTS.iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<isize>() + OVERFLOW.0.load(Ordering::Relaxed)
 }
 
 /// The build's allocator as named on the command line and in /stats.
@@ -37,31 +78,33 @@ mod imp {
         fn sdallocx(ptr: *mut c_void, size: size_t, flags: c_int);
     }
     const MALLOCX_ZERO: c_int = 0x40;
-    // MALLOCX_LG_ALIGN(lg) is lg itself; 0 means "no stronger alignment than malloc's".
-    fn flags(layout: &Layout) -> c_int {
-        if layout.align() <= MIN_ALIGN && layout.align() <= layout.size() {
+    // MALLOCX_LG_ALIGN(lg) is lg itself; 0 means "no stronger alignment than malloc's",
+    // which holds only when the size is at least the alignment (tikv-jemallocator's rule).
+    fn flags(align: usize, size: usize) -> c_int {
+        if align <= MIN_ALIGN && align <= size {
             0
         } else {
-            layout.align().trailing_zeros() as c_int
+            align.trailing_zeros() as c_int
         }
     }
     pub struct Allocator;
     unsafe impl GlobalAlloc for Allocator {
         unsafe fn alloc(&self, l: Layout) -> *mut u8 {
             track(l.size() as isize);
-            mallocx(l.size(), flags(&l)) as *mut u8
+            mallocx(l.size(), flags(l.align(), l.size())) as *mut u8
         }
         unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
             track(l.size() as isize);
-            mallocx(l.size(), flags(&l) | MALLOCX_ZERO) as *mut u8
+            mallocx(l.size(), flags(l.align(), l.size()) | MALLOCX_ZERO) as *mut u8
         }
         unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
             track(-(l.size() as isize));
-            sdallocx(p as *mut c_void, l.size(), flags(&l))
+            sdallocx(p as *mut c_void, l.size(), flags(l.align(), l.size()))
         }
         unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
             track(new as isize - l.size() as isize);
-            rallocx(p as *mut c_void, new, flags(&l)) as *mut u8
+            // The flags describe the block as it will be: the new size with the old alignment.
+            rallocx(p as *mut c_void, new, flags(l.align(), new)) as *mut u8
         }
     }
 }

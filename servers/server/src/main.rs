@@ -110,7 +110,7 @@ fn stats_json() -> String {
         stats::malloc_owner().replace('"', "'"),
         REQUESTS.load(Ordering::Relaxed),
         CONNECTION_ERRORS.load(Ordering::Relaxed),
-        alloc::LIVE_BYTES.load(Ordering::Relaxed).max(0),
+        alloc::live_bytes().max(0),
         workloads::HELD_BYTES.load(Ordering::Relaxed),
         workloads::LARGE_BYTES.load(Ordering::Relaxed),
         opt(heap.allocated),
