@@ -36,6 +36,8 @@ type Experiment struct {
 	paused  atomic.Bool
 	loads   []*loadgen.Remote
 	saveErr error
+	// meters measure each lane's per-phase peak in the current run.
+	meters []*peakMeter
 }
 
 // New validates the options and prepares an experiment.
@@ -297,7 +299,11 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 		}
 		wg.Wait()
 	}
-	for i, l := range e.lanes {
+	// Lanes take turns at going first, run by run: the first server started and the first
+	// load worker connected would otherwise get a head start in every run, a bias that a
+	// paired comparison would call a real difference between identical lanes.
+	for _, i := range rotated(len(e.lanes), run) {
+		l := e.lanes[i]
 		spec, err := e.spec(l, bins)
 		if err != nil {
 			stopAll()
@@ -314,6 +320,7 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 		if spec.Preload != "" {
 			e.rec.Targets[i].Preload = spec.Preload
 		}
+		e.rec.Targets[i].Env = servers.AllocatorEnv(spec)
 		e.mu.Unlock()
 		e.event(l.name, "start", fmt.Sprintf("%s: pid %d serving on %s", l.name, p.PID, p.Addr))
 	}
@@ -352,6 +359,14 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 		stopAll()
 		return err
 	}
+	e.meters = make([]*peakMeter, len(procs))
+	for i, p := range procs {
+		e.meters[i] = newPeakMeter(fs, p.PID, targets[i].Tree)
+		e.mu.Lock()
+		start := e.rec.Targets[i].Runs[run].Phases.Start
+		e.mu.Unlock()
+		e.meters[i].begin(record.PhaseBaseline, start)
+	}
 	consumers.Add(1)
 	go func() {
 		defer consumers.Done()
@@ -365,6 +380,10 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 	}
 
 	err = e.phases(ctx, run, procs)
+	// An interrupted phase still gets its peak, read before the processes are stopped.
+	for i := range procs {
+		e.turnPhase(i, run, "")
+	}
 
 	e.setPhase(record.PhaseDone)
 	stopAll()
@@ -372,6 +391,15 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 	stopSampling()
 	consumers.Wait()
 	return err
+}
+
+// rotated is 0..n-1 starting at k mod n.
+func rotated(n, k int) []int {
+	out := make([]int, n)
+	for j := range out {
+		out[j] = (j + k) % n
+	}
+	return out
 }
 
 func lastLines(lines []string, n int) []string {
@@ -415,6 +443,11 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 			e.rec.Targets[i].Runs[run].Phases.CooldownEnd = now
 		}
 		e.mu.Unlock()
+		if ok {
+			for _, i := range group {
+				e.turnPhase(i, run, "")
+			}
+		}
 		if !ok {
 			return nil
 		}
@@ -441,7 +474,8 @@ func (e *Experiment) load(ctx context.Context, run int, group []int, procs []*se
 		names += " " + e.lanes[i].name
 	}
 	e.logf("load: %d connections for %s on%s", e.opts.Connections, e.opts.Duration, names)
-	for _, i := range group {
+	for _, k := range rotated(len(group), run) {
+		i := group[k]
 		cfg := loadgen.Config{
 			Name: e.lanes[i].name, URL: "http://" + procs[i].Addr + e.opts.RequestPath(), Connections: e.opts.Connections,
 			Pipelining: e.opts.Pipelining, Rate: e.opts.Rate, Duration: e.opts.Duration, Engine: e.opts.Engine,
@@ -449,12 +483,14 @@ func (e *Experiment) load(ctx context.Context, run int, group []int, procs []*se
 		e.mu.Lock()
 		e.rec.Targets[i].Runs[run].Phases.LoadStart = e.since(time.Now())
 		e.mu.Unlock()
+		e.turnPhase(i, run, record.PhaseLoad)
 		remote, err := loadgen.StartRemote(ctx, append(append([]string(nil), e.opts.Self...), "__loadworker"), cfg)
 		if err != nil {
 			e.event(e.lanes[i].name, "error", fmt.Sprintf("%s: load did not start: %v", e.lanes[i].name, err))
 			e.mu.Lock()
 			e.rec.Targets[i].Runs[run].Phases.LoadEnd = e.since(time.Now())
 			e.mu.Unlock()
+			e.turnPhase(i, run, record.PhaseCooldown)
 			continue
 		}
 		if e.paused.Load() {
@@ -512,7 +548,30 @@ func (e *Experiment) follow(remote *loadgen.Remote, i, run int) {
 		Status: res.Status.Map(), CoordinatedOmissionCorrected: res.CoordinatedOmissionCorrected, Engine: res.Engine,
 	}
 	e.mu.Unlock()
+	e.turnPhase(i, run, record.PhaseCooldown)
 	e.notify()
+}
+
+// turnPhase records the peak of lane i's open phase, if any, and opens next ("" for none).
+func (e *Experiment) turnPhase(i, run int, next string) {
+	m := e.meters[i]
+	now := e.since(time.Now())
+	if m.phase != "" {
+		e.mu.Lock()
+		sampled := sampledPeak(e.rec.Targets[i].Runs[run].Samples, m.from, now)
+		e.mu.Unlock()
+		phase, peak := m.end(sampled)
+		e.mu.Lock()
+		tr := &e.rec.Targets[i].Runs[run]
+		if tr.Peaks == nil {
+			tr.Peaks = map[string]record.PeakRSS{}
+		}
+		tr.Peaks[phase] = peak
+		e.mu.Unlock()
+	}
+	if next != "" {
+		m.begin(next, now)
+	}
 }
 
 // consumeSamples appends each sample to the series slot picks; slot is called with e.mu held.

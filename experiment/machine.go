@@ -33,7 +33,41 @@ func DescribeMachine() record.Machine {
 		m.MemoryBytes = kib << 10
 	}
 	m.Virtualization = virtualization()
+	m.THP = bracketed(readTrimmed("/sys/kernel/mm/transparent_hugepage/enabled"))
+	m.THPDefrag = bracketed(readTrimmed("/sys/kernel/mm/transparent_hugepage/defrag"))
+	m.OvercommitMode = overcommitMode(readTrimmed("/proc/sys/vm/overcommit_memory"))
 	return m
+}
+
+func readTrimmed(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// bracketed picks the chosen word of a sysfs choice list: "always [madvise] never" → madvise.
+func bracketed(s string) string {
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		if j := strings.IndexByte(s[i:], ']'); j > 0 {
+			return s[i+1 : i+j]
+		}
+	}
+	return s
+}
+
+// overcommitMode names vm.overcommit_memory's value as proc(5) does.
+func overcommitMode(v string) string {
+	switch v {
+	case "0":
+		return "0 (heuristic)"
+	case "1":
+		return "1 (always)"
+	case "2":
+		return "2 (never: strict accounting)"
+	}
+	return v
 }
 
 func keyFrom(path, prefix, sep string) string {
@@ -59,17 +93,35 @@ func keyFrom(path, prefix, sep string) string {
 	return ""
 }
 
+// virtualization names the hypervisor and the container, as systemd-detect-virt tells
+// them apart: both shape the figures (a VM's pages are the host's to back or not).
 func virtualization() string {
-	if out, err := exec.Command("systemd-detect-virt").Output(); err == nil {
-		return strings.TrimSpace(string(out))
+	vm, container := detectVirt("--vm"), detectVirt("--container")
+	if vm == "" && strings.Contains(keyFrom("/proc/cpuinfo", "flags", ":"), " hypervisor") {
+		vm = "unknown hypervisor"
 	}
-	if _, err := os.Stat("/.dockerenv"); err == nil {
-		return "container (docker)"
+	if container == "" {
+		if _, err := os.Stat("/.dockerenv"); err == nil {
+			container = "docker"
+		}
 	}
-	if strings.Contains(keyFrom("/proc/cpuinfo", "flags", ":"), " hypervisor") {
-		return "vm (hypervisor flag set)"
+	switch {
+	case vm != "" && container != "":
+		return vm + " VM, in a " + container + " container"
+	case vm != "":
+		return vm + " VM"
+	case container != "":
+		return container + " container"
 	}
 	return "none detected"
+}
+
+func detectVirt(kind string) string {
+	out, _ := exec.Command("systemd-detect-virt", kind).Output()
+	if v := strings.TrimSpace(string(out)); v != "none" {
+		return v
+	}
+	return ""
 }
 
 // toolVersions records the versions that shape the figures.

@@ -207,7 +207,23 @@ func (o Options) lanes() []lane {
 			out = append(out, l)
 		}
 	}
+	numberRepeats(out)
 	return out
+}
+
+// numberRepeats names the lanes of an allocator listed more than once (the A/A test)
+// system#1, system#2, …
+func numberRepeats(ls []lane) {
+	count, seen := map[string]int{}, map[string]int{}
+	for _, l := range ls {
+		count[l.name]++
+	}
+	for i, l := range ls {
+		if count[l.name] > 1 {
+			seen[l.name]++
+			ls[i].name = fmt.Sprintf("%s#%d", l.name, seen[l.name])
+		}
+	}
 }
 
 // LoadCommand is the equivalent `allocscope load` command line for one target.

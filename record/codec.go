@@ -129,6 +129,7 @@ func (r *Record) Clone() *Record {
 	c.Targets = make([]Target, len(r.Targets))
 	for i, t := range r.Targets {
 		t.Command = slices.Clone(t.Command)
+		t.Env = cloneMap(t.Env)
 		runs := make([]TargetRun, len(t.Runs))
 		for j, run := range t.Runs {
 			run.Samples = slices.Clone(run.Samples)
@@ -146,6 +147,7 @@ func (r *Record) Clone() *Record {
 				run.Result = &res
 			}
 			run.Exit = clonePtr(run.Exit)
+			run.Peaks = cloneMap(run.Peaks)
 			runs[j] = run
 		}
 		t.Runs = runs

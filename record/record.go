@@ -48,6 +48,12 @@ type Machine struct {
 	MemoryBytes    uint64 `json:"memory_bytes"`
 	Virtualization string `json:"virtualization"`
 	OpenFilesLimit uint64 `json:"open_files_limit"`
+	// Memory settings that shape allocators' figures: transparent huge pages (the
+	// bracketed choice of /sys/kernel/mm/transparent_hugepage/{enabled,defrag}) and
+	// vm.overcommit_memory.
+	THP            string `json:"thp,omitempty"`
+	THPDefrag      string `json:"thp_defrag,omitempty"`
+	OvercommitMode string `json:"overcommit_memory,omitempty"`
 }
 
 // Plan is what was asked for.
@@ -79,6 +85,8 @@ type Target struct {
 	Binary      string   `json:"binary,omitempty"`
 	BinaryBytes int64    `json:"binary_bytes,omitempty"`
 	Preload     string   `json:"preload,omitempty"`
+	// Env holds the allocator settings the target ran with (MALLOC_*, MALLOC_CONF, …).
+	Env map[string]string `json:"env"`
 	// Runs holds one entry per repetition (--runs).
 	Runs []TargetRun `json:"runs"`
 }
@@ -96,6 +104,28 @@ type TargetRun struct {
 	// Client is the load generator's own process: whether the client was the limit.
 	Client []Sample `json:"client,omitempty"`
 	Exit   *Exit    `json:"exit,omitempty"`
+	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).
+	Peaks map[string]PeakRSS `json:"peaks,omitempty"`
+}
+
+// Where a phase's peak comes from.
+const (
+	// PeakKernel is VmHWM, reset when the phase started: exact.
+	PeakKernel = "kernel"
+	// PeakKernelSinceStart is VmHWM since the process started (the reset was refused),
+	// taken with the sampled maximum: exact when this phase holds the lifetime peak.
+	PeakKernelSinceStart = "kernel-since-start"
+	// PeakSampled is the largest sampled RSS: a lower bound, off by what the samples missed.
+	PeakSampled = "sampled"
+)
+
+// PeakRSS is the most RSS a target had in one phase.
+type PeakRSS struct {
+	Bytes  uint64 `json:"bytes"`
+	Source string `json:"source"`
+	// UpperBound is set for a process tree: the sum of its members' peaks, which need
+	// not have happened at the same moment.
+	UpperBound bool `json:"upper_bound,omitempty"`
 }
 
 // Phases are offsets from the record's Started time; zero where not reached.

@@ -35,8 +35,11 @@ func figure(values []float64) Figure {
 type Summary struct {
 	Target    string `json:"target"`
 	Allocator string `json:"allocator"`
-	// Bytes.
+	// Bytes. PeakRSS is the whole run's, PeakRSSLoad and PeakRSSCooldown each phase's:
+	// the kernel's high-water marks where it gave them (see PeakSource).
 	PeakRSS          Figure `json:"peak_rss"`
+	PeakRSSLoad      Figure `json:"peak_rss_load"`
+	PeakRSSCooldown  Figure `json:"peak_rss_cooldown"`
 	MeanRSSLoad      Figure `json:"mean_rss_under_load"`
 	RSSAfterCooldown Figure `json:"rss_after_cooldown"`
 	PeakVSZ          Figure `json:"peak_vsz"`
@@ -48,6 +51,12 @@ type Summary struct {
 	// Nanoseconds.
 	P50 Figure `json:"p50"`
 	P99 Figure `json:"p99"`
+	// Threads is the most threads the target ran with under load, as measured.
+	Threads Figure `json:"threads"`
+	// PeakSource is where the peaks come from: the least exact source of any run.
+	PeakSource string `json:"peak_source,omitempty"`
+	// PeakUpperBound: a process tree's peak, the sum of its members' peaks.
+	PeakUpperBound bool `json:"peak_upper_bound,omitempty"`
 	// Exit says how the target ended where it crashed ("" otherwise).
 	Crash string `json:"crash,omitempty"`
 }
@@ -57,29 +66,34 @@ func Summarize(r *Record) []Summary {
 	out := make([]Summary, 0, len(r.Targets))
 	for _, t := range r.Targets {
 		s := Summary{Target: t.Name, Allocator: t.Allocator}
-		var peak, mean, after, vsz, heap, rps, errs, p50, p99 []float64
+		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99 []float64
 		for _, run := range t.Runs {
-			if v, ok := maxOf(run.Samples, func(s Sample) float64 { return float64(s.RSSBytes) }); ok {
+			if v, src, upper, ok := runPeak(run); ok {
 				peak = append(peak, v)
+				s.PeakSource = lessExact(s.PeakSource, src)
+				s.PeakUpperBound = s.PeakUpperBound || upper
 			}
-			if v, ok := maxOf(run.Samples, func(s Sample) float64 { return float64(s.VSZBytes) }); ok {
-				vsz = append(vsz, v)
+			if p, ok := run.Peaks[PhaseLoad]; ok {
+				peakLoad = append(peakLoad, float64(p.Bytes))
 			}
-			if v, ok := meanUnderLoad(run); ok {
-				mean = append(mean, v)
+			if p, ok := run.Peaks[PhaseCooldown]; ok {
+				peakCool = append(peakCool, float64(p.Bytes))
 			}
-			if v, ok := afterCooldown(run); ok {
-				after = append(after, v)
+			if v, ok := maxOf(loadSamples(run), func(s Sample) float64 { return float64(s.Threads) }); ok {
+				threads = append(threads, v)
 			}
+			appendOf(&vsz, MetricPeakVSZ, run)
+			appendOf(&mean, MetricMeanRSSLoad, run)
+			appendOf(&after, MetricRSSAfterCooldown, run)
 			if v, ok := heapInUse(run); ok {
 				heap = append(heap, v)
 			}
+			appendOf(&rps, MetricReqPerSec, run)
+			appendOf(&p99, MetricP99, run)
 			if run.Result != nil {
-				rps = append(rps, run.Result.ReqPerSec)
 				errs = append(errs, float64(run.Result.ErrorCount()))
 				if run.Result.Requests > 0 {
 					p50 = append(p50, float64(run.Result.P50))
-					p99 = append(p99, float64(run.Result.P99))
 				}
 			}
 			if run.Exit.Crashed() {
@@ -87,11 +101,62 @@ func Summarize(r *Record) []Summary {
 			}
 		}
 		s.PeakRSS, s.MeanRSSLoad, s.RSSAfterCooldown, s.PeakVSZ = figure(peak), figure(mean), figure(after), figure(vsz)
+		s.PeakRSSLoad, s.PeakRSSCooldown, s.Threads = figure(peakLoad), figure(peakCool), figure(threads)
 		s.HeapInUse, s.ReqPerSec, s.Errors, s.P50, s.P99 = figure(heap), figure(rps), figure(errs), figure(p50), figure(p99)
 		if t.BinaryBytes > 0 {
 			s.BinaryBytes = figure([]float64{float64(t.BinaryBytes)})
 		}
 		out = append(out, s)
+	}
+	return out
+}
+
+func appendOf(dst *[]float64, m Metric, run TargetRun) {
+	if v, ok := m.Of(run); ok {
+		*dst = append(*dst, v)
+	}
+}
+
+// runPeak is a run's whole peak: the largest of its phases' peaks, or, in a record made
+// before phases had peaks, the largest sample.
+func runPeak(run TargetRun) (v float64, source string, upperBound bool, ok bool) {
+	for _, p := range run.Peaks {
+		if !ok || float64(p.Bytes) > v {
+			v = float64(p.Bytes)
+		}
+		source = lessExact(source, p.Source)
+		upperBound = upperBound || p.UpperBound
+		ok = true
+	}
+	// The sampled series can only hold more than a kernel peak when no peak covers its moment.
+	if m, found := maxOf(run.Samples, func(s Sample) float64 { return float64(s.RSSBytes) }); found {
+		if !ok {
+			return m, PeakSampled, false, true
+		}
+		v = math.Max(v, m)
+	}
+	return v, source, upperBound, ok
+}
+
+// lessExact returns the less exact of two peak sources ("" is no source yet).
+func lessExact(a, b string) string {
+	rank := map[string]int{"": -1, PeakKernel: 0, PeakKernelSinceStart: 1, PeakSampled: 2}
+	if _, known := rank[b]; !known {
+		b = PeakSampled
+	}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// loadSamples are the samples taken under load.
+func loadSamples(run TargetRun) []Sample {
+	var out []Sample
+	for _, s := range run.Samples {
+		if inLoad(run.Phases, s.T) {
+			out = append(out, s)
+		}
 	}
 	return out
 }

@@ -31,10 +31,14 @@ func Markdown(w io.Writer, r *record.Record) error {
 	fmt.Fprintf(&b, "- **CPU**: %s (%d cores)\n", orUnknown(m.CPUModel), m.Cores)
 	fmt.Fprintf(&b, "- **Memory**: %s\n", Bytes(float64(m.MemoryBytes)))
 	fmt.Fprintf(&b, "- **Virtualization**: %s\n", orUnknown(m.Virtualization))
+	if m.THP != "" || m.OvercommitMode != "" {
+		fmt.Fprintf(&b, "- **Memory settings**: transparent huge pages %s (defrag %s), vm.overcommit_memory %s\n", orUnknown(m.THP), orUnknown(m.THPDefrag), orUnknown(m.OvercommitMode))
+	}
 	fmt.Fprintf(&b, "- **Tool**: allocscope %s, %s", orUnknown(r.Tool.Version), r.Tool.GoVersion)
 	for _, k := range sortedKeys(r.Tool.Versions) {
 		fmt.Fprintf(&b, ", %s", r.Tool.Versions[k])
 	}
+	writeLaneSettings(&b, r)
 	p := r.Plan
 	if p.Scenario == "watch" {
 		fmt.Fprintf(&b, "\n\n### Watch\nRunning processes sampled every %s, no load sent.\n", p.Interval)
@@ -50,6 +54,30 @@ func Markdown(w io.Writer, r *record.Record) error {
 	writeSummary(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeLaneSettings lists what each lane ran with that shapes its figures: its thread
+// count as measured, and the allocator settings in its environment.
+func writeLaneSettings(b *strings.Builder, r *record.Record) {
+	sums := record.Summarize(r)
+	var parts []string
+	for i, t := range r.Targets {
+		part := t.Name
+		if sums[i].Threads.Known() {
+			part += fmt.Sprintf(" %s threads under load", Count(sums[i].Threads.Median))
+		}
+		env := sortedKeys(t.Env)
+		if t.Env != nil && len(env) == 0 {
+			part += ", no allocator settings in its environment"
+		}
+		for _, k := range env {
+			part += fmt.Sprintf(", `%s=%s`", k, t.Env[k])
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(b, "\n- **Lanes**: %s", strings.Join(parts, "; "))
+	}
 }
 
 func writePlan(b *strings.Builder, p record.Plan) {
@@ -91,7 +119,7 @@ func writeTarget(b *strings.Builder, t record.Target) {
 	fmt.Fprintf(b, "\n### %s\n", t.Name)
 	switch {
 	case len(t.Command) > 0:
-		fmt.Fprintf(b, "```bash\n%s\n```\n", strings.Join(t.Command[2:], " "))
+		fmt.Fprintf(b, "```bash\n%s\n```\n", commandLine(t.Command))
 	case t.Binary != "":
 		fmt.Fprintf(b, "Built-in server, %s build (%s)", t.Allocator, Bytes(float64(t.BinaryBytes)))
 		if t.Preload != "" {
@@ -118,74 +146,83 @@ func writeTarget(b *strings.Builder, t record.Target) {
 	}
 }
 
+// commandLine is a target's command as a user would type it: the script of `sh -c SCRIPT`,
+// otherwise its words.
+func commandLine(argv []string) string {
+	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
+		return argv[2]
+	}
+	return strings.Join(argv, " ")
+}
+
 func writeSummary(b *strings.Builder, r *record.Record) {
 	sums := record.Summarize(r)
+	v := Judge(r)
 	b.WriteString("\n## Summary\n\n")
-	b.WriteString("| Target | Peak RSS | Mean RSS under load | RSS after cooldown | Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, s := range sums {
+	b.WriteString("| Target | Threads | Peak RSS | Peak RSS in cooldown | Mean RSS under load | RSS after cooldown | Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for i, s := range sums {
 		name := s.Target
 		if s.Crash != "" {
 			name += " (" + s.Crash + ")"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
-			Figure(s.PeakRSS, MiB), Figure(s.MeanRSSLoad, MiB), Figure(s.RSSAfterCooldown, MiB), Figure(s.PeakVSZ, MiB),
-			Figure(s.HeapInUse, MiB), Figure(s.ReqPerSec, Rate), Figure(s.P50, Millis), Figure(s.P99, Millis),
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, Figure(s.Threads, Count),
+			PeakCell(s.PeakRSS, s)+v.Mark(i, record.MetricPeakRSS.Key), PeakCell(s.PeakRSSCooldown, s),
+			Figure(s.MeanRSSLoad, MiB)+v.Mark(i, record.MetricMeanRSSLoad.Key), Figure(s.RSSAfterCooldown, MiB)+v.Mark(i, record.MetricRSSAfterCooldown.Key),
+			Figure(s.PeakVSZ, MiB)+v.Mark(i, record.MetricPeakVSZ.Key), Figure(s.HeapInUse, MiB),
+			Figure(s.ReqPerSec, Rate)+v.Mark(i, record.MetricReqPerSec.Key), Figure(s.P50, Millis), Figure(s.P99, Millis)+v.Mark(i, record.MetricP99.Key),
 			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[0].PeakRSS))
 	}
-	b.WriteString("\nRSS and VSZ are read from /proc/PID/statm. Heap in use is what the allocator itself reports handing out (n/a: a release build of mimalloc keeps no such count; see its committed bytes in the JSON). Errors count failed connections and requests and non-2xx answers.\n")
+	b.WriteString("\n" + peakNote(sums) + " RSS and VSZ are read from /proc/PID/statm. Threads is the most the server ran with under load (/proc/PID/stat). Heap in use is what the allocator itself reports handing out (n/a: a release build of mimalloc keeps no such count; see its committed bytes in the JSON). Errors count failed connections and requests and non-2xx answers.\n")
+	if note := v.Footnote(r); note != "" {
+		b.WriteString("\n" + note + "\n")
+	}
 	b.WriteString("\n### Conclusion\n\n")
 	for _, line := range Conclusions(r, sums) {
 		b.WriteString("- " + line + "\n")
 	}
 }
 
-// Conclusions are short factual sentences computed from the figures: no opinions.
-func Conclusions(r *record.Record, sums []record.Summary) []string {
-	var out []string
-	rank := func(label string, get func(record.Summary) record.Figure, unit func(float64) string, lowBest bool) {
-		var known []record.Summary
-		for _, s := range sums {
-			if get(s).Known() {
-				known = append(known, s)
-			}
-		}
-		if len(known) < 2 {
-			return
-		}
-		sort.SliceStable(known, func(i, j int) bool {
-			if lowBest {
-				return get(known[i]).Median < get(known[j]).Median
-			}
-			return get(known[i]).Median > get(known[j]).Median
-		})
-		best, worst := known[0], known[len(known)-1]
-		bv, wv := get(best).Median, get(worst).Median
-		word := "lowest"
-		if !lowBest {
-			word = "highest"
-		}
-		line := fmt.Sprintf("%s: %s has the %s (%s)", label, best.Target, word, unit(bv))
-		if bv > 0 && wv > 0 {
-			line += fmt.Sprintf("; %s has %s, %.2f× as much", worst.Target, unit(wv), wv/bv)
-		}
-		out = append(out, line+".")
-	}
-	rank("Peak RSS", func(s record.Summary) record.Figure { return s.PeakRSS }, MiB, true)
-	rank("Mean RSS under load", func(s record.Summary) record.Figure { return s.MeanRSSLoad }, MiB, true)
-	rank("RSS after cooldown", func(s record.Summary) record.Figure { return s.RSSAfterCooldown }, MiB, true)
-	rank("Peak VSZ", func(s record.Summary) record.Figure { return s.PeakVSZ }, MiB, true)
-	rank("Throughput", func(s record.Summary) record.Figure { return s.ReqPerSec }, func(v float64) string { return Rate(v) + " req/s" }, false)
-	rank("p99 latency", func(s record.Summary) record.Figure { return s.P99 }, Millis, true)
+// peakNote says where the peaks come from, lane by lane where they differ.
+func peakNote(sums []record.Summary) string {
+	note := "Peak RSS is the kernel's high-water mark (VmHWM in /proc/PID/status), reset when each phase starts (/proc/PID/clear_refs): exact, not the largest sample."
+	var sampled, sinceStart, trees []string
 	for _, s := range sums {
-		if s.PeakRSS.Known() && s.RSSAfterCooldown.Known() && s.PeakRSS.Median > 0 {
+		switch s.PeakSource {
+		case record.PeakSampled:
+			sampled = append(sampled, s.Target)
+		case record.PeakKernelSinceStart:
+			sinceStart = append(sinceStart, s.Target)
+		}
+		if s.PeakUpperBound {
+			trees = append(trees, s.Target)
+		}
+	}
+	if len(sinceStart) > 0 {
+		note += fmt.Sprintf(" For %s the kernel refused the reset, so its peaks are VmHWM since the process started taken with the sampled maximum (a phase without a new lifetime peak has only its sampled maximum).", strings.Join(sinceStart, ", "))
+	}
+	if len(sampled) > 0 {
+		note += fmt.Sprintf(" ≥: for %s only the sampled maximum was to be had (the process was gone, or the record predates exact peaks): the true peak may be higher.", strings.Join(sampled, ", "))
+	}
+	if len(trees) > 0 {
+		note += fmt.Sprintf(" ≤: %s is a process tree, whose peak is the sum of its members' peaks: an upper bound, as they need not peak at once.", strings.Join(trees, ", "))
+	}
+	return note
+}
+
+// Conclusions are short factual sentences computed from the figures: no opinions, and
+// no difference called that the runs cannot back (see package verdict).
+func Conclusions(r *record.Record, sums []record.Summary) []string {
+	out := Judge(r).lines(r, sums)
+	for _, s := range sums {
+		if s.Crash == "" && s.PeakRSS.Known() && s.RSSAfterCooldown.Known() && s.PeakRSS.Median > 0 {
 			drop := 1 - s.RSSAfterCooldown.Median/s.PeakRSS.Median
 			out = append(out, fmt.Sprintf("%s ended the cooldown at %s, %.0f%% below its peak.", s.Target, MiB(s.RSSAfterCooldown.Median), 100*drop))
 		}
 	}
 	for _, s := range sums {
 		if s.Crash != "" {
-			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on.", s.Target, s.Crash))
+			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on, and it is left out of the comparisons.", s.Target, s.Crash))
 		}
 		if s.Errors.Known() && s.Errors.Median > 0 {
 			out = append(out, fmt.Sprintf("%s saw %s errors.", s.Target, Count(s.Errors.Median)))

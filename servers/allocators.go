@@ -54,10 +54,10 @@ func LookupAllocator(name string) (Allocator, error) {
 	return Allocator{}, fmt.Errorf("unknown allocator %q: choose from %s", name, strings.Join(Names(), ", "))
 }
 
-// ParseAllocators parses a comma-separated list such as "system,jemalloc".
+// ParseAllocators parses a comma-separated list such as "system,jemalloc". An allocator
+// may be listed more than once: "system,system" is the A/A test of a comparison.
 func ParseAllocators(list string) ([]Allocator, error) {
 	var out []Allocator
-	seen := map[string]bool{}
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
@@ -70,10 +70,6 @@ func ParseAllocators(list string) ([]Allocator, error) {
 		if err != nil {
 			return nil, err
 		}
-		if seen[name] {
-			return nil, fmt.Errorf("allocator %q is listed twice in %q", name, list)
-		}
-		seen[name] = true
 		out = append(out, a)
 	}
 	if len(out) == 0 {

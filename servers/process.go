@@ -346,3 +346,29 @@ func (s *syncTail) lines() []string {
 	defer s.mu.Unlock()
 	return append([]string(nil), s.tail.lines...)
 }
+
+// allocatorEnvPrefixes are the environment variables that change how an allocator behaves.
+var allocatorEnvPrefixes = []string{"MALLOC_", "MALLOC_CONF", "_RJEM_MALLOC_CONF", "JE_MALLOC_CONF", "MIMALLOC_", "TCMALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD", "SCUDO_"}
+
+// AllocatorEnv is the allocator settings a process started from spec runs with: those
+// of allocscope's own environment that it inherits, and the spec's own.
+func AllocatorEnv(spec Spec) map[string]string {
+	env := map[string]string{}
+	vars := append(os.Environ(), spec.Env...)
+	if spec.Preload != "" {
+		vars = append(vars, "LD_PRELOAD="+spec.Preload)
+	}
+	for _, kv := range vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		for _, p := range allocatorEnvPrefixes {
+			if strings.HasPrefix(k, p) {
+				env[k] = v
+				break
+			}
+		}
+	}
+	return env
+}

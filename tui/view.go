@@ -96,6 +96,9 @@ func (m Model) header() string {
 	if p.Runs > 1 {
 		line1 += fmt.Sprintf(" runs=%d", p.Runs)
 	}
+	if mc := m.rec.Machine; mc.THP != "" {
+		line1 += fmt.Sprintf(" │ THP %s, overcommit %s", mc.THP, strings.Fields(mc.OvercommitMode + " ?")[0])
+	}
 	return fit(line1, m.width) + "\n" + fit(m.progress(), m.width)
 }
 
@@ -175,6 +178,7 @@ type targetView struct {
 	errors                 uint64
 	rssSeries, vszSeries   []float64
 	crashed                bool
+	threads                int
 }
 
 func (m Model) targetView(t record.Target) targetView {
@@ -197,9 +201,19 @@ func (m Model) targetView(t record.Target) targetView {
 			break
 		}
 		v.rss, v.vsz = float64(s.RSSBytes), float64(s.VSZBytes)
-		v.peak = max(v.peak, v.rss)
+		// VmHWM, reset at each phase's start, holds what rose and fell between samples.
+		v.peak = max(v.peak, v.rss, float64(s.PeakRSSBytes))
+		v.threads = s.Threads
 		v.rssSeries = append(v.rssSeries, v.rss)
 		v.vszSeries = append(v.vszSeries, v.vsz)
+	}
+	if run.Exit != nil || m.mode == modeSummary {
+		for _, p := range run.Peaks {
+			v.peak = max(v.peak, float64(p.Bytes))
+		}
+	}
+	if v.threads > 0 {
+		v.state += fmt.Sprintf(" · %d thr", v.threads)
 	}
 	for _, h := range run.Heap {
 		if h.T > at {
@@ -311,23 +325,37 @@ func (m Model) footer() string {
 
 func (m Model) summary() string {
 	sums := record.Summarize(m.rec)
+	v := report.Judge(m.rec)
 	type col struct {
 		head string
-		cell func(record.Summary) string
+		cell func(int, record.Summary) string
 	}
 	cols := []col{
-		{"Target", func(s record.Summary) string { return s.Target }},
-		{"Peak RSS", func(s record.Summary) string { return report.Figure(s.PeakRSS, report.MiB) }},
-		{"Req/s", func(s record.Summary) string { return report.Figure(s.ReqPerSec, report.Rate) }},
-		{"p99", func(s record.Summary) string { return report.Figure(s.P99, report.Millis) }},
-		{"RSS load", func(s record.Summary) string { return report.Figure(s.MeanRSSLoad, report.MiB) }},
-		{"After cool", func(s record.Summary) string { return report.Figure(s.RSSAfterCooldown, report.MiB) }},
-		{"Errors", func(s record.Summary) string { return report.Figure(s.Errors, report.Count) }},
-		{"Rel", func(s record.Summary) string { return report.Ratio(s.PeakRSS, sums[0].PeakRSS) }},
-		{"Heap", func(s record.Summary) string { return report.Figure(s.HeapInUse, report.MiB) }},
-		{"Peak VSZ", func(s record.Summary) string { return report.Figure(s.PeakVSZ, report.MiB) }},
-		{"p50", func(s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
-		{"Binary", func(s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
+		{"Target", func(i int, s record.Summary) string { return s.Target }},
+		{"Peak RSS", func(i int, s record.Summary) string {
+			return report.PeakCell(s.PeakRSS, s) + v.Mark(i, record.MetricPeakRSS.Key)
+		}},
+		{"Req/s", func(i int, s record.Summary) string {
+			return report.Figure(s.ReqPerSec, report.Rate) + v.Mark(i, record.MetricReqPerSec.Key)
+		}},
+		{"p99", func(i int, s record.Summary) string {
+			return report.Figure(s.P99, report.Millis) + v.Mark(i, record.MetricP99.Key)
+		}},
+		{"RSS load", func(i int, s record.Summary) string {
+			return report.Figure(s.MeanRSSLoad, report.MiB) + v.Mark(i, record.MetricMeanRSSLoad.Key)
+		}},
+		{"After cool", func(i int, s record.Summary) string {
+			return report.Figure(s.RSSAfterCooldown, report.MiB) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
+		}},
+		{"Errors", func(i int, s record.Summary) string { return report.Figure(s.Errors, report.Count) }},
+		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[0].PeakRSS) }},
+		{"Threads", func(i int, s record.Summary) string { return report.Figure(s.Threads, report.Count) }},
+		{"Heap", func(i int, s record.Summary) string { return report.Figure(s.HeapInUse, report.MiB) }},
+		{"Peak VSZ", func(i int, s record.Summary) string {
+			return report.Figure(s.PeakVSZ, report.MiB) + v.Mark(i, record.MetricPeakVSZ.Key)
+		}},
+		{"p50", func(i int, s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
+		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
 	}
 	// Columns in priority order, as many as the width holds.
 	var shown []col
@@ -335,8 +363,8 @@ func (m Model) summary() string {
 	used := 0
 	for _, c := range cols {
 		w := lipgloss.Width(c.head)
-		for _, s := range sums {
-			w = max(w, lipgloss.Width(c.cell(s)))
+		for i, s := range sums {
+			w = max(w, lipgloss.Width(c.cell(i, s)))
 		}
 		if used+w+2 > m.width && len(shown) > 0 {
 			break
@@ -353,7 +381,7 @@ func (m Model) summary() string {
 	b.WriteByte('\n')
 	for ri, s := range sums {
 		for i, c := range shown {
-			cell := pad(c.cell(s), widths[i], i > 0)
+			cell := pad(c.cell(ri, s), widths[i], i > 0)
 			if i == 0 {
 				cell = lipgloss.NewStyle().Foreground(targetColor(ri)).Render(cell)
 			}
@@ -366,7 +394,11 @@ func (m Model) summary() string {
 	}
 	b.WriteByte('\n')
 	lines := 4 + len(sums)
-	for _, c := range report.Conclusions(m.rec, sums) {
+	conclusions := report.Conclusions(m.rec, sums)
+	if note := v.Footnote(m.rec); note != "" {
+		conclusions = append([]string{strings.TrimPrefix(note, "\\")}, conclusions...)
+	}
+	for _, c := range conclusions {
 		for _, wrapped := range strings.Split(lipgloss.NewStyle().Width(m.width-2).Render(c), "\n") {
 			if lines >= m.height-4 {
 				break

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 
@@ -35,6 +36,7 @@ func cmdServersBuild(args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	allocs = slices.CompactFunc(allocs, func(a, b servers.Allocator) bool { return a.Name == b.Name })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := servers.NewBuilder()

@@ -1,0 +1,209 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/verdict"
+)
+
+// Verdict is what a record can back: which lanes were compared, against which baseline,
+// and which differences are significant.
+type Verdict struct {
+	// Lanes are the compared targets' indices, the baseline first; lanes that crashed are
+	// never compared as if they had finished.
+	Lanes       []int
+	Comparisons []verdict.Comparison
+	// Runs is the number of repetitions every compared lane has.
+	Runs int
+}
+
+// Judge compares every lane that finished with the first one that did.
+func Judge(r *record.Record) Verdict {
+	v := Verdict{Runs: -1}
+	for i, t := range r.Targets {
+		if crashed(t) || len(t.Runs) == 0 {
+			continue
+		}
+		v.Lanes = append(v.Lanes, i)
+		if v.Runs < 0 || len(t.Runs) < v.Runs {
+			v.Runs = len(t.Runs)
+		}
+	}
+	v.Runs = max(v.Runs, 0)
+	v.Comparisons = verdict.CompareAll(r, record.ComparedMetrics, v.Lanes)
+	return v
+}
+
+func crashed(t record.Target) bool {
+	for _, run := range t.Runs {
+		if run.Exit.Crashed() {
+			return true
+		}
+	}
+	return false
+}
+
+// Tested says whether there were runs enough to test differences.
+func (v Verdict) Tested() bool { return v.Runs >= verdict.MinRuns }
+
+// Mark is " *" where target's metric differs significantly from the baseline's.
+func (v Verdict) Mark(target int, metric string) string {
+	for _, c := range v.Comparisons {
+		if c.Other == target && c.Metric.Key == metric && c.Significant {
+			return " *"
+		}
+	}
+	return ""
+}
+
+// Footnote explains the marks, or is "" when nothing was tested.
+func (v Verdict) Footnote(r *record.Record) string {
+	if !v.Tested() || len(v.Lanes) < 2 {
+		return ""
+	}
+	return fmt.Sprintf("\\* differs from %s: a paired t-test on the log ratios of %d runs, Holm-corrected over %d comparisons, p < %g and at least %.0f%% apart; unmarked cells show no clear difference.",
+		r.Targets[v.Lanes[0]].Name, v.Runs, len(v.Comparisons), verdict.Alpha, 100*verdict.MinEffect)
+}
+
+// lines are the Conclusion's comparison sentences.
+func (v Verdict) lines(r *record.Record, sums []record.Summary) []string {
+	if len(v.Lanes) < 2 {
+		return nil
+	}
+	if !v.Tested() {
+		return v.observed(r, sums)
+	}
+	base := r.Targets[v.Lanes[0]].Name
+	var out []string
+	for _, m := range record.ComparedMetrics {
+		var differs, same []string
+		for _, c := range v.Comparisons {
+			if c.Metric.Key != m.Key {
+				continue
+			}
+			name := r.Targets[c.Other].Name
+			if c.Significant {
+				dir := fmt.Sprintf("lower in %d of %d runs", c.Below, c.N)
+				if c.Ratio > 1 {
+					dir = fmt.Sprintf("higher in %d of %d runs", c.Above, c.N)
+				}
+				differs = append(differs, fmt.Sprintf("%s's is %.2f× %s's (%.2f–%.2f; %s)", name, c.Ratio, base, c.Low, c.High, dir))
+			} else {
+				same = append(same, fmt.Sprintf("%s %.2f×, %.2f–%.2f", name, c.Ratio, c.Low, c.High))
+			}
+		}
+		switch {
+		case len(differs) == 0 && len(same) == 0:
+			continue
+		case len(differs) == 0:
+			out = append(out, fmt.Sprintf("%s: no clear difference from %s's (%s).", m.Label, base, strings.Join(same, "; ")))
+		case len(same) == 0:
+			out = append(out, fmt.Sprintf("%s: %s.", m.Label, strings.Join(differs, "; ")))
+		default:
+			out = append(out, fmt.Sprintf("%s: %s; no clear difference for %s.", m.Label, strings.Join(differs, "; "), strings.Join(same, "; ")))
+		}
+	}
+	return out
+}
+
+// observed words what one or two runs showed, without claiming it would hold again.
+func (v Verdict) observed(r *record.Record, sums []record.Summary) []string {
+	var out []string
+	prefix := "In this run"
+	if v.Runs > 1 {
+		prefix = fmt.Sprintf("Over these %d runs (medians)", v.Runs)
+	}
+	for _, m := range record.ComparedMetrics {
+		get := summaryFigure(m)
+		var known []record.Summary
+		for _, i := range v.Lanes {
+			if get(sums[i]).Known() {
+				known = append(known, sums[i])
+			}
+		}
+		if len(known) < 2 {
+			continue
+		}
+		sort.SliceStable(known, func(i, j int) bool {
+			if m.LowerIsBetter {
+				return get(known[i]).Median < get(known[j]).Median
+			}
+			return get(known[i]).Median > get(known[j]).Median
+		})
+		best, worst := known[0], known[len(known)-1]
+		bv, wv := get(best).Median, get(worst).Median
+		unit := unitFormat(m.Unit)
+		word := "lowest"
+		if !m.LowerIsBetter {
+			word = "highest"
+		}
+		line := fmt.Sprintf("%s, %s had the %s %s (%s)", prefix, best.Target, word, lowerFirst(m.Label), unit(bv))
+		if bv > 0 && wv > 0 {
+			line += fmt.Sprintf("; %s had %s, %.2f× as much", worst.Target, unit(wv), wv/bv)
+		}
+		out = append(out, line+".")
+	}
+	runs := "One run"
+	if v.Runs == 2 {
+		runs = "Two runs"
+	}
+	out = append(out, fmt.Sprintf("%s cannot tell these differences from noise: run with --runs %d or more to test them (--runs 5 or more to call differences of a few percent).", runs, verdict.MinRuns))
+	return out
+}
+
+func summaryFigure(m record.Metric) func(record.Summary) record.Figure {
+	switch m.Key {
+	case record.MetricPeakRSS.Key:
+		return func(s record.Summary) record.Figure { return s.PeakRSS }
+	case record.MetricMeanRSSLoad.Key:
+		return func(s record.Summary) record.Figure { return s.MeanRSSLoad }
+	case record.MetricRSSAfterCooldown.Key:
+		return func(s record.Summary) record.Figure { return s.RSSAfterCooldown }
+	case record.MetricPeakVSZ.Key:
+		return func(s record.Summary) record.Figure { return s.PeakVSZ }
+	case record.MetricReqPerSec.Key:
+		return func(s record.Summary) record.Figure { return s.ReqPerSec }
+	case record.MetricP99.Key:
+		return func(s record.Summary) record.Figure { return s.P99 }
+	}
+	return func(record.Summary) record.Figure { return record.Figure{} }
+}
+
+func unitFormat(u record.Unit) func(float64) string {
+	switch u {
+	case record.UnitBytes:
+		return MiB
+	case record.UnitRate:
+		return func(v float64) string { return Rate(v) + " req/s" }
+	case record.UnitNanoseconds:
+		return Millis
+	}
+	return Count
+}
+
+func lowerFirst(s string) string {
+	// "Peak RSS" → "peak RSS", "Throughput" → "throughput"; acronyms stay.
+	if len(s) > 1 && s[0] >= 'A' && s[0] <= 'Z' && !(s[1] >= 'A' && s[1] <= 'Z') {
+		return string(s[0]+'a'-'A') + s[1:]
+	}
+	return s
+}
+
+// PeakCell renders a summary's peak RSS with what kind of bound it is: "≤" for a process
+// tree's sum of peaks, "≥" for a peak only sampled.
+func PeakCell(f record.Figure, s record.Summary) string {
+	cell := Figure(f, MiB)
+	if !f.Known() {
+		return cell
+	}
+	switch {
+	case s.PeakUpperBound:
+		return "≤ " + cell
+	case s.PeakSource == record.PeakSampled:
+		return "≥ " + cell
+	}
+	return cell
+}
