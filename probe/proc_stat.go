@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"math"
 	"fmt"
 )
 
@@ -37,9 +38,12 @@ func parseStat(b []byte) (stat, error) {
 		}
 		switch field {
 		case 3:
+			if len(tok) == 0 {
+				return s, fmt.Errorf("stat %q: empty state field", b)
+			}
 			s.state = tok[0]
 		case 4:
-			s.ppid = int(atou(tok))
+			s.ppid = atoi(tok)
 		case 10:
 			s.minflt = atou(tok)
 		case 12:
@@ -49,7 +53,7 @@ func parseStat(b []byte) (stat, error) {
 		case 15:
 			s.stimeTicks = atou(tok)
 		case 20:
-			s.threads = int(atou(tok))
+			s.threads = atoi(tok)
 		case 22:
 			s.startTicks = atou(tok)
 		case 23:
@@ -59,6 +63,9 @@ func parseStat(b []byte) (stat, error) {
 	}
 	return s, fmt.Errorf("stat %q: fewer than 23 fields", b)
 }
+
+// atoi is atou for int fields, saturated so that garbage cannot turn negative.
+func atoi(b []byte) int { return int(min(atou(b), math.MaxInt32)) }
 
 // atou reads the leading decimal digits of b.
 func atou(b []byte) uint64 {

@@ -1,0 +1,146 @@
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/allocscope/allocscope/probe"
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/servers"
+)
+
+func startBuiltin(t *testing.T, allocator string) *servers.Process {
+	t.Helper()
+	a, err := servers.LookupAllocator(allocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := servers.NewBuilder().Build(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := servers.Start(context.Background(), servers.ServerSpec(allocator, bin.Path, "127.0.0.1", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(servers.DefaultStopGrace) })
+	return p
+}
+
+func get(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+}
+
+// A block held for 50 ms between two samples is invisible to sampling; the phase's peak
+// must still hold it, and the next phase, reset, must not.
+func TestPhasePeakHoldsWhatTheSamplesMissedAndResetsForTheNextPhase(t *testing.T) {
+	p := startBuiltin(t, "system")
+	fs, err := probe.NewFS(probe.DefaultRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss := func() uint64 {
+		pr, err := fs.ReadProcess(p.PID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pr.RSSBytes
+	}
+	m := newPeakMeter(fs, p.PID, false)
+	m.begin(record.PhaseLoad, 0)
+	sampled := rss()
+	const held = 64 << 20
+	get(t, "http://"+p.Addr+"/hold?bytes=64MiB&ms=50")
+	time.Sleep(400 * time.Millisecond) // released: glibc unmaps a block this large at once
+	sampled = max(sampled, rss())
+	if sampled > held {
+		t.Fatalf("a sample saw the held block (%d bytes): the test cannot tell peaks from samples", sampled)
+	}
+	phase, load := m.end(sampled)
+	hwm, err := fs.PeakRSS(p.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if phase != record.PhaseLoad || load.Source != record.PeakKernel || load.Bytes != hwm || load.Bytes < held {
+		t.Fatalf("load peak %+v (phase %q), VmHWM %d: want the kernel's peak, at least the %d bytes held", load, phase, hwm, held)
+	}
+	m.begin(record.PhaseCooldown, time.Second)
+	time.Sleep(100 * time.Millisecond)
+	_, cool := m.end(rss())
+	if cool.Source != record.PeakKernel || cool.Bytes >= load.Bytes-held/2 {
+		t.Fatalf("cooldown peak %d after the block was freed, load peak %d: the reset did not take", cool.Bytes, load.Bytes)
+	}
+}
+
+func TestLargeRunReportsKernelPeaksPerPhase(t *testing.T) {
+	o := shortPlan(t, "system", "jemalloc")
+	o.Scenario, o.Connections = "large", 4
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := record.Summarize(rec)
+	for i, tg := range rec.Targets {
+		run := tg.Runs[0]
+		for _, phase := range []string{record.PhaseBaseline, record.PhaseLoad, record.PhaseCooldown} {
+			if p, ok := run.Peaks[phase]; !ok || p.Source != record.PeakKernel || p.UpperBound {
+				t.Fatalf("%s: %s peak %+v, want one from the kernel", tg.Name, phase, p)
+			}
+		}
+		load := run.Peaks[record.PhaseLoad].Bytes
+		if sampled := sampledPeak(run.Samples, run.Phases.LoadStart, run.Phases.LoadEnd); load < sampled {
+			t.Fatalf("%s: load peak %d below the sampled maximum %d", tg.Name, load, sampled)
+		}
+		if base := run.Peaks[record.PhaseBaseline].Bytes; base*4 > load {
+			t.Fatalf("%s: baseline peak %d not far below the load peak %d: the reset at load start did not take", tg.Name, base, load)
+		}
+		if got := uint64(sums[i].PeakRSS.Median); got != load || sums[i].PeakSource != record.PeakKernel {
+			t.Fatalf("%s: summary peak %d (%s), want the load phase's kernel peak %d", tg.Name, got, sums[i].PeakSource, load)
+		}
+	}
+	var md bytes.Buffer
+	if err := report.Markdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	if want := report.MiB(float64(rec.Targets[0].Runs[0].Peaks[record.PhaseLoad].Bytes)); !strings.Contains(md.String(), "| "+want+" |") {
+		t.Fatalf("the Markdown summary does not show the kernel peak %s", want)
+	}
+}
+
+// The A/A test: two lanes of the same build, several runs. Whatever the machine's noise,
+// the conclusion must not call a difference between them.
+func TestAARunNamesNoDifference(t *testing.T) {
+	o := shortPlan(t, "system", "system")
+	o.Runs = 3
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Targets[0].Name != "system#1" || rec.Targets[1].Name != "system#2" {
+		t.Fatalf("lanes %q and %q, want system#1 and system#2", rec.Targets[0].Name, rec.Targets[1].Name)
+	}
+	lines := report.Conclusions(rec, record.Summarize(rec))
+	for _, line := range lines {
+		if strings.Contains(line, "'s is ") {
+			t.Errorf("A/A conclusion calls a difference: %s", line)
+		}
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "Peak RSS: no clear difference from system#1's") {
+		t.Fatalf("conclusion does not say peak RSS shows no clear difference:\n%s", strings.Join(lines, "\n"))
+	}
+}
