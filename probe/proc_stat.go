@@ -2,8 +2,8 @@ package probe
 
 import (
 	"bytes"
-	"math"
 	"fmt"
+	"math"
 )
 
 // stat holds the fields of /proc/PID/stat that the probe uses.
