@@ -109,15 +109,20 @@ func TestLargeRunReportsKernelPeaksPerPhase(t *testing.T) {
 		if base := run.Peaks[record.PhaseBaseline].Bytes; base*4 > load {
 			t.Fatalf("%s: baseline peak %d not far below the load peak %d: the reset at load start did not take", tg.Name, base, load)
 		}
-		if got := uint64(sums[i].PeakRSS.Median); got != load || sums[i].PeakSource != record.PeakKernel {
-			t.Fatalf("%s: summary peak %d (%s), want the load phase's kernel peak %d", tg.Name, got, sums[i].PeakSource, load)
+		// Requests still in flight when the load ends may push the cooldown's peak higher.
+		var highest uint64
+		for _, p := range run.Peaks {
+			highest = max(highest, p.Bytes)
+		}
+		if got := uint64(sums[i].PeakRSS.Median); got != highest || sums[i].PeakSource != record.PeakKernel {
+			t.Fatalf("%s: summary peak %d (%s), want the highest phase's kernel peak %d", tg.Name, got, sums[i].PeakSource, highest)
 		}
 	}
 	var md bytes.Buffer
 	if err := report.Markdown(&md, rec); err != nil {
 		t.Fatal(err)
 	}
-	if want := report.MiB(float64(rec.Targets[0].Runs[0].Peaks[record.PhaseLoad].Bytes)); !strings.Contains(md.String(), "| "+want+" |") {
+	if want := report.MiB(record.Summarize(rec)[0].PeakRSS.Median); !strings.Contains(md.String(), "| "+want+" |") {
 		t.Fatalf("the Markdown summary does not show the kernel peak %s", want)
 	}
 }
