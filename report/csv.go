@@ -12,6 +12,7 @@ import (
 
 // CSV writes one row per target per sample, with the load second that ended last.
 func CSV(w io.Writer, r *record.Record) error {
+	r = PrintableRecord(r)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"target", "allocator", "run", "t_seconds", "phase", "rss_kib", "vsz_kib", "peak_rss_kib", "anon_kib", "file_kib",
 		"pss_kib", "uss_kib", "cpu_percent", "threads", "fds", "minor_faults", "heap_allocated_bytes", "heap_committed_bytes", "requests_last_second", "p99_ms_last_second"})

@@ -14,10 +14,11 @@ import (
 // Markdown writes the seed benchmark's report: System, Load test, a `| # | RSS | VSZ |`
 // table per target (KiB, one row per sample), the summary table and a conclusion.
 func Markdown(w io.Writer, r *record.Record) error {
+	r = PrintableRecord(r)
 	var b strings.Builder
 	names := make([]string, len(r.Targets))
 	for i, t := range r.Targets {
-		names[i] = t.Name
+		names[i] = mdCell(t.Name)
 	}
 	fmt.Fprintf(&b, "# allocscope: %s\n\n", strings.Join(names, " vs "))
 	if r.State != record.StateDone {
@@ -116,7 +117,7 @@ func writeEngines(b *strings.Builder, targets []record.Target) {
 }
 
 func writeTarget(b *strings.Builder, t record.Target) {
-	fmt.Fprintf(b, "\n### %s\n", t.Name)
+	fmt.Fprintf(b, "\n### %s\n", mdCell(t.Name))
 	switch {
 	case len(t.Command) > 0:
 		fmt.Fprintf(b, "```bash\n%s\n```\n", commandLine(t.Command))
@@ -149,10 +150,12 @@ func writeTarget(b *strings.Builder, t record.Target) {
 // commandLine is a target's command as a user would type it: the script of `sh -c SCRIPT`,
 // otherwise its words.
 func commandLine(argv []string) string {
+	line := strings.Join(argv, " ")
 	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
-		return argv[2]
+		line = argv[2]
 	}
-	return strings.Join(argv, " ")
+	// A fence inside would end the code block.
+	return strings.ReplaceAll(line, "```", "'''")
 }
 
 func writeSummary(b *strings.Builder, r *record.Record) {
@@ -162,9 +165,9 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	b.WriteString("| Target | Threads | Peak RSS | Peak RSS in cooldown | Mean RSS under load | RSS after cooldown | Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i, s := range sums {
-		name := s.Target
+		name := mdCell(s.Target)
 		if s.Crash != "" {
-			name += " (" + s.Crash + ")"
+			name += " (" + mdCell(s.Crash) + ")"
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, Figure(s.Threads, Count),
 			PeakCell(s.PeakRSS, s)+v.Mark(i, record.MetricPeakRSS.Key), PeakCell(s.PeakRSSCooldown, s),

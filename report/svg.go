@@ -31,6 +31,7 @@ type SVGOptions struct {
 
 // SVG draws RSS over time, one line per target, the load phase shaded, with a legend.
 func SVG(w io.Writer, r *record.Record, o SVGOptions) error {
+	r = PrintableRecord(r)
 	if o.Width == 0 {
 		o.Width, o.Height = 12*vg.Inch, 6.75*vg.Inch
 	}

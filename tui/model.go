@@ -68,7 +68,7 @@ func Live(start StartFunc) Model {
 func Replay(rec *record.Record) Model {
 	m := newModel()
 	m.mode = modeReplay
-	m.rec = rec
+	m.rec = report.PrintableRecord(rec)
 	m.phase = record.PhaseDone
 	m.cursor = end(rec)
 	m.now = rec.Started.Add(m.cursor)
@@ -208,6 +208,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, tick(m.tickID)
 	case startedMsg:
 		if msg.gen != m.gen {
+			// A run this view no longer follows must not go on unseen.
+			if msg.cancel != nil {
+				msg.cancel()
+			}
 			return m, nil
 		}
 		if msg.err != nil {
@@ -236,10 +240,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		if m.mode == modeStopping {
 			if m.restart {
 				m.restart = false
-				m.gen++
-				m.tickID++
-				m.rec, m.status, m.mode = nil, "", modeLive
-				return m, tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
+				return m.startAnother()
 			}
 			return m, tea.Quit
 		}
@@ -266,6 +267,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m *Model) setRecord(r *record.Record) {
+	r = report.PrintableRecord(r)
 	countChanged := m.rec == nil || len(m.rec.Targets) != len(r.Targets)
 	m.rec = r
 	if countChanged && m.width > 0 {
@@ -319,10 +321,9 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 				return m, waitForDone(m.gen, m.run)
 			}
 		case modeSummary:
-			m.gen++
-			m.tickID++
-			m.rec, m.status, m.mode = nil, "", modeLive
-			return m, tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
+			if m.start != nil {
+				return m.startAnother()
+			}
 		}
 	case key.Matches(k, m.keys.Metric):
 		m.metric = (m.metric + 1) % len(metrics)
@@ -348,6 +349,16 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 		m.layout = computeLayout(m.width, m.height, m.targetCount())
 	}
 	return m, nil
+}
+
+// startAnother starts a new run. Until it has started, the view follows no run, so
+// keys that act on a run (r, space, q's stop) cannot reach the previous one.
+func (m Model) startAnother() (Model, tea.Cmd) {
+	m.gen++
+	m.tickID++
+	m.rec, m.status, m.mode = nil, "", modeLive
+	m.run, m.cancel = nil, nil
+	return m, tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
 }
 
 func (m Model) step() time.Duration {
@@ -388,7 +399,9 @@ func joinPaths(p []string) string {
 // the terminal may be gone, so nobody would ever press q).
 func Run(ctx context.Context, m Model) error {
 	applyColorPolicy()
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
+	// The caller owns SIGINT/SIGTERM/SIGHUP and cancels ctx: with two handlers, bubbletea's
+	// signal goroutine could block on a send while shutdown waited for it.
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithoutSignalHandler())
 	final, err := p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil

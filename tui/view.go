@@ -41,6 +41,9 @@ func (m Model) View() string {
 	if m.width == 0 {
 		return "allocscope: starting…"
 	}
+	if m.tooSmall() {
+		return fit(fmt.Sprintf("terminal too small: %d×%d, allocscope needs %d×%d", m.width, m.height, minWidth, minHeight), m.width)
+	}
 	if m.rec == nil {
 		return m.header() + "\n\n  starting the servers…\n\n" + m.footer()
 	}
@@ -49,7 +52,7 @@ func (m Model) View() string {
 
 // renderBody renders everything between the header and the footer.
 func (m Model) renderBody() string {
-	if m.width == 0 || m.rec == nil {
+	if m.width == 0 || m.rec == nil || m.tooSmall() {
 		return ""
 	}
 	if m.mode == modeSummary {
@@ -57,6 +60,15 @@ func (m Model) renderBody() string {
 	}
 	return m.panels() + "\n" + m.chart()
 }
+
+// The smallest terminal the view lays out in; below it, it says so instead of drawing
+// charts that have no room (ntcharts panics on a canvas of no width).
+const (
+	minWidth  = 30
+	minHeight = 10
+)
+
+func (m Model) tooSmall() bool { return m.width < minWidth || m.height < minHeight }
 
 func fit(s string, w int) string {
 	if w <= 0 {

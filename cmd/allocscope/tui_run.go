@@ -22,6 +22,9 @@ func runTUI(ctx context.Context, first *experiment.Experiment, x exports) error 
 		mu.Lock()
 		defer mu.Unlock()
 		if last != nil {
+			// At most one run is alive: the view asks for another only once the last
+			// has ended, and this makes sure of it whatever the keys did.
+			<-last.Done()
 			o := first.Options()
 			o.SavePath = newRunPath()
 			var err error
