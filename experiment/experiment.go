@@ -167,6 +167,13 @@ func (e *Experiment) Run(ctx context.Context) (*record.Record, error) {
 	e.mu.Lock()
 	e.rec.Started = time.Now()
 	e.mu.Unlock()
+	// A record that cannot be saved is refused now, not found out at the end.
+	if err := e.Save(); err != nil {
+		e.mu.Lock()
+		e.rec.State, e.phase = record.StateFailed, record.PhaseDone
+		e.mu.Unlock()
+		return e.Snapshot(), fmt.Errorf("cannot save the run record to %s: %w", e.opts.SavePath, err)
+	}
 	stopSaving := e.autosave()
 	err := e.run(ctx)
 	stopSaving()
@@ -193,6 +200,28 @@ func (e *Experiment) Run(ctx context.Context) (*record.Record, error) {
 	return e.Snapshot(), err
 }
 
+// autosaveOnce saves, and says so at once when a save fails or works again: a run whose
+// record is not being kept must not look as if it were.
+func (e *Experiment) autosaveOnce() {
+	e.mu.Lock()
+	failing := e.saveErr != nil
+	e.mu.Unlock()
+	err := e.Save()
+	switch {
+	case err != nil && !failing:
+		e.event("", "warning", fmt.Sprintf("autosave to %s failed: %v; the run goes on, and its record is saved again at its end", e.opts.SavePath, err))
+	case err == nil && failing:
+		e.event("", "warning", "autosave to "+e.opts.SavePath+" works again")
+	}
+}
+
+// SaveErr is the last save's error, nil when the record on disk is current.
+func (e *Experiment) SaveErr() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.saveErr
+}
+
 func (e *Experiment) autosave() (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -206,7 +235,7 @@ func (e *Experiment) autosave() (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				e.Save()
+				e.autosaveOnce()
 			}
 		}
 	}()

@@ -4,6 +4,7 @@ package experiment
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,10 @@ const (
 	DefaultBaseline    = 2 * time.Second
 	DefaultCooldown    = 5 * time.Second
 )
+
+// MaxThreads caps --threads: each tokio worker has a 2 MiB stack, and the server aborts
+// when it cannot create them (100,000 did, after 5 s).
+const MaxThreads = 1024
 
 // CustomTarget is a --target NAME=CMD lane.
 type CustomTarget struct {
@@ -158,6 +163,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--baseline and --cooldown cannot be negative")
 	case o.Runs < 1 || o.Runs > 100:
 		return fmt.Errorf("--runs %d: use 1 to 100", o.Runs)
+	case o.Threads < 0 || o.Threads > MaxThreads:
+		return fmt.Errorf("--threads %d: use 1 to %d server threads", o.Threads, MaxThreads)
+	case net.ParseIP(o.Bind) == nil:
+		return fmt.Errorf("--bind %q is not an IP address: use 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface", o.Bind)
 	}
 	// Each load worker is its own process, so each target only needs its own connections
 	// to fit one process's open files; a server needs the same number to accept them.

@@ -21,7 +21,13 @@ func Markdown(w io.Writer, r *record.Record) error {
 		names[i] = mdCell(t.Name)
 	}
 	fmt.Fprintf(&b, "# allocscope: %s\n\n", strings.Join(names, " vs "))
-	if r.State != record.StateDone {
+	switch r.State {
+	case record.StateDone:
+	case record.StateRunning:
+		// A record still "running" on disk is a run that was killed (kill -9, a crash of
+		// allocscope itself) unless it is still going: its last autosave is all there is.
+		fmt.Fprintf(&b, "> This record was written while the run was going (its last save covers %.0f s): unless that run is still going, it stopped without finishing, and the figures cover what was measured until then.\n\n", lastMeasured(r).Seconds())
+	default:
 		fmt.Fprintf(&b, "> This run is **%s**: the figures cover what was measured until then.\n\n", r.State)
 	}
 	m := r.Machine
@@ -79,6 +85,19 @@ func writeLaneSettings(b *strings.Builder, r *record.Record) {
 	if len(parts) > 0 {
 		fmt.Fprintf(b, "\n- **Lanes**: %s", strings.Join(parts, "; "))
 	}
+}
+
+// lastMeasured is the offset of the last sample of any target.
+func lastMeasured(r *record.Record) time.Duration {
+	var last time.Duration
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if n := len(run.Samples); n > 0 {
+				last = max(last, run.Samples[n-1].T)
+			}
+		}
+	}
+	return last
 }
 
 func writePlan(b *strings.Builder, p record.Plan) {

@@ -100,3 +100,38 @@ func TestOneElementCommandDoesNotPanic(t *testing.T) {
 		t.Fatal("the one-word command is not shown")
 	}
 }
+
+func TestNoControlCharacterReachesAnyRendering(t *testing.T) {
+	r := fiveRuns([]float64{500}, []float64{455}, []float64{30e3}, []float64{31e3})
+	r.Targets[0].Name = "evil\x1b]0;PWNED\x07\x1b[2J|<b>"
+	r.Events = []record.Event{{Kind: "crash", Message: "output \x1b]52;c;aGk=\x07 \u009b31m"}}
+	r.Plan.Path = "/\x1b[1A"
+	for _, format := range Formats {
+		var b strings.Builder
+		if err := Write(&b, r, format); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if format == "json" {
+			continue // JSON escapes them itself, and keeps the record as it was
+		}
+		if strings.ContainsAny(out, "\x1b\x07\u009b") {
+			t.Fatalf("%s output holds a control character", format)
+		}
+	}
+	var md strings.Builder
+	Markdown(&md, r)
+	if !strings.Contains(md.String(), `| evil\x1b]0;PWNED\x07\x1b[2J\|&lt;b&gt; |`) {
+		t.Fatalf("the name is not escaped in the summary table:\n%s", md.String())
+	}
+}
+
+func TestRecordLeftRunningSaysItStoppedWithoutFinishing(t *testing.T) {
+	r := fiveRuns([]float64{500}, []float64{455}, []float64{30e3}, []float64{31e3})
+	r.State = record.StateRunning
+	var md strings.Builder
+	Markdown(&md, r)
+	if !strings.Contains(md.String(), "it stopped without finishing") {
+		t.Fatalf("a record left running does not say so:\n%s", md.String()[:400])
+	}
+}

@@ -246,8 +246,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.mode = modeSummary
 		m.status = "run " + msg.rec.State + ": saved to " + m.run.SavePath()
-		if msg.err != nil && msg.rec.State == record.StateFailed {
+		switch {
+		case msg.err != nil && msg.rec.State == record.StateFailed:
 			m.status = "run failed: " + msg.err.Error()
+		case msg.err != nil && !errors.Is(msg.err, context.Canceled):
+			// The run ended but its record was not written: never claim a save.
+			m.status = "run " + msg.rec.State + ", NOT saved: " + msg.err.Error()
 		}
 		return m, nil
 	case exportedMsg:

@@ -328,6 +328,7 @@ func (m Model) footer() string {
 	if status == "" && m.rec != nil && len(m.rec.Events) > 0 {
 		status = m.rec.Events[len(m.rec.Events)-1].Message
 	}
+	status = report.Printable(status)
 	var help []string
 	for _, l := range strings.Split(m.help.View(m.keys), "\n") {
 		help = append(help, fit(l, m.width))

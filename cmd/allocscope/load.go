@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/allocscope/allocscope/loadgen"
@@ -118,7 +115,7 @@ func cmdLoad(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := onSignals()
 	defer stop()
 	g, err := loadgen.Start(ctx, cfg)
 	if err != nil {
@@ -151,10 +148,13 @@ func cmdLoad(args []string) error {
 		res.Histogram = nil
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+		return ctx.interrupted()
 	}
 	loadgen.WriteText(os.Stdout, res)
-	return nil
+	return ctx.interrupted()
 }
 
 func bar(frac float64, width int) string {

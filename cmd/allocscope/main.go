@@ -77,6 +77,10 @@ func run(args []string) int {
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "allocscope: "+oneLine(err.Error()))
+	var sig signalExit
+	if errors.As(err, &sig) {
+		return 128 + int(sig.sig)
+	}
 	if errors.Is(err, errUsage) {
 		return 2
 	}

@@ -71,6 +71,8 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--target", "x"}, "NAME=COMMAND"},
 		{[]string{"run", "--target", "x="}, "NAME=COMMAND"},
 		{[]string{"run", "-c", "25000"}, "open files"},
+		{[]string{"run", "--threads", "100000"}, "--threads 100000: use 1 to 1024"},
+		{[]string{"run", "--bind", "notanip"}, "is not an IP address"},
 		{[]string{"run", "--bogus"}, "flag provided but not defined"},
 		{[]string{"replay", future}, "newer than"},
 		{[]string{"replay", notRecord}, "not an allocscope run record"},
@@ -171,8 +173,8 @@ func TestSigtermLeavesACompleteRecord(t *testing.T) {
 		time.Sleep(time.Second)
 		cmd.Process.Signal(sig)
 		err := cmd.Wait()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-			t.Fatalf("%v: exit %v, want 130; %s", sig, err, stderr.String())
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+int(sig) {
+			t.Fatalf("%v: exit %v, want %d; %s", sig, err, 128+int(sig), stderr.String())
 		}
 		rec, err := record.Load(save)
 		if err != nil {
@@ -190,15 +192,21 @@ func TestSigtermLeavesACompleteRecord(t *testing.T) {
 	}
 }
 
-func TestExportToMissingDirectoryNamesItAndKeepsTheRun(t *testing.T) {
+func TestUnwritableExportOrSaveIsRefusedBeforeAnythingStarts(t *testing.T) {
 	save := filepath.Join(t.TempDir(), "run.json")
-	_, stderr, code := allocscope(t, "run", "--headless", "--allocators", "system", "-c", "10", "-d", "1", "--baseline", "0", "--cooldown", "0",
-		"--save", save, "--export-markdown", "/nonexistent-dir/report.md")
-	if code != 1 || !strings.Contains(stderr, "/nonexistent-dir") || !strings.Contains(stderr, save) {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	if _, err := record.Load(save); err != nil {
-		t.Fatalf("the run was not kept: %v", err)
+	for _, args := range [][]string{
+		{"--save", save, "--export-markdown", "/nonexistent-dir/report.md"},
+		{"--save", "/nonexistent-dir/run.json"},
+		{"--save", save, "--export-json", "/proc/report.json"},
+	} {
+		full := append([]string{"run", "--headless", "--allocators", "system", "-c", "10", "-d", "1", "--baseline", "0", "--cooldown", "0"}, args...)
+		_, stderr, code := allocscope(t, full...)
+		if code != 2 || !strings.Contains(stderr, args[len(args)-1]) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Fatalf("%v: exit %d, want 2 and one line naming the path: %s", args, code, stderr)
+		}
+		if _, err := os.Stat(save); err == nil {
+			t.Fatalf("%v: a run started although its files could not be written", args)
+		}
 	}
 }
 

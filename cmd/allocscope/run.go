@@ -6,8 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -112,14 +112,27 @@ func cmdRun(args []string) error {
 		return err
 	}
 	o.Version = version
+	for _, f := range []struct{ flag, path string }{{"--save", o.SavePath}, {"--export-markdown", x.md}, {"--export-json", x.json}, {"--export-csv", x.csv}, {"--export-svg", x.svg}} {
+		if err := checkWritable(f.flag, f.path); err != nil {
+			return err
+		}
+	}
 	if o.SavePath == "" {
-		o.SavePath = newRunPath()
+		if o.SavePath, err = newRunPath(); err != nil {
+			return err
+		}
 	}
 	e, err := experiment.New(o)
 	if err != nil {
+		if !flagSet(fs, "save") {
+			os.Remove(o.SavePath)
+		}
 		return usageError{err.Error()}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	if ip := net.ParseIP(o.Bind); ip != nil && !ip.IsLoopback() {
+		fmt.Fprintf(os.Stderr, "allocscope: warning: the servers listen on %s: their /hold, /large and /stats endpoints are then reachable from the network\n", o.Bind)
+	}
+	ctx, stop := onSignals()
 	defer stop()
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
 		return runTUI(ctx, e, x)
@@ -137,7 +150,7 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-func runHeadless(ctx context.Context, e *experiment.Experiment, x exports) error {
+func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error {
 	e.Log = os.Stderr
 	done := make(chan struct{})
 	go func() {
@@ -157,17 +170,23 @@ func runHeadless(ctx context.Context, e *experiment.Experiment, x exports) error
 	saved := e.Options().SavePath
 	if rec != nil && measuredAnything(rec) {
 		var out bytes.Buffer
-		report.Summary(&out, rec)
+		if err := report.Summary(&out, rec); err != nil {
+			fmt.Fprintln(os.Stderr, "allocscope: the summary could not be rendered: "+err.Error())
+		}
 		os.Stdout.Write(out.Bytes())
 	}
-	fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope report %s | allocscope replay %s)\n", saved, saved, saved)
+	if e.SaveErr() == nil {
+		fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope report %s | allocscope replay %s)\n", saved, saved, saved)
+	}
 	exportErr := x.write(rec, saved)
 	if errors.Is(err, context.Canceled) {
 		if exportErr != nil {
 			fmt.Fprintln(os.Stderr, "allocscope: "+exportErr.Error())
 		}
-		fmt.Fprintln(os.Stderr, "allocscope: interrupted: the record holds what was measured until then")
-		os.Exit(130)
+		if sig := ctx.interrupted(); sig != nil {
+			return sig
+		}
+		return signalExit{syscall.SIGINT}
 	}
 	if err != nil {
 		return err
@@ -218,14 +237,54 @@ func runsDir() string {
 	return filepath.Join(os.TempDir(), "allocscope-runs")
 }
 
-// newRunPath picks a fresh file for a run record, falling back to the temp dir.
-func newRunPath() string {
-	name := "run-" + time.Now().Format("20060102-150405") + ".json"
-	dir := runsDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		dir = os.TempDir()
+// newRunPath creates a fresh, empty file for a run record, exclusively, so that two runs
+// started in the same second never share one; the temp dir when the state dir is not
+// writable.
+func newRunPath() (string, error) {
+	stamp := "run-" + time.Now().Format("20060102-150405")
+	var lastErr error
+	for _, dir := range []string{runsDir(), os.TempDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			lastErr = err
+			continue
+		}
+		for n := 1; n < 1000; n++ {
+			name := stamp + ".json"
+			if n > 1 {
+				name = fmt.Sprintf("%s-%d.json", stamp, n)
+			}
+			path := filepath.Join(dir, name)
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if errors.Is(err, os.ErrExist) {
+				continue
+			}
+			if err != nil {
+				lastErr = err
+				break
+			}
+			f.Close()
+			return path, nil
+		}
 	}
-	return filepath.Join(dir, name)
+	return "", fmt.Errorf("cannot create a run record file under %s: %v: give one with --save FILE", runsDir(), lastErr)
+}
+
+// checkWritable refuses, before anything starts, a file that could not be written at the end.
+func checkWritable(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return usagef("%s %s: directory %s does not exist", flag, path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".allocscope-check-*")
+	if err != nil {
+		return usagef("%s %s: cannot write in %s (%v)", flag, path, dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 func loadWorkerMain(args []string) int {

@@ -12,8 +12,8 @@ import (
 
 // runTUI shows runs live; r starts another with the same plan. Whatever ends the view
 // (q, a signal), the last run is stopped and saved before allocscope exits.
-func runTUI(ctx context.Context, first *experiment.Experiment, x exports) error {
-	ctx, cancel := context.WithCancel(ctx)
+func runTUI(sigCtx *interruptible, first *experiment.Experiment, x exports) error {
+	ctx, cancel := context.WithCancel(sigCtx)
 	defer cancel()
 	var mu sync.Mutex
 	var last *experiment.Session
@@ -26,8 +26,10 @@ func runTUI(ctx context.Context, first *experiment.Experiment, x exports) error 
 			// has ended, and this makes sure of it whatever the keys did.
 			<-last.Done()
 			o := first.Options()
-			o.SavePath = newRunPath()
 			var err error
+			if o.SavePath, err = newRunPath(); err != nil {
+				return nil, err
+			}
 			if e, err = experiment.New(o); err != nil {
 				return nil, err
 			}
@@ -46,9 +48,19 @@ func runTUI(ctx context.Context, first *experiment.Experiment, x exports) error 
 		return err
 	}
 	<-s.Done()
-	fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope replay %s)\n", s.SavePath(), s.SavePath())
+	if saveErr := s.SaveErr(); saveErr != nil {
+		fmt.Fprintf(os.Stderr, "allocscope: the run record could NOT be saved to %s: %v\n", s.SavePath(), saveErr)
+		if err == nil {
+			err = fmt.Errorf("the run record could not be saved to %s", s.SavePath())
+		}
+	} else {
+		fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope replay %s)\n", s.SavePath(), s.SavePath())
+	}
 	if exportErr := x.write(s.Snapshot(), s.SavePath()); err == nil {
 		err = exportErr
+	}
+	if sig := sigCtx.interrupted(); err == nil && sig != nil {
+		err = sig
 	}
 	return err
 }

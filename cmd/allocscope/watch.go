@@ -46,7 +46,10 @@ func cmdWatch(args []string) error {
 		o.PIDs = append(o.PIDs, pid)
 	}
 	o.Version = version
-	o.SavePath = newRunPath()
+	var err error
+	if o.SavePath, err = newRunPath(); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// signalExit ends allocscope with the shell's code for the signal that stopped it
+// (128 + its number: 130 for SIGINT, 143 for SIGTERM), once everything is stopped and saved.
+type signalExit struct{ sig syscall.Signal }
+
+func (e signalExit) Error() string {
+	return fmt.Sprintf("interrupted by %s: the record holds what was measured until then", e.sig)
+}
+
+// interruptible is a context cancelled by SIGINT, SIGTERM or SIGHUP; err says which came.
+type interruptible struct {
+	context.Context
+	mu  sync.Mutex
+	sig syscall.Signal
+}
+
+// onSignals owns the process's interrupt signals: nothing else may install a handler.
+func onSignals() (*interruptible, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &interruptible{Context: ctx}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		select {
+		case s := <-ch:
+			c.mu.Lock()
+			c.sig, _ = s.(syscall.Signal)
+			c.mu.Unlock()
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return c, func() { signal.Stop(ch); cancel() }
+}
+
+// interrupted returns the signalExit for the signal that came, or nil.
+func (c *interruptible) interrupted() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sig == 0 {
+		return nil
+	}
+	return signalExit{c.sig}
+}
