@@ -567,6 +567,16 @@ func (e *Experiment) follow(remote *loadgen.Remote, i, run int) {
 	res := remote.Wait()
 	stop()
 	clientDone.Wait()
+	if err := remote.Err(); err != nil {
+		e.mu.Lock()
+		tr := &e.rec.Targets[i].Runs[run]
+		tr.Phases.LoadEnd = e.since(time.Now())
+		tr.LoadError = err.Error()
+		e.mu.Unlock()
+		e.event(e.lanes[i].name, "load-died", fmt.Sprintf("%s: %v; its load figures are incomplete and it is left out of the comparisons; the others go on", e.lanes[i].name, err))
+		e.turnPhase(i, run, record.PhaseCooldown)
+		return
+	}
 	e.mu.Lock()
 	tr := &e.rec.Targets[i].Runs[run]
 	tr.Phases.LoadEnd = e.since(time.Now())

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,5 +148,54 @@ func TestAARunNamesNoDifference(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(lines, "\n"), "Peak RSS: no clear difference from system#1's") {
 		t.Fatalf("conclusion does not say peak RSS shows no clear difference:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+func TestKilledLoadWorkerIsAnEventAndLeftOutOfTheComparison(t *testing.T) {
+	o := shortPlan(t, "system", "jemalloc")
+	o.Duration = 4 * time.Second
+	killed := make(chan int, 1)
+	rec, err := runPlan(t, context.Background(), o, func(e *Experiment) {
+		for {
+			e.mu.Lock()
+			n := len(e.loads)
+			var pid int
+			if n == 2 {
+				pid = e.loads[1].PID()
+			}
+			e.mu.Unlock()
+			if pid != 0 {
+				time.Sleep(time.Second)
+				syscall.Kill(pid, syscall.SIGKILL)
+				killed <- pid
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-killed
+	var dead *record.TargetRun
+	var deadName string
+	for i := range rec.Targets {
+		if r := &rec.Targets[i].Runs[0]; r.LoadError != "" {
+			dead, deadName = r, rec.Targets[i].Name
+		}
+	}
+	if dead == nil || dead.Result != nil || !strings.Contains(dead.LoadError, "killed") {
+		t.Fatalf("no lane records its load worker's death: %+v", rec.Targets)
+	}
+	found := false
+	for _, ev := range rec.Events {
+		found = found || (ev.Kind == "load-died" && ev.Target == deadName)
+	}
+	if !found {
+		t.Fatalf("no load-died event among %+v", rec.Events)
+	}
+	joined := strings.Join(report.Conclusions(rec, record.Summarize(rec)), "\n")
+	if strings.Contains(joined, "had the lowest") || !strings.Contains(joined, "The load against "+deadName+" ended without a result") {
+		t.Fatalf("conclusion:\n%s", joined)
 	}
 }

@@ -79,6 +79,7 @@ type Remote struct {
 	snapshots chan Snapshot
 	done      chan struct{}
 	result    Result
+	gotResult bool
 	err       error
 	stderr    strings.Builder
 }
@@ -158,7 +159,7 @@ func (r *Remote) relay(stdout io.Reader, first chan<- error) {
 				first <- nil
 				started = true
 			}
-			r.result = *m.Result
+			r.result, r.gotResult = *m.Result, true
 		}
 	}
 	r.cmd.Wait()
@@ -169,6 +170,23 @@ func (r *Remote) relay(stdout io.Reader, first chan<- error) {
 		}
 		first <- fmt.Errorf("load worker failed: %s", msg)
 	}
+}
+
+// Err says why the worker ended without a result (killed, crashed, or it reported an
+// error), or nil when it delivered one; valid after Wait.
+func (r *Remote) Err() error {
+	<-r.done
+	switch {
+	case r.gotResult:
+		return nil
+	case r.err != nil:
+		return r.err
+	}
+	msg := r.cmd.ProcessState.String()
+	if tail := strings.TrimSpace(r.stderr.String()); tail != "" {
+		msg += ": " + tail
+	}
+	return fmt.Errorf("load worker (pid %d) ended without a result: %s", r.cmd.Process.Pid, msg)
 }
 
 // Snapshots delivers the worker's per-second snapshots; closed when it ends.

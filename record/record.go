@@ -104,6 +104,9 @@ type TargetRun struct {
 	// Client is the load generator's own process: whether the client was the limit.
 	Client []Sample `json:"client,omitempty"`
 	Exit   *Exit    `json:"exit,omitempty"`
+	// LoadError says why the load against this target ended without a result (its load
+	// worker was killed or crashed): its figures under load are incomplete.
+	LoadError string `json:"load_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).
 	Peaks map[string]PeakRSS `json:"peaks,omitempty"`
 }

@@ -59,6 +59,8 @@ type Summary struct {
 	PeakUpperBound bool `json:"peak_upper_bound,omitempty"`
 	// Exit says how the target ended where it crashed ("" otherwise).
 	Crash string `json:"crash,omitempty"`
+	// LoadError says why its load ended without a result ("" otherwise).
+	LoadError string `json:"load_error,omitempty"`
 }
 
 // Summarize computes every target's summary.
@@ -98,6 +100,9 @@ func Summarize(r *Record) []Summary {
 			}
 			if run.Exit.Crashed() {
 				s.Crash = run.Exit.String()
+			}
+			if run.LoadError != "" {
+				s.LoadError = run.LoadError
 			}
 		}
 		s.PeakRSS, s.MeanRSSLoad, s.RSSAfterCooldown, s.PeakVSZ = figure(peak), figure(mean), figure(after), figure(vsz)

@@ -187,6 +187,8 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 		name := mdCell(s.Target)
 		if s.Crash != "" {
 			name += " (" + mdCell(s.Crash) + ")"
+		} else if s.LoadError != "" {
+			name += " (load worker died)"
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, Figure(s.Threads, Count),
 			PeakCell(s.PeakRSS, s)+v.Mark(i, record.MetricPeakRSS.Key), PeakCell(s.PeakRSSCooldown, s),
@@ -245,6 +247,9 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 	for _, s := range sums {
 		if s.Crash != "" {
 			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on, and it is left out of the comparisons.", s.Target, s.Crash))
+		}
+		if s.LoadError != "" && s.Crash == "" {
+			out = append(out, fmt.Sprintf("The load against %s ended without a result (%s); the other targets went on, and it is left out of the comparisons.", s.Target, s.LoadError))
 		}
 		if s.Errors.Known() && s.Errors.Median > 0 {
 			out = append(out, fmt.Sprintf("%s saw %s errors.", s.Target, Count(s.Errors.Median)))

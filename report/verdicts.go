@@ -37,9 +37,10 @@ func Judge(r *record.Record) Verdict {
 	return v
 }
 
+// crashed: the target's server crashed, or the load against it died, in some run.
 func crashed(t record.Target) bool {
 	for _, run := range t.Runs {
-		if run.Exit.Crashed() {
+		if run.Exit.Crashed() || run.LoadError != "" {
 			return true
 		}
 	}

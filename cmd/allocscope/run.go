@@ -191,7 +191,24 @@ func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error 
 	if err != nil {
 		return err
 	}
-	return exportErr
+	if exportErr != nil {
+		return exportErr
+	}
+	return incomplete(rec)
+}
+
+// incomplete is an error when the load against some target died: its figures are not
+// whole, so the run must not pass as a complete measurement (a crashed server is a
+// finding, reported as such, not a failure of the tool).
+func incomplete(rec *record.Record) error {
+	for _, t := range rec.Targets {
+		for _, run := range t.Runs {
+			if run.LoadError != "" {
+				return fmt.Errorf("the load against %s ended without a result (%s): the record says so and keeps the rest", t.Name, run.LoadError)
+			}
+		}
+	}
+	return nil
 }
 
 // progressLine is one stderr line per interval: phase, then each target's RSS and rate.
@@ -212,6 +229,9 @@ func progressLine(r *record.Record, phase string) string {
 		}
 		if run.Exit.Crashed() {
 			s += " " + run.Exit.String()
+		}
+		if run.LoadError != "" {
+			s += " load worker died"
 		}
 		parts = append(parts, s)
 	}

@@ -59,6 +59,9 @@ func runTUI(sigCtx *interruptible, first *experiment.Experiment, x exports) erro
 	if exportErr := x.write(s.Snapshot(), s.SavePath()); err == nil {
 		err = exportErr
 	}
+	if err == nil {
+		err = incomplete(s.Snapshot())
+	}
 	if sig := sigCtx.interrupted(); err == nil && sig != nil {
 		err = sig
 	}
