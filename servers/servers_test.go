@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -310,5 +312,52 @@ func TestGuardTakesForkedChildrenDownWithKilledParent(t *testing.T) {
 	if alive(child) {
 		syscall.Kill(child, syscall.SIGKILL)
 		t.Fatalf("grandchild %d outlived allocscope's kill -9", child)
+	}
+}
+
+func TestHoldsNeverOvershootTheMemoryBudget(t *testing.T) {
+	bin := build(t, "system")
+	spec := ServerSpec("system", bin.Path, "", 2)
+	spec.Command = append(spec.Command, "--memory-budget", "256MiB")
+	p := start(t, spec)
+	// 40 requests of 16 MiB at once against a budget of 16 of them: a check-then-add lets
+	// several through at the edge; a reservation cannot.
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _ := get(t, "http://"+p.Addr+"/hold?bytes=16MiB&ms=2000")
+			switch code {
+			case 200:
+				ok.Add(1)
+			case 400:
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 16 || refused.Load() != 24 {
+		t.Fatalf("%d holds of 16 MiB granted, %d refused, against a 256 MiB budget: want 16 and 24", ok.Load(), refused.Load())
+	}
+}
+
+func TestAStalledRequestHeadIsClosed(t *testing.T) {
+	bin := build(t, "system")
+	spec := ServerSpec("system", bin.Path, "", 2)
+	spec.Command = append(spec.Command, "--header-timeout", "1")
+	p := start(t, spec)
+	conn, err := net.Dial("tcp", p.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("GET / HT"))
+	// The scan runs every second: closed within 3 s of a 1 s limit, or never.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	if err != io.EOF {
+		t.Fatalf("the stalled connection was not closed by the server: %v", err)
 	}
 }

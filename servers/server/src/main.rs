@@ -3,6 +3,7 @@
 
 mod alloc;
 mod stats;
+mod watchdog;
 mod workloads;
 
 use hyper::server::conn::Http;
@@ -24,15 +25,21 @@ struct Args {
     port: u16,
     bind: IpAddr,
     threads: usize,
+    header_timeout: Duration,
+    memory_budget: u64,
 }
 
-const USAGE: &str = "usage: allocscope-server [--port N (0 = any free port)] [--bind ADDR (default 127.0.0.1)] [--threads N (default: cores)]";
+const USAGE: &str = "usage: allocscope-server [--port N (0 = any free port)] [--bind ADDR (default 127.0.0.1)] [--threads N (default: cores, at most 1024)] [--header-timeout SECONDS (default 10)] [--memory-budget BYTES (what /hold and /large may keep alive; default: an eighth of the machine's memory)]";
+
+const MAX_THREADS: usize = 1024;
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         port: 0,
         bind: IpAddr::from([127, 0, 0, 1]),
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        header_timeout: Duration::from_secs(10),
+        memory_budget: workloads::default_budget(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -53,9 +60,19 @@ fn parse_args() -> Result<Args, String> {
             "--bind" => a.bind = value.parse().map_err(|_| format!("--bind {value:?} is not an IP address"))?,
             "--threads" => {
                 a.threads = value.parse().map_err(|_| format!("--threads {value:?} is not a whole number"))?;
-                if a.threads == 0 {
-                    return Err("--threads must be at least 1".into());
+                if a.threads == 0 || a.threads > MAX_THREADS {
+                    return Err(format!("--threads must be 1 to {MAX_THREADS}"));
                 }
+            }
+            "--header-timeout" => {
+                let secs: u64 = value.parse().map_err(|_| format!("--header-timeout {value:?} is not a whole number of seconds"))?;
+                if secs == 0 {
+                    return Err("--header-timeout must be at least 1 second".into());
+                }
+                a.header_timeout = Duration::from_secs(secs);
+            }
+            "--memory-budget" => {
+                a.memory_budget = workloads::parse_bytes(&value).ok_or_else(|| format!("--memory-budget {value:?} is not a size (e.g. 512MiB)"))?;
             }
             _ => return Err(format!("unknown flag {name}")),
         }
@@ -155,17 +172,31 @@ fn log_connection_error(e: &dyn std::fmt::Display) {
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener) {
+async fn serve(listener: tokio::net::TcpListener, header_timeout: Duration) {
     let http = Http::new();
+    tokio::spawn(watchdog::scan(header_timeout));
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                let conn = http.serve_connection(stream, service_fn(handle));
+                let watch = watchdog::watch();
+                let pending = watch.pending.clone();
+                let stream = watchdog::Watched { inner: stream, pending: watch.pending.clone() };
+                let conn = http.serve_connection(
+                    stream,
+                    service_fn(move |req| {
+                        pending.dispatched();
+                        handle(req)
+                    }),
+                );
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        log_connection_error(&e);
+                    tokio::select! {
+                        r = conn => if let Err(e) = r {
+                            log_connection_error(&e);
+                        },
+                        _ = watch.kill.notified() => {}
                     }
+                    drop(watch);
                 });
             }
             Err(e) => {
@@ -186,6 +217,7 @@ fn main() {
         }
     };
     raise_fd_limit();
+    workloads::MEMORY_BUDGET.store(args.memory_budget, Ordering::Relaxed);
     let listener = match std::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)) {
         Ok(l) => l,
         Err(e) => {
@@ -205,6 +237,6 @@ fn main() {
         // The one line allocscope reads to learn the address: never guess or race a port.
         println!("allocscope-server listening={addr} build={} allocator={} pid={}", alloc::BUILD, stats::allocator(alloc::BUILD), std::process::id());
         let _ = std::io::stdout().flush();
-        serve(listener).await
+        serve(listener, args.header_timeout).await
     });
 }

@@ -12,9 +12,42 @@ pub const MAX_ALLOC_TOTAL: u64 = 64 << 20;
 pub const MAX_JSON_ITEMS: u64 = 100_000;
 pub const MAX_HOLD_BYTES: u64 = 64 << 20;
 pub const MAX_HOLD_MS: u64 = 60_000;
-pub const MAX_HELD_TOTAL: u64 = 4 << 30;
 pub const MAX_LARGE_BYTES: u64 = 64 << 20;
 pub const MAX_LARGE_LIVE: u64 = 64;
+
+/// The most that /hold and /large together may keep alive: set once at start (a share of
+/// the machine's memory, so that four servers side by side cannot ask for more than it has).
+pub static MEMORY_BUDGET: AtomicU64 = AtomicU64::new(1 << 30);
+/// Bytes of the budget reserved now: reserved before a block is allocated, released after
+/// it is freed, in one compare-and-swap, so concurrent requests can never overshoot.
+static RESERVED: AtomicU64 = AtomicU64::new(0);
+
+/// The default budget: an eighth of MemTotal (four servers: half the machine), 1 GiB when unknown.
+pub fn default_budget() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kib| kib.parse::<u64>().ok()))
+        .map(|kib| kib * 1024);
+    total.map_or(1 << 30, |t| t / 8)
+}
+
+fn reserve(bytes: u64) -> Result<(), String> {
+    let limit = MEMORY_BUDGET.load(Ordering::Relaxed);
+    let mut cur = RESERVED.load(Ordering::Relaxed);
+    loop {
+        let next = cur.checked_add(bytes).filter(|n| *n <= limit).ok_or_else(|| {
+            format!("the server already keeps {cur} bytes alive for /hold and /large (budget {limit}, --memory-budget)")
+        })?;
+        match RESERVED.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return Ok(()),
+            Err(now) => cur = now,
+        }
+    }
+}
+
+fn release(bytes: u64) {
+    RESERVED.fetch_sub(bytes, Ordering::AcqRel);
+}
 
 /// Bytes kept alive by /hold right now.
 pub static HELD_BYTES: AtomicU64 = AtomicU64::new(0);
@@ -118,9 +151,7 @@ pub fn json(q: &Query) -> Result<String, String> {
 pub fn hold(q: &Query) -> Result<(Vec<u8>, Duration), String> {
     let bytes = param(q, "bytes", 64 << 10, MAX_HOLD_BYTES, true)?;
     let ms = param(q, "ms", 1000, MAX_HOLD_MS, false)?;
-    if HELD_BYTES.load(Ordering::Relaxed) + bytes > MAX_HELD_TOTAL {
-        return Err(format!("the server already holds {} bytes (limit {MAX_HELD_TOTAL})", HELD_BYTES.load(Ordering::Relaxed)));
-    }
+    reserve(bytes)?;
     let mut buf = vec![0u8; bytes as usize];
     touch(&mut buf, 1);
     HELD_BYTES.fetch_add(bytes, Ordering::Relaxed);
@@ -128,8 +159,10 @@ pub fn hold(q: &Query) -> Result<(Vec<u8>, Duration), String> {
 }
 
 pub fn release_held(buf: Vec<u8>) {
-    HELD_BYTES.fetch_sub(buf.len() as u64, Ordering::Relaxed);
+    let n = buf.len() as u64;
+    HELD_BYTES.fetch_sub(n, Ordering::Relaxed);
     drop(buf);
+    release(n);
 }
 
 static LARGE: Mutex<Vec<Option<Vec<u8>>>> = Mutex::new(Vec::new());
@@ -155,6 +188,7 @@ pub fn large(q: &Query) -> Result<String, String> {
         return Err("live must be at least 1".into());
     }
     let size = min + random() % (max - min + 1);
+    reserve(size)?;
     let mut block = vec![0u8; size as usize];
     touch(&mut block, 2);
     let slot = (random() % live) as usize;
@@ -168,7 +202,10 @@ pub fn large(q: &Query) -> Result<String, String> {
         slots[slot].replace(block)
     };
     if let Some(old) = old {
-        LARGE_BYTES.fetch_sub(old.len() as u64, Ordering::Relaxed);
+        let n = old.len() as u64;
+        LARGE_BYTES.fetch_sub(n, Ordering::Relaxed);
+        drop(old);
+        release(n);
     }
     Ok(format!("{{\"slot\":{slot},\"size\":{size},\"live\":{live}}}"))
 }
