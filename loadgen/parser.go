@@ -31,6 +31,9 @@ type response struct {
 	status    int
 	close     bool // the server said Connection: close
 	head      bool // the request was HEAD: no body whatever the headers say
+	// interim: the head just read was a 1xx (100 Continue, 103 Early Hints), which the
+	// final response follows on the same request: not a response of its own.
+	interim bool
 }
 
 // feed consumes b and returns how many bytes it used and whether a whole response ended
@@ -46,6 +49,10 @@ func (r *response) feed(b []byte) (used int, done bool, err error) {
 			}
 			if !ok {
 				return used, false, nil
+			}
+			if r.interim {
+				r.interim = false
+				continue
 			}
 			if r.state == stHeaders {
 				return used, true, nil // no body
@@ -186,7 +193,7 @@ func (r *response) parseHeaderBlock(block []byte) error {
 		switch {
 		case bytes.EqualFold(name, []byte("content-length")):
 			var n int64
-			if len(value) == 0 {
+			if len(value) == 0 || len(value) > 18 {
 				return errParse
 			}
 			for _, c := range value {
@@ -194,6 +201,10 @@ func (r *response) parseHeaderBlock(block []byte) error {
 					return errParse
 				}
 				n = n*10 + int64(c-'0')
+			}
+			// Two lengths that disagree make the body's end unknowable (RFC 9112 6.3).
+			if length >= 0 && length != n {
+				return errParse
 			}
 			length = n
 		case bytes.EqualFold(name, []byte("transfer-encoding")):
@@ -207,6 +218,7 @@ func (r *response) parseHeaderBlock(block []byte) error {
 			}
 		}
 	}
+	r.interim = code >= 100 && code < 200 && code != 101
 	switch {
 	case r.head || code == 204 || code == 304 || (code >= 100 && code < 200):
 		r.state = stHeaders

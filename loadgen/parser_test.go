@@ -48,6 +48,10 @@ func TestParserFraming(t *testing.T) {
 		{"no body codes", "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n", []int{204, 304}, false},
 		{"connection close", "HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", []int{503}, true},
 		{"http/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", []int{200}, true},
+		{"100 continue is not a response", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", []int{200}, false},
+		{"interim responses pipelined", strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 16), []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+		{"any three digits", "HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", []int{999}, false},
+		{"the same length twice", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", []int{200}, false},
 	}
 	for _, c := range cases {
 		for _, step := range []int{1, 2, 3, 7, 64, 1 << 16} {
@@ -74,9 +78,24 @@ func TestParserRejectsGarbage(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 		"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", maxHeaderBytes+10),
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
 	} {
 		if _, _, err := feedAll(t, in, 5); err == nil {
 			t.Errorf("accepted %.40q", in)
+		}
+	}
+}
+
+func TestEveryStatusClassIsCounted(t *testing.T) {
+	var s Status
+	for _, code := range []int{0, 101, 200, 404, 503, 600, 999} {
+		s[code/100]++
+	}
+	m := s.Map()
+	for _, class := range []string{"0xx", "1xx", "2xx", "4xx", "5xx", "6xx", "9xx"} {
+		if m[class] != 1 {
+			t.Fatalf("class %s: %d, want 1 (%v)", class, m[class], m)
 		}
 	}
 }

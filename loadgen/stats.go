@@ -39,8 +39,9 @@ func (e *Errors) add(o Errors) {
 	e.Non2xx += o.Non2xx
 }
 
-// Status counts responses by status class: Status[2] is 2xx.
-type Status [6]uint64
+// Status counts responses by status class: Status[2] is 2xx. Ten classes, because a
+// server may answer any three digits (999 included), and every response is counted.
+type Status [10]uint64
 
 // Map returns the classes with responses, as "2xx": n.
 func (s Status) Map() map[string]uint64 {

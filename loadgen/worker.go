@@ -443,9 +443,7 @@ func (w *worker) complete(c *conn, now int64) {
 	w.hist.RecordValue(min(max(us, histMin), histMax))
 	w.cur.requests++
 	status := c.resp.status
-	if status >= 100 && status < 600 {
-		w.cur.status[status/100]++
-	}
+	w.cur.status[min(max(status, 0), 999)/100]++
 	if status < 200 || status > 299 {
 		w.cur.errors.Non2xx++
 	}
