@@ -109,6 +109,9 @@ func cmdLoad(args []string) error {
 		return usagef("load needs a URL, e.g. allocscope load http://127.0.0.1:3000/ -c 100 -d 10")
 	}
 	cfg.URL = url
+	if flagSet(fs, "d") && cfg.Duration <= 0 {
+		return usagef("-d %s: the duration must be above 0", cfg.Duration)
+	}
 	if err := atLeastOne(map[string]int{"-c (connections)": cfg.Connections, "-p (pipelining)": cfg.Pipelining}); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -100,14 +101,19 @@ func newFlags(name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses, turning flag errors into usage errors (flag has already printed the usage).
+// parseFlags parses, turning a flag error into one line that points to -h (the flag
+// package would print the whole usage after it); -h itself prints the usage.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
 	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(os.Stdout)
+		fs.Usage()
+		return err
 	}
-	return nil
+	return usagef("%s: %v (see 'allocscope %s -h')", fs.Name(), err, fs.Name())
 }

@@ -72,6 +72,11 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--target", "x="}, "NAME=COMMAND"},
 		{[]string{"run", "-c", "25000"}, "open files"},
 		{[]string{"run", "--threads", "100000"}, "--threads 100000: use 1 to 1024"},
+		{[]string{"run", "-c", "abc"}, "invalid value \"abc\" for flag -c: parse error (see 'allocscope run -h')"},
+		{[]string{"load", "-d", "0", "http://127.0.0.1:1/"}, "the duration must be above 0"},
+		{[]string{"watch", "1", "1"}, "PID 1 is given twice"},
+		{[]string{"watch", "--interval", "0", "1"}, "--interval 0s: use 50ms to 1m"},
+		{[]string{"report", future, "extra"}, "takes one run record, got \"extra\" too"},
 		{[]string{"run", "--bind", "notanip"}, "is not an IP address"},
 		{[]string{"run", "--bogus"}, "flag provided but not defined"},
 		{[]string{"replay", future}, "newer than"},
@@ -93,8 +98,8 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
 		last := lines[len(lines)-1]
-		if code != 2 || !strings.Contains(last, c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		if code != 2 || !strings.Contains(last, c.want) || len(lines) != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", c.args, code, stderr, c.want)
 		}
 	}
 }

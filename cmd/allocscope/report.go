@@ -70,8 +70,12 @@ func parseRecordArgs(fs *flag.FlagSet, args []string) (*record.Record, error) {
 	if err := parseFlags(fs, rest); err != nil {
 		return nil, err
 	}
-	if path == "" && fs.NArg() > 0 {
-		path = fs.Arg(0)
+	extra := fs.Args()
+	if path == "" && len(extra) > 0 {
+		path, extra = extra[0], extra[1:]
+	}
+	if len(extra) > 0 {
+		return nil, usagef("%s takes one run record, got %q too", fs.Name(), extra[0])
 	}
 	if path == "" {
 		return nil, usagef("%s needs a run record: allocscope %s RUN.json", fs.Name(), fs.Name())

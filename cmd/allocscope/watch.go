@@ -38,12 +38,20 @@ func cmdWatch(args []string) error {
 	if len(pidArgs) == 0 {
 		return usagef("watch needs at least one PID, e.g. allocscope watch $(pgrep nginx)")
 	}
+	seen := map[int]bool{}
 	for _, a := range pidArgs {
 		pid, err := strconv.Atoi(a)
 		if err != nil || pid <= 0 {
 			return usagef("%q is not a process ID: PIDs are positive whole numbers", a)
 		}
+		if seen[pid] {
+			return usagef("PID %d is given twice: name each process once", pid)
+		}
+		seen[pid] = true
 		o.PIDs = append(o.PIDs, pid)
+	}
+	if o.Interval < 50*time.Millisecond || o.Interval > time.Minute {
+		return usagef("--interval %s: use 50ms to 1m", o.Interval)
 	}
 	o.Version = version
 	var err error
