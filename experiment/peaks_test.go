@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -197,5 +198,36 @@ func TestKilledLoadWorkerIsAnEventAndLeftOutOfTheComparison(t *testing.T) {
 	joined := strings.Join(report.Conclusions(rec, record.Summarize(rec)), "\n")
 	if strings.Contains(joined, "had the lowest") || !strings.Contains(joined, "The load against "+deadName+" ended without a result") {
 		t.Fatalf("conclusion:\n%s", joined)
+	}
+}
+
+// A full disk: the run goes on, says at once that its record is not being kept, and
+// never ends claiming a save that did not happen.
+func TestFullDiskIsSaidAtOnceAndTheRunIsNotClaimedSaved(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=512k"); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (%v): the full-disk test needs root", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	o := shortPlan(t, "system")
+	o.SavePath = dir + "/run.json"
+	o.Duration = 4 * time.Second
+	rec, err := runPlan(t, context.Background(), o, func(e *Experiment) {
+		time.Sleep(500 * time.Millisecond)
+		// Fill the file system: the next autosave cannot write its temp file.
+		filler := make([]byte, 1<<20)
+		f, _ := os.Create(dir + "/filler")
+		f.Write(filler)
+		f.Close()
+	})
+	if err == nil || !strings.Contains(err.Error(), "could not be saved") {
+		t.Fatalf("the run ended with %v, want it to say its record could not be saved", err)
+	}
+	warned := false
+	for _, ev := range rec.Events {
+		warned = warned || (ev.Kind == "warning" && strings.Contains(ev.Message, "autosave to "+o.SavePath+" failed"))
+	}
+	if !warned {
+		t.Fatalf("no autosave warning among %+v", rec.Events)
 	}
 }

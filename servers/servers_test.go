@@ -361,3 +361,32 @@ func TestAStalledRequestHeadIsClosed(t *testing.T) {
 		t.Fatalf("the stalled connection was not closed by the server: %v", err)
 	}
 }
+
+func TestGuardTakesDownAChildThatLeftTheGroup(t *testing.T) {
+	self, _ := os.Executable()
+	// setsid puts the server in a session and group of its own: a kill of the guard's
+	// group misses it, the subreaper's sweep does not.
+	spec := Spec{
+		Name:    "setsid",
+		Command: []string{"sh", "-c", `ALLOCSCOPE_TEST_HELPER=serve setsid "$0" {port} & echo "$!" > "$1"; wait`, self, t.TempDir() + "/child"},
+		Guard:   []string{self},
+		Env:     []string{"ALLOCSCOPE_TEST_HELPER=guard"},
+	}
+	pid := killParent(t, spec)
+	if alive(pid) {
+		t.Fatalf("command %d outlived its parent's kill -9", pid)
+	}
+	childPID, err := os.ReadFile(spec.Command[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _ := strconv.Atoi(strings.TrimSpace(string(childPID)))
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(child) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(child) {
+		syscall.Kill(child, syscall.SIGKILL)
+		t.Fatalf("the setsid child %d outlived allocscope's kill -9", child)
+	}
+}
