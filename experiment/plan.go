@@ -79,6 +79,9 @@ type Options struct {
 	// SavePath is where the run record is saved as it goes and at the end.
 	SavePath string
 	Version  string
+	// Limits are the machine's open-files and port limits the plan must fit; zero reads
+	// this machine's.
+	Limits loadgen.Limits
 }
 
 // WithDefaults fills what the user left unset.
@@ -170,7 +173,10 @@ func (o Options) Validate() error {
 	}
 	// Each load worker is its own process, so each target only needs its own connections
 	// to fit one process's open files; a server needs the same number to accept them.
-	limits := loadgen.CurrentLimits()
+	limits := o.Limits
+	if limits == (loadgen.Limits{}) {
+		limits = loadgen.CurrentLimits()
+	}
 	if err := loadgen.CheckPlan(limits, loadgen.Config{URL: "each target", Connections: o.Connections}); err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"github.com/allocscope/allocscope/loadgen"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +50,16 @@ func allocscope(t *testing.T, args ...string) (stdout, stderr string, code int) 
 	return o.String(), e.String(), code
 }
 
+// tooManyConnections is a -c this machine cannot fit, whatever its limits: one past the
+// open-files limit, or past the local ports where those run out first.
+var tooManyConnections = func() struct{ flag, want string } {
+	l := loadgen.CurrentLimits()
+	if l.OpenFiles > 0 && l.OpenFiles < uint64(l.EphemeralPorts) {
+		return struct{ flag, want string }{strconv.FormatUint(l.OpenFiles, 10), "open files"}
+	}
+	return struct{ flag, want string }{strconv.Itoa(l.EphemeralPorts + 1), "local ports"}
+}()
+
 func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -70,7 +82,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "-d", "ten"}, "not a duration"},
 		{[]string{"run", "--target", "x"}, "NAME=COMMAND"},
 		{[]string{"run", "--target", "x="}, "NAME=COMMAND"},
-		{[]string{"run", "-c", "25000"}, "open files"},
+		{[]string{"run", "-c", tooManyConnections.flag}, tooManyConnections.want},
 		{[]string{"run", "--threads", "100000"}, "--threads 100000: use 1 to 1024"},
 		{[]string{"run", "-c", "abc"}, "invalid value \"abc\" for flag -c: parse error (see 'allocscope run -h')"},
 		{[]string{"load", "-d", "0", "http://127.0.0.1:1/"}, "the duration must be above 0"},
@@ -118,13 +130,31 @@ func TestReportConvertsASavedRun(t *testing.T) {
 	}
 }
 
+// lockedBuffer is a buffer that exec's copying goroutine writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // startRun starts a headless run and waits until its load workers are up.
-func startRun(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+func startRun(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	save := filepath.Join(t.TempDir(), "run.json")
 	cmd := exec.Command(binary, append([]string{"run", "--headless", "--save", save}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +166,7 @@ func startRun(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return cmd, save, &stderr
+	return cmd, save, stderr
 }
 
 func alive(pid int) bool {
