@@ -63,6 +63,14 @@ type Summary struct {
 	LoadError string `json:"load_error,omitempty"`
 }
 
+// Figure is the summary's figure for a compared metric (an unknown Figure for others).
+func (s Summary) Figure(m Metric) Figure {
+	return map[string]Figure{
+		MetricPeakRSS.Key: s.PeakRSS, MetricMeanRSSLoad.Key: s.MeanRSSLoad, MetricRSSAfterCooldown.Key: s.RSSAfterCooldown,
+		MetricPeakVSZ.Key: s.PeakVSZ, MetricReqPerSec.Key: s.ReqPerSec, MetricP99.Key: s.P99,
+	}[m.Key]
+}
+
 // Summarize computes every target's summary.
 func Summarize(r *Record) []Summary {
 	out := make([]Summary, 0, len(r.Targets))

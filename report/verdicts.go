@@ -118,7 +118,7 @@ func (v Verdict) observed(r *record.Record, sums []record.Summary) []string {
 		prefix = fmt.Sprintf("Over these %d runs (medians)", v.Runs)
 	}
 	for _, m := range record.ComparedMetrics {
-		get := summaryFigure(m)
+		get := func(s record.Summary) record.Figure { return s.Figure(m) }
 		var known []record.Summary
 		for _, i := range v.Lanes {
 			if get(sums[i]).Known() {
@@ -153,24 +153,6 @@ func (v Verdict) observed(r *record.Record, sums []record.Summary) []string {
 	}
 	out = append(out, fmt.Sprintf("%s cannot tell these differences from noise: run with --runs %d or more to test them (--runs 5 or more to call differences of a few percent).", runs, verdict.MinRuns))
 	return out
-}
-
-func summaryFigure(m record.Metric) func(record.Summary) record.Figure {
-	switch m.Key {
-	case record.MetricPeakRSS.Key:
-		return func(s record.Summary) record.Figure { return s.PeakRSS }
-	case record.MetricMeanRSSLoad.Key:
-		return func(s record.Summary) record.Figure { return s.MeanRSSLoad }
-	case record.MetricRSSAfterCooldown.Key:
-		return func(s record.Summary) record.Figure { return s.RSSAfterCooldown }
-	case record.MetricPeakVSZ.Key:
-		return func(s record.Summary) record.Figure { return s.PeakVSZ }
-	case record.MetricReqPerSec.Key:
-		return func(s record.Summary) record.Figure { return s.ReqPerSec }
-	case record.MetricP99.Key:
-		return func(s record.Summary) record.Figure { return s.P99 }
-	}
-	return func(record.Summary) record.Figure { return record.Figure{} }
 }
 
 func unitFormat(u record.Unit) func(float64) string {

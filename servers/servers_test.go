@@ -287,12 +287,14 @@ func TestServerDiesWithKilledParent(t *testing.T) {
 	}
 }
 
-func TestGuardTakesForkedChildrenDownWithKilledParent(t *testing.T) {
+// guardedChildDies runs script under the guard (it starts the helper server, "$0", and
+// writes its PID to "$1"), kills the guard's parent with -9, and fails if that server lives on.
+func guardedChildDies(t *testing.T, script string) {
+	t.Helper()
 	self, _ := os.Executable()
-	// sh forks the real server and waits: without the guard, only sh would get Pdeathsig.
 	spec := Spec{
-		Name:    "forking",
-		Command: []string{"sh", "-c", `ALLOCSCOPE_TEST_HELPER=serve "$0" {port} & echo "$!" > "$1"; wait`, self, t.TempDir() + "/child"},
+		Name:    "guarded",
+		Command: []string{"sh", "-c", script, self, t.TempDir() + "/child"},
 		Guard:   []string{self},
 		Env:     []string{"ALLOCSCOPE_TEST_HELPER=guard"},
 	}
@@ -313,6 +315,17 @@ func TestGuardTakesForkedChildrenDownWithKilledParent(t *testing.T) {
 		syscall.Kill(child, syscall.SIGKILL)
 		t.Fatalf("grandchild %d outlived allocscope's kill -9", child)
 	}
+}
+
+func TestGuardTakesForkedChildrenDownWithKilledParent(t *testing.T) {
+	// sh forks the real server and waits: without the guard, only sh would get Pdeathsig.
+	guardedChildDies(t, `ALLOCSCOPE_TEST_HELPER=serve "$0" {port} & echo "$!" > "$1"; wait`)
+}
+
+func TestGuardTakesDownAChildThatLeftTheGroup(t *testing.T) {
+	// setsid puts the server in a session and group of its own: a kill of the guard's
+	// group misses it, the subreaper's sweep does not.
+	guardedChildDies(t, `ALLOCSCOPE_TEST_HELPER=serve setsid "$0" {port} & echo "$!" > "$1"; wait`)
 }
 
 func TestHoldsNeverOvershootTheMemoryBudget(t *testing.T) {
@@ -359,34 +372,5 @@ func TestAStalledRequestHeadIsClosed(t *testing.T) {
 	_, err = conn.Read(make([]byte, 1))
 	if err != io.EOF {
 		t.Fatalf("the stalled connection was not closed by the server: %v", err)
-	}
-}
-
-func TestGuardTakesDownAChildThatLeftTheGroup(t *testing.T) {
-	self, _ := os.Executable()
-	// setsid puts the server in a session and group of its own: a kill of the guard's
-	// group misses it, the subreaper's sweep does not.
-	spec := Spec{
-		Name:    "setsid",
-		Command: []string{"sh", "-c", `ALLOCSCOPE_TEST_HELPER=serve setsid "$0" {port} & echo "$!" > "$1"; wait`, self, t.TempDir() + "/child"},
-		Guard:   []string{self},
-		Env:     []string{"ALLOCSCOPE_TEST_HELPER=guard"},
-	}
-	pid := killParent(t, spec)
-	if alive(pid) {
-		t.Fatalf("command %d outlived its parent's kill -9", pid)
-	}
-	childPID, err := os.ReadFile(spec.Command[4])
-	if err != nil {
-		t.Fatal(err)
-	}
-	child, _ := strconv.Atoi(strings.TrimSpace(string(childPID)))
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(child) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if alive(child) {
-		syscall.Kill(child, syscall.SIGKILL)
-		t.Fatalf("the setsid child %d outlived allocscope's kill -9", child)
 	}
 }

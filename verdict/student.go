@@ -46,41 +46,37 @@ func regIncBeta(a, b, x float64) float64 {
 }
 
 func betaCF(a, b, x float64) float64 {
-	const tiny = 1e-300
-	c, d := 1.0, 1-(a+b)*x/(a+1)
-	if math.Abs(d) < tiny {
-		d = tiny
-	}
+	c, d := 1.0, clampTiny(1-(a+b)*x/(a+1))
 	d = 1 / d
 	h := d
 	for m := 1; m <= 300; m++ {
 		fm := float64(m)
-		num := fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm))
-		d = 1 + num*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + num/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		h *= d * c
-		num = -(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1))
-		d = 1 + num*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + num/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		delta := d * c
-		h *= delta
-		if math.Abs(delta-1) < 1e-15 {
+		// Each step folds in the even and then the odd term of the continued fraction.
+		even := fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm))
+		odd := -(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1))
+		var f float64
+		c, d, f = lentzStep(c, d, even)
+		h *= f
+		c, d, f = lentzStep(c, d, odd)
+		h *= f
+		if math.Abs(f-1) < 1e-15 {
 			break
 		}
 	}
 	return h
+}
+
+// lentzStep is one step of Lentz's method: the new C and D, and the factor C·D.
+func lentzStep(c, d, term float64) (float64, float64, float64) {
+	d = 1 / clampTiny(1+term*d)
+	c = clampTiny(1 + term/c)
+	return c, d, c * d
+}
+
+func clampTiny(v float64) float64 {
+	const tiny = 1e-300
+	if math.Abs(v) < tiny {
+		return tiny
+	}
+	return v
 }
