@@ -231,3 +231,54 @@ func TestFullDiskIsSaidAtOnceAndTheRunIsNotClaimedSaved(t *testing.T) {
 		t.Fatalf("no autosave warning among %+v", rec.Events)
 	}
 }
+
+// Where the kernel refuses the reset (another user's process), the peak is VmHWM since the
+// process started, which counts only for a phase that holds a new lifetime peak.
+func TestRefusedResetFallsBackToLifetimePeakOrSamples(t *testing.T) {
+	p := startBuiltin(t, "system")
+	fs, err := probe.NewFS(probe.DefaultRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newPeakMeter(fs, p.PID, false)
+	m.resetRefused = true // as for another user's process
+	m.begin(record.PhaseLoad, 0)
+	get(t, "http://"+p.Addr+"/hold?bytes=64MiB&ms=50")
+	time.Sleep(300 * time.Millisecond)
+	_, load := m.end(1 << 20)
+	if load.Source != record.PeakKernelSinceStart || load.Bytes < 64<<20 {
+		t.Fatalf("load peak %+v: want the lifetime VmHWM, with the 64 MiB held", load)
+	}
+	m.begin(record.PhaseCooldown, time.Second)
+	_, cool := m.end(3 << 20)
+	if cool.Source != record.PeakSampled || cool.Bytes != 3<<20 {
+		t.Fatalf("cooldown peak %+v: the lifetime peak belongs to the load, so only the samples speak for the cooldown", cool)
+	}
+	var md bytes.Buffer
+	rec := &record.Record{State: record.StateDone, Targets: []record.Target{{Name: "other-user", Runs: []record.TargetRun{{Peaks: map[string]record.PeakRSS{record.PhaseLoad: load, record.PhaseCooldown: cool}}}}}}
+	if err := report.Markdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "For other-user the kernel refused the reset") {
+		t.Fatalf("the Markdown does not say the reset was refused:\n%s", md.String())
+	}
+}
+
+func TestWatchReportsAnExactPeak(t *testing.T) {
+	p := startBuiltin(t, "system")
+	w, err := StartWatch(context.Background(), WatchOptions{PIDs: []int{p.PID}, Interval: time.Second, Duration: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	get(t, "http://"+p.Addr+"/hold?bytes=64MiB&ms=50")
+	<-w.Done()
+	rec := w.Snapshot()
+	peak, ok := rec.Targets[0].Runs[0].Peaks[PhaseWatch]
+	if !ok || peak.Source != record.PeakKernel || peak.Bytes < 64<<20 {
+		t.Fatalf("watch peak %+v: want the kernel's, holding the 64 MiB that the samples missed", peak)
+	}
+	if got := record.Summarize(rec)[0].PeakRSS.Median; got < 64<<20 {
+		t.Fatalf("summary peak %.0f, want the exact one", got)
+	}
+}

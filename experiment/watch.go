@@ -24,6 +24,8 @@ type Watch struct {
 	done     chan struct{}
 	err      error
 	savePath string
+	// meters measure each process's exact peak over the watch.
+	meters []*peakMeter
 }
 
 // WatchOptions says what to watch.
@@ -69,6 +71,9 @@ func StartWatch(ctx context.Context, o WatchOptions) (*Watch, error) {
 		p, _ := fs.ReadProcess(pid, 0)
 		name := fmt.Sprintf("%d %s", pid, p.Comm)
 		targets = append(targets, probe.Target{Name: name, PID: pid, Tree: o.Tree})
+		m := newPeakMeter(fs, pid, o.Tree)
+		m.begin(PhaseWatch, 0)
+		w.meters = append(w.meters, m)
 		w.rec.Targets = append(w.rec.Targets, record.Target{Name: name, Kind: "process", Runs: []record.TargetRun{{PID: pid}}})
 	}
 	if o.Duration > 0 {
@@ -107,6 +112,11 @@ func (w *Watch) follow(ctx context.Context, samples <-chan probe.Sample) {
 		w.notify()
 	}
 	w.mu.Lock()
+	for i, m := range w.meters {
+		run := &w.rec.Targets[i].Runs[0]
+		phase, peak := m.end(sampledPeak(run.Samples, 0, 0))
+		run.Peaks = map[string]record.PeakRSS{phase: peak}
+	}
 	w.rec.Ended = time.Now()
 	w.rec.State = record.StateDone
 	if errors.Is(ctx.Err(), context.Canceled) {

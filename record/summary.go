@@ -57,6 +57,8 @@ type Summary struct {
 	PeakSource string `json:"peak_source,omitempty"`
 	// PeakUpperBound: a process tree's peak, the sum of its members' peaks.
 	PeakUpperBound bool `json:"peak_upper_bound,omitempty"`
+	// PeakResetRefused: the kernel refused to reset the high-water mark in some phase.
+	PeakResetRefused bool `json:"peak_reset_refused,omitempty"`
 	// Exit says how the target ended where it crashed ("" otherwise).
 	Crash string `json:"crash,omitempty"`
 	// LoadError says why its load ended without a result ("" otherwise).
@@ -82,6 +84,9 @@ func Summarize(r *Record) []Summary {
 				peak = append(peak, v)
 				s.PeakSource = lessExact(s.PeakSource, src)
 				s.PeakUpperBound = s.PeakUpperBound || upper
+			}
+			for _, p := range run.Peaks {
+				s.PeakResetRefused = s.PeakResetRefused || p.Source == PeakKernelSinceStart
 			}
 			if p, ok := run.Peaks[PhaseLoad]; ok {
 				peakLoad = append(peakLoad, float64(p.Bytes))
@@ -133,11 +138,11 @@ func appendOf(dst *[]float64, m Metric, run TargetRun) {
 // runPeak is a run's whole peak: the largest of its phases' peaks, or, in a record made
 // before phases had peaks, the largest sample.
 func runPeak(run TargetRun) (v float64, source string, upperBound bool, ok bool) {
+	// The whole run's peak is the highest phase's: its source is the figure's.
 	for _, p := range run.Peaks {
-		if !ok || float64(p.Bytes) > v {
-			v = float64(p.Bytes)
+		if !ok || float64(p.Bytes) > v || (float64(p.Bytes) == v && lessExact(source, p.Source) == p.Source) {
+			v, source = float64(p.Bytes), p.Source
 		}
-		source = lessExact(source, p.Source)
 		upperBound = upperBound || p.UpperBound
 		ok = true
 	}

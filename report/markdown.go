@@ -212,10 +212,10 @@ func peakNote(sums []record.Summary) string {
 	note := "Peak RSS is the kernel's high-water mark (VmHWM in /proc/PID/status), reset when each phase starts (/proc/PID/clear_refs): exact, not the largest sample."
 	var sampled, sinceStart, trees []string
 	for _, s := range sums {
-		switch s.PeakSource {
-		case record.PeakSampled:
+		if s.PeakSource == record.PeakSampled {
 			sampled = append(sampled, s.Target)
-		case record.PeakKernelSinceStart:
+		}
+		if s.PeakResetRefused {
 			sinceStart = append(sinceStart, s.Target)
 		}
 		if s.PeakUpperBound {

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"github.com/allocscope/allocscope/loadgen"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -254,5 +257,47 @@ func TestServersListNamesEveryAllocator(t *testing.T) {
 		if !strings.Contains(out, "\n"+a+" ") {
 			t.Fatalf("servers list does not show %s:\n%s", a, out)
 		}
+	}
+}
+
+func TestRunsStartedInTheSameSecondGetTheirOwnRecord(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	seen := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		p, err := newRunPath()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] {
+			t.Fatalf("%s handed out twice", p)
+		}
+		seen[p] = true
+	}
+}
+
+func TestLoadInterruptedBySigtermExits143(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hi") })}
+	go srv.Serve(ln)
+	defer srv.Close()
+	cmd := exec.Command(binary, "load", "-c", "5", "-d", "30", "http://"+ln.Addr().String()+"/")
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "Running"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("load never started: %s", stderr.String())
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
+		t.Fatalf("load after SIGTERM: %v, want exit 143; %s", err, stderr.String())
 	}
 }
