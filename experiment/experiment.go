@@ -305,7 +305,10 @@ func (e *Experiment) spec(l lane, bins map[string]servers.Binary) (servers.Spec,
 		spec = servers.ServerSpec(l.name, bins[l.allocator].Path, e.opts.Bind, e.opts.Threads)
 	}
 	if l.preload != "" {
-		alloc, _ := servers.LookupAllocator(l.preload)
+		alloc, err := servers.LookupAllocator(l.preload)
+		if err != nil {
+			return spec, err
+		}
 		lib, err := alloc.PreloadPath()
 		if err != nil {
 			return spec, err
@@ -542,12 +545,18 @@ func (e *Experiment) load(ctx context.Context, run int, group []int, procs []*se
 
 // follow records a load worker's snapshots, result and its own memory and CPU.
 func (e *Experiment) follow(remote *loadgen.Remote, i, run int) {
-	fs, _ := probe.NewFS(probe.DefaultRoot)
 	sctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var clientDone sync.WaitGroup
-	sampler := &probe.Sampler{FS: fs, Interval: e.opts.Interval}
-	if samples, err := sampler.Run(sctx, []probe.Target{{Name: "client", PID: remote.PID()}}); err == nil {
+	fs, err := probe.NewFS(probe.DefaultRoot)
+	var samples <-chan probe.Sample
+	if err == nil {
+		sampler := &probe.Sampler{FS: fs, Interval: e.opts.Interval}
+		samples, err = sampler.Run(sctx, []probe.Target{{Name: "client", PID: remote.PID()}})
+	}
+	if err != nil {
+		e.event(e.lanes[i].name, "warning", fmt.Sprintf("%s: the load generator's own CPU and memory are not measured: %v", e.lanes[i].name, err))
+	} else {
 		clientDone.Add(1)
 		go func() {
 			defer clientDone.Done()

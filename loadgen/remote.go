@@ -37,17 +37,19 @@ func ServeWorker(stdin io.Reader, stdout io.Writer) int {
 	}
 	var cfg Config
 	if err := json.Unmarshal(line, &cfg); err != nil {
-		enc.Encode(workerMessage{Error: "bad config: " + err.Error()})
+		enc.Encode(workerMessage{Error: "bad config: " + err.Error()}) // exits non-zero either way
 		return 2
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	g, err := Start(ctx, cfg)
 	if err != nil {
-		enc.Encode(workerMessage{Error: err.Error()})
+		enc.Encode(workerMessage{Error: err.Error()}) // exits non-zero either way
 		return 1
 	}
-	enc.Encode(workerMessage{Started: true})
+	if err := enc.Encode(workerMessage{Started: true}); err != nil {
+		return 1 // allocscope is gone; the deferred cancel stops the load
+	}
 	go func() {
 		sc := bufio.NewScanner(in)
 		for sc.Scan() {
@@ -64,10 +66,15 @@ func ServeWorker(stdin io.Reader, stdout io.Writer) int {
 		cancel()
 	}()
 	for s := range g.Snapshots() {
-		enc.Encode(workerMessage{Snapshot: &s})
+		if err := enc.Encode(workerMessage{Snapshot: &s}); err != nil {
+			cancel() // allocscope no longer reads: stop the load, nobody would see it
+		}
 	}
 	r := g.Wait()
-	enc.Encode(workerMessage{Result: &r})
+	if err := enc.Encode(workerMessage{Result: &r}); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen worker: cannot report the result:", err)
+		return 1
+	}
 	return 0
 }
 
@@ -109,8 +116,15 @@ func StartRemote(ctx context.Context, argv []string, cfg Config) (*Remote, error
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("load worker: %w", err)
 	}
-	js, _ := json.Marshal(cfg)
-	stdin.Write(append(js, '\n'))
+	js, err := json.Marshal(cfg)
+	if err == nil {
+		_, err = stdin.Write(append(js, '\n'))
+	}
+	if err != nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		return nil, fmt.Errorf("load worker: cannot hand it its config: %w", err)
+	}
 	first := make(chan error, 1)
 	go r.relay(stdout, first)
 	go func() {
@@ -201,10 +215,18 @@ func (r *Remote) Wait() Result {
 // PID is the worker process's ID, to measure the load generator itself.
 func (r *Remote) PID() int { return r.cmd.Process.Pid }
 
+// command sends c to the worker. A worker that has already ended cannot take it, and
+// needs nothing more: its end is reported through Wait and Err.
 func (r *Remote) command(c string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	io.WriteString(r.stdin, c+"\n")
+	if _, err := io.WriteString(r.stdin, c+"\n"); err != nil {
+		select {
+		case <-r.done:
+		default:
+			r.cmd.Process.Kill() // alive but deaf: it must not run on unstopped
+		}
+	}
 }
 
 // Pause stops sending new requests.

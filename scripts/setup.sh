@@ -3,7 +3,7 @@
 # Run by `make demo` and `make test`. Extra Debian packages can be named as arguments.
 set -euo pipefail
 
-packages=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev librust-hyper-dev librust-tokio-dev tmux procps "$@")
+packages=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev librust-hyper-dev librust-tokio-dev librust-tokio-macros-dev tmux procps "$@")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -46,7 +46,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "allocscope setup: installed ${missing[*]}" >&2
 fi
 
-rust=$(rustc --version | awk '{print $2}')
+# A rustup proxy without a default toolchain fails (with a Rust backtrace): say what to do.
+if ! rust=$(RUST_BACKTRACE=0 rustc --version 2>/dev/null | awk '{print $2}') || [ -z "$rust" ]; then
+  echo "allocscope setup: rustc is installed but does not run; with rustup that means no default toolchain: run 'rustup default stable'" >&2
+  exit 1
+fi
 if [ "$(printf '%s\n1.77.0\n' "$rust" | sort -V | head -n1)" != "1.77.0" ]; then
   echo "allocscope setup: rustc $rust is too old for the server (needs 1.77+): update with 'rustup update' or install a newer rustc" >&2
   exit 1

@@ -203,7 +203,7 @@ func (b *Builder) Build(ctx context.Context, alloc Allocator) (Binary, error) {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return Binary{}, ctx.Err()
 		}
-		return Binary{}, fmt.Errorf("cargo build of %s failed (%v); last output:\n%s", alloc.Name, err, strings.Join(tail.lines, "\n"))
+		return Binary{}, fmt.Errorf("cargo build of %s failed (%v): %s; last output:\n%s", alloc.Name, err, cargoHint(tail.lines, src), strings.Join(tail.lines, "\n"))
 	}
 	built := filepath.Join(targetDir, "release", "allocscope-server")
 	if err := copyFileAtomic(built, out); err != nil {
@@ -214,6 +214,22 @@ func (b *Builder) Build(ctx context.Context, alloc Allocator) (Binary, error) {
 		return Binary{}, err
 	}
 	return Binary{Allocator: alloc.Name, Path: out, SizeBytes: st.Size(), Duration: time.Since(start)}, nil
+}
+
+// cargoHint reads cargo's last lines for a missing prerequisite and says what to run.
+func cargoHint(lines []string, src CargoSource) string {
+	out := strings.Join(lines, "\n")
+	switch {
+	case strings.Contains(out, "no default toolchain") || strings.Contains(out, "rustup could not choose"):
+		return "rustup has no default toolchain: run 'rustup default stable'"
+	case src == SourceCratesIO && (strings.Contains(out, "Could not resolve host") || strings.Contains(out, "failed to download") ||
+		strings.Contains(out, "failed to get") || strings.Contains(out, "network failure")):
+		return "cargo cannot reach crates.io and Debian's crate sources are not installed: run scripts/setup.sh " +
+			"(or: sudo apt-get install librust-hyper-dev librust-tokio-dev librust-tokio-macros-dev), or let cargo reach crates.io"
+	case src == SourceDebian && (strings.Contains(out, "no matching package") || strings.Contains(out, "failed to select a version")):
+		return "Debian's crate sources lack a crate the server needs: run scripts/setup.sh, or ALLOCSCOPE_CARGO_SOURCE=crates-io where cargo can reach crates.io"
+	}
+	return "see cargo's output below, or build with 'allocscope servers build --verbose'"
 }
 
 func writeCrate(dir string) error {
