@@ -3,7 +3,6 @@ package experiment
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -324,13 +323,8 @@ func TestLoadCountMatchesTheServersOwnCounter(t *testing.T) {
 
 func serverRequests(t *testing.T, addr string) uint64 {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/stats")
+	s, err := servers.FetchStats(context.Background(), http.DefaultClient, addr)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var s serverStats
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
 		t.Fatal(err)
 	}
 	return s.Requests

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/servers"
 )
 
@@ -187,7 +188,7 @@ func (o Options) Validate() error {
 type lane struct {
 	name      string
 	allocator string
-	kind      string
+	kind      record.TargetKind
 	command   string // custom command
 	preload   string // allocator name to preload
 }
@@ -200,22 +201,22 @@ func (o Options) lanes() []lane {
 			if a != "system" {
 				name = a + "-preload"
 			}
-			l := lane{name: name, allocator: a, kind: "preload"}
+			l := lane{name: name, allocator: a, kind: record.KindPreload}
 			if a != "system" {
 				l.preload = a
 			}
 			out = append(out, l)
 			continue
 		}
-		out = append(out, lane{name: a, allocator: a, kind: "builtin"})
+		out = append(out, lane{name: a, allocator: a, kind: record.KindBuiltin})
 	}
 	for _, t := range o.Targets {
 		if len(o.TargetAllocators) == 0 {
-			out = append(out, lane{name: t.Name, kind: "command", command: t.Command})
+			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command})
 			continue
 		}
 		for _, a := range o.TargetAllocators {
-			l := lane{name: t.Name + "+" + a, allocator: a, kind: "command", command: t.Command}
+			l := lane{name: t.Name + "+" + a, allocator: a, kind: record.KindCommand, command: t.Command}
 			if a != "system" {
 				l.preload = a
 			}

@@ -13,7 +13,7 @@ import (
 )
 
 // PhaseWatch is the one phase of a watch.
-const PhaseWatch = "watch"
+const PhaseWatch = record.ScenarioWatch
 
 // Watch samples running processes (no spawning) into a record, until ctx ends, the
 // duration passes or every process has exited.
@@ -74,7 +74,7 @@ func StartWatch(ctx context.Context, o WatchOptions) (*Watch, error) {
 		m := newPeakMeter(fs, pid, o.Tree)
 		m.begin(PhaseWatch, 0)
 		w.meters = append(w.meters, m)
-		w.rec.Targets = append(w.rec.Targets, record.Target{Name: name, Kind: "process", Runs: []record.TargetRun{{PID: pid}}})
+		w.rec.Targets = append(w.rec.Targets, record.Target{Name: name, Kind: record.KindProcess, Runs: []record.TargetRun{{PID: pid}}})
 	}
 	if o.Duration > 0 {
 		var cancel context.CancelFunc

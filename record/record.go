@@ -23,6 +23,24 @@ type Record struct {
 	Events  []Event  `json:"events,omitempty"`
 }
 
+// TargetKind says what a target is.
+type TargetKind string
+
+// Target kinds.
+const (
+	// KindBuiltin is the Rust server built with the allocator.
+	KindBuiltin TargetKind = "builtin"
+	// KindPreload is the system build with the allocator LD_PRELOADed.
+	KindPreload TargetKind = "preload"
+	// KindCommand is a --target command, measured as a process tree.
+	KindCommand TargetKind = "command"
+	// KindProcess is a running process that `watch` samples.
+	KindProcess TargetKind = "process"
+)
+
+// ScenarioWatch is the plan's scenario in a record made by `watch`: no load was sent.
+const ScenarioWatch = "watch"
+
 // Run states.
 const (
 	StateRunning     = "running"
@@ -79,8 +97,7 @@ type Target struct {
 	Name string `json:"name"`
 	// Allocator is the allocator serving malloc (linked or preloaded); "" when unknown.
 	Allocator string `json:"allocator"`
-	// Kind is builtin (the Rust server), preload (the server with LD_PRELOAD) or command.
-	Kind        string   `json:"kind"`
+	Kind        TargetKind `json:"kind"`
 	Command     []string `json:"command,omitempty"`
 	Binary      string   `json:"binary,omitempty"`
 	BinaryBytes int64    `json:"binary_bytes,omitempty"`

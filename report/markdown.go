@@ -47,7 +47,7 @@ func Markdown(w io.Writer, r *record.Record) error {
 	}
 	writeLaneSettings(&b, r)
 	p := r.Plan
-	if p.Scenario == "watch" {
+	if p.Scenario == record.ScenarioWatch {
 		fmt.Fprintf(&b, "\n\n### Watch\nRunning processes sampled every %s, no load sent.\n", p.Interval)
 	} else {
 		b.WriteString("\n\n### Load test\n```bash\n" + p.LoadCommand + "\n```\n")
@@ -161,7 +161,7 @@ func writeTarget(b *strings.Builder, t record.Target) {
 	}
 	if run.Exit.Crashed() {
 		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit, run.Exit.T.Seconds())
-	} else if run.Exit != nil && t.Kind == "process" {
+	} else if run.Exit != nil && t.Kind == record.KindProcess {
 		fmt.Fprintf(b, "\n*The process exited at %.1f s.*\n", run.Exit.T.Seconds())
 	}
 }

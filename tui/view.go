@@ -99,7 +99,7 @@ func (m Model) header() string {
 		what = "path"
 	}
 	line1 := fmt.Sprintf("%s │ %s │ %s GET %s │ c=%d d=%s", title, strings.Join(names, " · "), what, p.Path, p.Connections, p.Duration)
-	if p.Scenario == "watch" {
+	if p.Scenario == record.ScenarioWatch {
 		line1 = fmt.Sprintf("%s │ watching %s │ every %s", title, strings.Join(names, " · "), p.Interval)
 	}
 	if p.Rate > 0 {
@@ -116,7 +116,7 @@ func (m Model) header() string {
 
 // planned is how long the whole plan takes.
 func planned(p record.Plan, targets int) time.Duration {
-	if p.Scenario == "watch" {
+	if p.Scenario == record.ScenarioWatch {
 		return p.Duration
 	}
 	groups := 1
@@ -145,7 +145,7 @@ func (m Model) progress() string {
 	if !m.now.IsZero() && !m.rec.Started.IsZero() {
 		elapsed = m.now.Sub(m.rec.Started)
 	}
-	if m.rec.Plan.Scenario == "watch" && m.rec.Plan.Duration == 0 {
+	if m.rec.Plan.Scenario == record.ScenarioWatch && m.rec.Plan.Duration == 0 {
 		return fmt.Sprintf("%s %s  (q stops)", bold.Render("WATCH"), elapsed.Round(time.Second))
 	}
 	if m.mode == modeSummary {

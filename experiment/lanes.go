@@ -1,0 +1,217 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/allocscope/allocscope/probe"
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/servers"
+)
+
+// lanesRun is one repetition's running lanes.
+type lanesRun struct {
+	procs []*servers.Process
+	// exits waits for every process's exit to be recorded.
+	exits sync.WaitGroup
+}
+
+// stop stops every started process at once and waits until each exit is recorded.
+func (lr *lanesRun) stop() {
+	var wg sync.WaitGroup
+	for _, p := range lr.procs {
+		if p != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.Stop(servers.DefaultStopGrace) }()
+		}
+	}
+	wg.Wait()
+	lr.exits.Wait()
+}
+
+// runOnce is one repetition: start every lane, sample them, run the phases, stop them.
+func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]servers.Binary) error {
+	e.setPhase(record.PhaseStarting)
+	lr := &lanesRun{procs: make([]*servers.Process, len(e.lanes))}
+	if err := e.startLanes(ctx, run, bins, lr); err != nil {
+		lr.stop()
+		return err
+	}
+	sctx, stopSampling := context.WithCancel(context.Background())
+	var consumers sync.WaitGroup
+	if err := e.sample(sctx, run, lr.procs, &consumers); err != nil {
+		stopSampling()
+		lr.stop()
+		return err
+	}
+	err := e.phases(ctx, run, lr.procs)
+	// An interrupted phase still gets its peak, read before the processes are stopped.
+	for i := range lr.procs {
+		e.turnPhase(i, run, "")
+	}
+	e.setPhase(record.PhaseDone)
+	lr.stop()
+	stopSampling()
+	consumers.Wait()
+	return err
+}
+
+// startLanes starts every lane's process and records its exit when it comes.
+func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]servers.Binary, lr *lanesRun) error {
+	// Lanes take turns at going first, run by run: the first server started and the first
+	// load worker connected would otherwise get a head start in every run, a bias that a
+	// paired comparison would call a real difference between identical lanes.
+	for _, i := range rotated(len(e.lanes), run) {
+		l := e.lanes[i]
+		spec, err := e.spec(l, bins)
+		if err != nil {
+			return err
+		}
+		p, err := servers.Start(ctx, spec)
+		if err != nil {
+			return err
+		}
+		lr.procs[i] = p
+		e.mu.Lock()
+		e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, record.TargetRun{PID: p.PID, Addr: p.Addr, Phases: record.Phases{Start: e.since(time.Now())}})
+		if spec.Preload != "" {
+			e.rec.Targets[i].Preload = spec.Preload
+		}
+		e.rec.Targets[i].Env = servers.AllocatorEnv(spec)
+		e.mu.Unlock()
+		e.event(l.name, "start", fmt.Sprintf("%s: pid %d serving on %s", l.name, p.PID, p.Addr))
+		lr.exits.Add(1)
+		go func() {
+			defer lr.exits.Done()
+			e.recordExit(i, run, p)
+		}()
+	}
+	return nil
+}
+
+// recordExit waits for lane i's process to end and records how.
+func (e *Experiment) recordExit(i, run int, p *servers.Process) {
+	<-p.Done()
+	ex := p.Exit()
+	e.mu.Lock()
+	tr := &e.rec.Targets[i].Runs[run]
+	tr.Exit = &record.Exit{T: e.since(time.Now()), Code: ex.Code, Signal: ex.Signal, Requested: ex.Requested}
+	e.mu.Unlock()
+	if !ex.Requested {
+		e.event(e.lanes[i].name, "crash", fmt.Sprintf("%s %s; the others go on. Last output: %v", e.lanes[i].name, ex, lastLines(p.Output(), 3)))
+	}
+	e.notify()
+}
+
+// sample starts the probe on every lane, their peak meters and the built-in servers'
+// /stats polls, until ctx ends; consumers is done when all have stopped.
+func (e *Experiment) sample(ctx context.Context, run int, procs []*servers.Process, consumers *sync.WaitGroup) error {
+	fs, err := probe.NewFS(probe.DefaultRoot)
+	if err != nil {
+		return err
+	}
+	targets := make([]probe.Target, len(procs))
+	for i, p := range procs {
+		targets[i] = probe.Target{Name: e.lanes[i].name, PID: p.PID, Tree: e.lanes[i].kind == record.KindCommand}
+	}
+	sampler := &probe.Sampler{FS: fs, Interval: e.opts.Interval, SmapsInterval: max(probe.DefaultSmapsInterval, e.opts.Interval)}
+	samples, err := sampler.Run(ctx, targets)
+	if err != nil {
+		return err
+	}
+	e.meters = make([]*peakMeter, len(procs))
+	for i, p := range procs {
+		e.meters[i] = newPeakMeter(fs, p.PID, targets[i].Tree)
+		e.mu.Lock()
+		start := e.rec.Targets[i].Runs[run].Phases.Start
+		e.mu.Unlock()
+		e.meters[i].begin(record.PhaseBaseline, start)
+	}
+	consumers.Add(1)
+	go func() {
+		defer consumers.Done()
+		e.consumeSamples(samples, run, func(i int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Samples })
+	}()
+	for i, l := range e.lanes {
+		if l.kind != record.KindCommand {
+			consumers.Add(1)
+			go func() { defer consumers.Done(); e.pollHeap(ctx, i, run, procs[i].Addr) }()
+		}
+	}
+	return nil
+}
+
+// rotated is 0..n-1 starting at k mod n.
+func rotated(n, k int) []int {
+	out := make([]int, n)
+	for j := range out {
+		out[j] = (j + k) % n
+	}
+	return out
+}
+
+func lastLines(lines []string, n int) []string {
+	if len(lines) > n {
+		return lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// phases runs baseline, load and cooldown, concurrently for all targets or one after another.
+func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Process) error {
+	e.setPhase(record.PhaseBaseline)
+	e.logf("baseline: %s idle", e.opts.Baseline)
+	if !sleep(ctx, e.opts.Baseline) {
+		return nil
+	}
+	groups := [][]int{}
+	if e.opts.Sequential {
+		for i := range procs {
+			groups = append(groups, []int{i})
+		}
+	} else {
+		all := make([]int, len(procs))
+		for i := range all {
+			all[i] = i
+		}
+		groups = append(groups, all)
+	}
+	for _, group := range groups {
+		e.setPhase(record.PhaseLoad)
+		e.load(ctx, run, group, procs)
+		if ctx.Err() != nil {
+			return nil
+		}
+		e.setPhase(record.PhaseCooldown)
+		e.logf("cooldown: %s idle", e.opts.Cooldown)
+		ok := sleep(ctx, e.opts.Cooldown)
+		e.mu.Lock()
+		now := e.since(time.Now())
+		for _, i := range group {
+			e.rec.Targets[i].Runs[run].Phases.CooldownEnd = now
+		}
+		e.mu.Unlock()
+		if ok {
+			for _, i := range group {
+				e.turnPhase(i, run, "")
+			}
+		}
+		if !ok {
+			return nil
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

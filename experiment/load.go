@@ -1,0 +1,167 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/probe"
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/servers"
+)
+
+// load drives the group's targets at once, each from its own worker process.
+func (e *Experiment) load(ctx context.Context, run int, group []int, procs []*servers.Process) {
+	var wg sync.WaitGroup
+	names := ""
+	for _, i := range group {
+		names += " " + e.lanes[i].name
+	}
+	e.logf("load: %d connections for %s on%s", e.opts.Connections, e.opts.Duration, names)
+	for _, k := range rotated(len(group), run) {
+		i := group[k]
+		cfg := loadgen.Config{
+			Name: e.lanes[i].name, URL: "http://" + procs[i].Addr + e.opts.RequestPath(), Connections: e.opts.Connections,
+			Pipelining: e.opts.Pipelining, Rate: e.opts.Rate, Duration: e.opts.Duration, Engine: e.opts.Engine,
+		}
+		e.mu.Lock()
+		e.rec.Targets[i].Runs[run].Phases.LoadStart = e.since(time.Now())
+		e.mu.Unlock()
+		e.turnPhase(i, run, record.PhaseLoad)
+		remote, err := loadgen.StartRemote(ctx, append(append([]string(nil), e.opts.Self...), "__loadworker"), cfg)
+		if err != nil {
+			e.event(e.lanes[i].name, "error", fmt.Sprintf("%s: load did not start: %v", e.lanes[i].name, err))
+			e.mu.Lock()
+			e.rec.Targets[i].Runs[run].Phases.LoadEnd = e.since(time.Now())
+			e.mu.Unlock()
+			e.turnPhase(i, run, record.PhaseCooldown)
+			continue
+		}
+		if e.paused.Load() {
+			remote.Pause()
+		}
+		e.mu.Lock()
+		e.loads = append(e.loads, remote)
+		e.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.follow(remote, i, run)
+		}()
+	}
+	wg.Wait()
+	e.mu.Lock()
+	e.loads = nil
+	e.mu.Unlock()
+}
+
+// follow records a load worker's snapshots, result and its own memory and CPU.
+func (e *Experiment) follow(remote *loadgen.Remote, i, run int) {
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var clientDone sync.WaitGroup
+	fs, err := probe.NewFS(probe.DefaultRoot)
+	var samples <-chan probe.Sample
+	if err == nil {
+		sampler := &probe.Sampler{FS: fs, Interval: e.opts.Interval}
+		samples, err = sampler.Run(sctx, []probe.Target{{Name: "client", PID: remote.PID()}})
+	}
+	if err != nil {
+		e.event(e.lanes[i].name, "warning", fmt.Sprintf("%s: the load generator's own CPU and memory are not measured: %v", e.lanes[i].name, err))
+	} else {
+		clientDone.Add(1)
+		go func() {
+			defer clientDone.Done()
+			e.consumeSamples(samples, run, func(int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Client })
+		}()
+	}
+	for s := range remote.Snapshots() {
+		e.mu.Lock()
+		tr := &e.rec.Targets[i].Runs[run]
+		tr.Load = append(tr.Load, record.LoadTick{
+			T: e.since(s.Time), Requests: s.Requests, Bytes: s.Bytes, Errors: s.Errors.Total(), Non2xx: s.Errors.Non2xx,
+			P50: s.Latency.P50, P99: s.Latency.P99, Connections: s.Connections,
+		})
+		e.mu.Unlock()
+		e.notify()
+	}
+	res := remote.Wait()
+	stop()
+	clientDone.Wait()
+	if err := remote.Err(); err != nil {
+		e.mu.Lock()
+		tr := &e.rec.Targets[i].Runs[run]
+		tr.Phases.LoadEnd = e.since(time.Now())
+		tr.LoadError = err.Error()
+		e.mu.Unlock()
+		e.event(e.lanes[i].name, "load-died", fmt.Sprintf("%s: %v; its load figures are incomplete and it is left out of the comparisons; the others go on", e.lanes[i].name, err))
+		e.turnPhase(i, run, record.PhaseCooldown)
+		return
+	}
+	e.mu.Lock()
+	tr := &e.rec.Targets[i].Runs[run]
+	tr.Phases.LoadEnd = e.since(time.Now())
+	tr.Result = &record.LoadResult{
+		Requests: res.Requests, Duration: res.Duration, ReqPerSec: res.ReqPerSecMean(), Bytes: res.Bytes,
+		P50: res.Latency.P50, P90: res.Latency.P90, P99: res.Latency.P99, P999: res.Latency.P99_9, Max: res.Latency.Max, Mean: res.Latency.Mean,
+		Errors: map[string]uint64{"connect": res.Errors.Connect, "reset": res.Errors.Reset, "timeout": res.Errors.Timeout, "parse": res.Errors.Parse, "non2xx": res.Errors.Non2xx},
+		Status: res.Status.Map(), CoordinatedOmissionCorrected: res.CoordinatedOmissionCorrected, Engine: res.Engine,
+	}
+	e.mu.Unlock()
+	e.turnPhase(i, run, record.PhaseCooldown)
+	e.notify()
+}
+
+// turnPhase records the peak of lane i's open phase, if any, and opens next ("" for none).
+func (e *Experiment) turnPhase(i, run int, next string) {
+	m := e.meters[i]
+	now := e.since(time.Now())
+	if m.phase != "" {
+		e.mu.Lock()
+		sampled := sampledPeak(e.rec.Targets[i].Runs[run].Samples, m.from, now)
+		e.mu.Unlock()
+		phase, peak := m.end(sampled)
+		e.mu.Lock()
+		tr := &e.rec.Targets[i].Runs[run]
+		if tr.Peaks == nil {
+			tr.Peaks = map[string]record.PeakRSS{}
+		}
+		tr.Peaks[phase] = peak
+		e.mu.Unlock()
+	}
+	if next != "" {
+		m.begin(next, now)
+	}
+}
+
+// consumeSamples appends each sample to the series slot picks; slot is called with e.mu held.
+func (e *Experiment) consumeSamples(samples <-chan probe.Sample, run int, slot func(i int) *[]record.Sample) {
+	index := map[string]int{}
+	for i, l := range e.lanes {
+		index[l.name] = i
+	}
+	for s := range samples {
+		e.mu.Lock()
+		t := e.since(s.Time)
+		for _, ts := range s.Targets {
+			if ts.Exited {
+				continue
+			}
+			series := slot(index[ts.Name])
+			*series = append(*series, toSample(t, ts.Total))
+		}
+		e.mu.Unlock()
+		e.notify()
+	}
+}
+
+// toSample keeps a probe reading in the record's own type, at offset t.
+func toSample(t time.Duration, p probe.Process) record.Sample {
+	return record.Sample{
+		T: t, RSSBytes: p.RSSBytes, VSZBytes: p.VSZBytes, PeakRSSBytes: p.PeakRSSBytes, AnonBytes: p.AnonBytes,
+		FileBytes: p.FileBytes, PSSBytes: p.PSSBytes, USSBytes: p.USSBytes, CPUPercent: p.CPUPercent,
+		Threads: p.Threads, FDs: p.FDs, MinorFaults: p.MinorFaults,
+	}
+}
