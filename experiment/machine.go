@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/servers"
 	"golang.org/x/sys/unix"
@@ -22,20 +23,15 @@ func DescribeMachine() record.Machine {
 		m.Arch = unix.ByteSliceToString(uts.Machine[:])
 	}
 	m.OS = keyFrom("/etc/os-release", "PRETTY_NAME=", "")
-	m.CPUModel = keyFrom("/proc/cpuinfo", "model name", ":")
-	if mem := keyFrom("/proc/meminfo", "MemTotal:", ""); mem != "" {
-		var kib uint64
-		for _, c := range mem {
-			if c >= '0' && c <= '9' {
-				kib = kib*10 + uint64(c-'0')
-			}
-		}
-		m.MemoryBytes = kib << 10
+	var facts probe.Machine
+	if fs, err := probe.NewFS(probe.DefaultRoot); err == nil {
+		facts = fs.Machine()
 	}
-	m.Virtualization = virtualization()
+	m.CPUModel, m.MemoryBytes = facts.CPUModel, facts.MemTotalBytes
+	m.Virtualization = virtualization(facts.Hypervisor)
 	m.THP = bracketed(readTrimmed("/sys/kernel/mm/transparent_hugepage/enabled"))
 	m.THPDefrag = bracketed(readTrimmed("/sys/kernel/mm/transparent_hugepage/defrag"))
-	m.OvercommitMode = overcommitMode(readTrimmed("/proc/sys/vm/overcommit_memory"))
+	m.OvercommitMode = overcommitMode(facts.OvercommitMemory)
 	return m
 }
 
@@ -95,9 +91,9 @@ func keyFrom(path, prefix, sep string) string {
 
 // virtualization names the hypervisor and the container, as systemd-detect-virt tells
 // them apart: both shape the figures (a VM's pages are the host's to back or not).
-func virtualization() string {
+func virtualization(hypervisorFlag bool) string {
 	vm, container := detectVirt("--vm"), detectVirt("--container")
-	if vm == "" && strings.Contains(keyFrom("/proc/cpuinfo", "flags", ":"), " hypervisor") {
+	if vm == "" && hypervisorFlag {
 		vm = "unknown hypervisor"
 	}
 	if container == "" {
