@@ -146,15 +146,6 @@ func (w *Watch) Snapshot() *record.Record {
 // Phase is always "watch".
 func (w *Watch) Phase() string { return PhaseWatch }
 
-// Pause does nothing: a watch sends no load.
-func (w *Watch) Pause() {}
-
-// Resume does nothing.
-func (w *Watch) Resume() {}
-
-// Paused is always false.
-func (w *Watch) Paused() bool { return false }
-
 // Changed receives when a sample arrived.
 func (w *Watch) Changed() <-chan struct{} { return w.changed }
 

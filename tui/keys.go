@@ -41,3 +41,21 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Quit, k.Pause, k.Restart}, {k.Metric, k.Wider, k.Narrow}, {k.Export, k.Back, k.Forward, k.Help}}
 }
+
+// enabledKeys is the key map with only the keys that do something now: key.Matches and
+// the help bar both skip the others.
+func (m Model) enabledKeys() KeyMap {
+	k := m.keys
+	_, controllable := m.run.(Controller)
+	live := m.mode == modeLive && m.run != nil
+	chart := m.mode == modeLive || m.mode == modeReplay || m.mode == modeStopping
+	k.Pause.SetEnabled(live && controllable)
+	k.Restart.SetEnabled(m.start != nil && !m.once && (live || m.mode == modeSummary))
+	k.Metric.SetEnabled(chart)
+	k.Wider.SetEnabled(chart)
+	k.Narrow.SetEnabled(chart)
+	k.Back.SetEnabled(m.mode == modeReplay)
+	k.Forward.SetEnabled(m.mode == modeReplay)
+	k.Export.SetEnabled(m.rec != nil)
+	return k
+}

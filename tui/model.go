@@ -29,11 +29,13 @@ var windows = []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 5 
 // Model is the root bubbletea model.
 type Model struct {
 	start   StartFunc
-	run     Session
+	run     Source
 	cancel  context.CancelFunc
 	gen     int // increases with each run; messages of older runs are dropped
 	mode    mode
 	restart bool
+	// once: the source cannot be started again (a watch), so r does nothing.
+	once bool
 
 	rec    *record.Record
 	phase  string
@@ -61,6 +63,16 @@ type Model struct {
 func Live(start StartFunc) Model {
 	m := newModel()
 	m.start = start
+	m.keys = m.enabledKeys()
+	return m
+}
+
+// Watch returns the view of one source that cannot be started again (a watch).
+func Watch(src Source) Model {
+	m := newModel()
+	m.start = func(context.Context) (Source, error) { return src, nil }
+	m.once = true
+	m.keys = m.enabledKeys()
 	return m
 }
 
@@ -72,6 +84,7 @@ func Replay(rec *record.Record) Model {
 	m.phase = record.PhaseDone
 	m.cursor = end(rec)
 	m.now = rec.Started.Add(m.cursor)
+	m.keys = m.enabledKeys()
 	return m
 }
 
@@ -102,7 +115,7 @@ func end(r *record.Record) time.Duration {
 type (
 	startedMsg struct {
 		gen    int
-		run    Session
+		run    Source
 		cancel context.CancelFunc
 		err    error
 	}
@@ -158,7 +171,7 @@ func startRun(start StartFunc, gen int) tea.Cmd {
 // arrive together) into one frame.
 const minRedraw = 250 * time.Millisecond
 
-func waitForChange(gen int, run Session) tea.Cmd {
+func waitForChange(gen int, run Source) tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case <-run.Changed():
@@ -169,12 +182,17 @@ func waitForChange(gen int, run Session) tea.Cmd {
 		case <-run.Done():
 			return doneMsg{gen: gen, rec: run.Snapshot(), err: run.Err()}
 		default:
-			return snapshotMsg{gen: gen, rec: run.Snapshot(), phase: run.Phase(), paused: run.Paused()}
+			return snapshotMsg{gen: gen, rec: run.Snapshot(), phase: run.Phase(), paused: paused(run)}
 		}
 	}
 }
 
-func waitForDone(gen int, run Session) tea.Cmd {
+func paused(run Source) bool {
+	c, ok := run.(Controller)
+	return ok && c.Paused()
+}
+
+func waitForDone(gen int, run Source) tea.Cmd {
 	return func() tea.Msg {
 		<-run.Done()
 		return doneMsg{gen: gen, rec: run.Snapshot(), err: run.Err()}
@@ -184,6 +202,7 @@ func waitForDone(gen int, run Session) tea.Cmd {
 // Update handles one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	next, cmd := m.update(msg)
+	next.keys = next.enabledKeys()
 	if _, isTick := msg.(tickMsg); !isTick {
 		next.body = next.renderBody()
 	}
@@ -302,8 +321,7 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 	case key.Matches(k, m.keys.Pause):
-		if m.mode == modeLive && m.run != nil {
-			run := m.run
+		if run, ok := m.run.(Controller); ok && m.mode == modeLive {
 			m.paused = !m.paused
 			paused := m.paused
 			return m, func() tea.Msg {

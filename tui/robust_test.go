@@ -47,7 +47,7 @@ func runCmds(wait time.Duration, cmds ...tea.Cmd) []tea.Msg {
 // Pressing r again and again, at every stage of a run, never has two runs alive.
 func TestRepeatedRestartKeepsAtMostOneRunAlive(t *testing.T) {
 	var alive, most, started atomic.Int32
-	start := func(ctx context.Context) (Session, error) {
+	start := func(ctx context.Context) (Source, error) {
 		started.Add(1)
 		n := alive.Add(1)
 		for {
@@ -114,4 +114,24 @@ func TestEverySizeRendersOrSaysTooSmall(t *testing.T) {
 	next, _ = next.(Model).Update(doneMsg{rec: rec})
 	next.View()
 	_ = record.PhaseDone
+}
+
+func TestAFinishedWatchKeepsItsSummary(t *testing.T) {
+	rec := fixture(t)
+	f := newFake(rec)
+	m := Watch(f)
+	m, _ = step(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m, _ = step(t, m, startedMsg{gen: 0, run: f, cancel: func() {}})
+	close(f.done)
+	m, _ = step(t, m, doneMsg{gen: 0, rec: rec})
+	if m.mode != modeSummary {
+		t.Fatalf("mode %d after the watch ended, want the summary", m.mode)
+	}
+	m2, cmd := step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
+	if cmd != nil || m2.mode != modeSummary || m2.rec == nil {
+		t.Fatal("r after a finished watch started something or wiped its summary")
+	}
+	if strings.Contains(m2.View(), "run again") || strings.Contains(m2.View(), "pause") {
+		t.Fatalf("help offers keys that do nothing here:\n%s", m2.View())
+	}
 }

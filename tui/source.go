@@ -9,22 +9,26 @@ import (
 	"github.com/allocscope/allocscope/record"
 )
 
-// Session is an experiment in progress, as the view needs it.
-type Session interface {
+// Source is a run or a watch in progress, as the view reads it.
+type Source interface {
 	// Snapshot is a copy of the record now; the view may keep it.
 	Snapshot() *record.Record
 	Phase() string
-	Pause()
-	Resume()
-	Paused() bool
-	// Changed receives when the record changed; Done is closed when the run has ended.
+	// Changed receives when the record changed; Done is closed when it has ended.
 	Changed() <-chan struct{}
 	Done() <-chan struct{}
-	// Err is the run's error, valid after Done.
+	// Err is the source's error, valid after Done.
 	Err() error
-	// SavePath is where the run record is kept.
+	// SavePath is where the record is kept.
 	SavePath() string
 }
 
+// Controller is what a source that sends load offers besides: the space key.
+type Controller interface {
+	Pause()
+	Resume()
+	Paused() bool
+}
+
 // StartFunc starts a new run; the run ends by itself or when ctx is cancelled.
-type StartFunc func(ctx context.Context) (Session, error)
+type StartFunc func(ctx context.Context) (Source, error)

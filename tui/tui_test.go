@@ -69,7 +69,7 @@ func step(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
 func live(t *testing.T, w, h int) (Model, *fakeSession) {
 	rec := fixture(t)
 	f := newFake(rec)
-	m := Live(func(ctx context.Context) (Session, error) { return f, nil })
+	m := Live(func(ctx context.Context) (Source, error) { return f, nil })
 	m, _ = step(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	m, _ = step(t, m, startedMsg{gen: 0, run: f, cancel: func() {}})
 	m, _ = step(t, m, snapshotMsg{gen: 0, rec: rec, phase: record.PhaseLoad})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"github.com/allocscope/allocscope/loadgen"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/allocscope/allocscope/loadgen"
 
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"

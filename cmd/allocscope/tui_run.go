@@ -17,7 +17,7 @@ func runTUI(sigCtx *interruptible, first *experiment.Experiment, x exports) erro
 	defer cancel()
 	var mu sync.Mutex
 	var last *experiment.Session
-	start := func(viewCtx context.Context) (tui.Session, error) {
+	start := func(viewCtx context.Context) (tui.Source, error) {
 		e := first
 		mu.Lock()
 		defer mu.Unlock()

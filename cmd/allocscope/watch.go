@@ -67,15 +67,7 @@ func cmdWatch(args []string) error {
 		return usageError{err.Error()}
 	}
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
-		first := true
-		start := func(context.Context) (tui.Session, error) {
-			if !first {
-				return nil, fmt.Errorf("a watch cannot be run again: start allocscope watch anew")
-			}
-			first = false
-			return w, nil
-		}
-		err = tui.Run(ctx, tui.Live(start))
+		err = tui.Run(ctx, tui.Watch(w))
 		cancel()
 	} else {
 	lines:
