@@ -96,12 +96,12 @@ type Plan struct {
 type Target struct {
 	Name string `json:"name"`
 	// Allocator is the allocator serving malloc (linked or preloaded); "" when unknown.
-	Allocator string `json:"allocator"`
+	Allocator   string     `json:"allocator"`
 	Kind        TargetKind `json:"kind"`
-	Command     []string `json:"command,omitempty"`
-	Binary      string   `json:"binary,omitempty"`
-	BinaryBytes int64    `json:"binary_bytes,omitempty"`
-	Preload     string   `json:"preload,omitempty"`
+	Command     []string   `json:"command,omitempty"`
+	Binary      string     `json:"binary,omitempty"`
+	BinaryBytes int64      `json:"binary_bytes,omitempty"`
+	Preload     string     `json:"preload,omitempty"`
 	// Env holds the allocator settings the target ran with (MALLOC_*, MALLOC_CONF, …).
 	Env map[string]string `json:"env"`
 	// Runs holds one entry per repetition (--runs).
