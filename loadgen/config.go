@@ -50,6 +50,9 @@ type Config struct {
 	// Engine is how the loops do I/O: EngineAuto (io_uring where the kernel allows it,
 	// epoll otherwise), EngineEpoll or EngineUring.
 	Engine string `json:"engine,omitempty"`
+	// Addr is the URL's host resolved (IP:port), set by Resolve: a worker process given
+	// a resolved config does not look the host up again.
+	Addr string `json:"addr,omitempty"`
 }
 
 // Engines.
@@ -94,26 +97,48 @@ type target struct {
 	path     string
 }
 
-func (c Config) target() (target, error) {
+// parseURL checks the URL's form, with no lookup.
+func (c Config) parseURL() (*url.URL, string, error) {
 	raw := c.URL
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return target{}, fmt.Errorf("URL %q: %v", c.URL, err)
+		return nil, "", fmt.Errorf("URL %q: %v", c.URL, err)
 	}
 	if u.Scheme != "http" {
-		return target{}, fmt.Errorf("URL %q: only http:// is supported (no TLS)", c.URL)
+		return nil, "", fmt.Errorf("URL %q: only http:// is supported (no TLS)", c.URL)
 	}
 	if u.Hostname() == "" {
-		return target{}, fmt.Errorf("URL %q has no host", c.URL)
+		return nil, "", fmt.Errorf("URL %q has no host", c.URL)
 	}
 	port := u.Port()
 	if port == "" {
 		port = "80"
 	}
-	addrs, err := net.DefaultResolver.LookupIPAddr(context.Background(), u.Hostname())
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return nil, "", fmt.Errorf("URL %q: bad port %q", c.URL, port)
+	}
+	return u, port, nil
+}
+
+// target resolves the destination, within ctx, unless Resolve already did.
+func (c Config) target(ctx context.Context) (target, error) {
+	u, port, err := c.parseURL()
+	if err != nil {
+		return target{}, err
+	}
+	t := target{hostPort: u.Host, path: u.RequestURI()}
+	if c.Addr != "" {
+		a, err := net.ResolveTCPAddr("tcp", c.Addr)
+		if err != nil {
+			return target{}, fmt.Errorf("resolved address %q: %v", c.Addr, err)
+		}
+		t.addr = a
+		return t, nil
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, u.Hostname())
 	if err != nil || len(addrs) == 0 {
 		return target{}, fmt.Errorf("URL %q: cannot resolve %s", c.URL, u.Hostname())
 	}
@@ -124,15 +149,23 @@ func (c Config) target() (target, error) {
 			break
 		}
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p <= 0 || p > 65535 {
-		return target{}, fmt.Errorf("URL %q: bad port %q", c.URL, port)
-	}
-	path := u.RequestURI()
-	return target{addr: &net.TCPAddr{IP: ip, Port: p}, hostPort: u.Host, path: path}, nil
+	p, _ := strconv.Atoi(port)
+	t.addr = &net.TCPAddr{IP: ip, Port: p}
+	return t, nil
 }
 
-// Validate checks a config on its own, in one line per problem.
+// Resolve looks the URL's host up once, within ctx, and returns the config with Addr set.
+func (c Config) Resolve(ctx context.Context) (Config, error) {
+	t, err := c.target(ctx)
+	if err != nil {
+		return c, err
+	}
+	c.Addr = t.addr.String()
+	return c, nil
+}
+
+// Validate checks a config on its own, in one line per problem. It looks nothing up:
+// Start and Resolve do, once, within the caller's context.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
@@ -162,7 +195,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("header %q: names cannot hold ':' or spaces, values no line breaks", k)
 		}
 	}
-	_, err := c.target()
+	_, _, err := c.parseURL()
 	return err
 }
 

@@ -42,11 +42,17 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
 	if err := CheckPlan(CurrentLimits(), cfg); err != nil {
 		return nil, err
 	}
-	t, err := cfg.target()
+	return start(ctx, cfg)
+}
+
+// start starts a config already validated (by Start, or by StartRemote in the parent
+// process of a worker).
+func start(ctx context.Context, cfg Config) (*Generator, error) {
+	cfg = cfg.withDefaults()
+	t, err := cfg.target(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,8 @@ func ServeWorker(stdin io.Reader, stdout io.Writer) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	g, err := Start(ctx, cfg)
+	// StartRemote validated and resolved the config in the parent: start it as it is.
+	g, err := start(ctx, cfg)
 	if err != nil {
 		enc.Encode(workerMessage{Error: err.Error()}) // exits non-zero either way
 		return 1
@@ -98,6 +99,10 @@ func StartRemote(ctx context.Context, argv []string, cfg Config) (*Remote, error
 		return nil, err
 	}
 	if err := CheckPlan(CurrentLimits(), cfg); err != nil {
+		return nil, err
+	}
+	cfg, err := cfg.Resolve(ctx)
+	if err != nil {
 		return nil, err
 	}
 	r := &Remote{snapshots: make(chan Snapshot, 16), done: make(chan struct{})}

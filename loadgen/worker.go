@@ -311,15 +311,13 @@ func (w *worker) send(c *conn, now int64) {
 		return
 	}
 	if g.interval > 0 {
-		due := 0
-		for t := c.next; t <= now && due < free; t += g.interval {
-			due++
-		}
-		if due == 0 {
+		// The connection's schedule restarts at c.next: sends are due every interval from it.
+		n := due(ConstantPacer{Interval: time.Duration(g.interval)}, time.Duration(now-c.next), 0, free)
+		if n == 0 {
 			w.timers.schedule(c, c.next)
 			return
 		}
-		free = due
+		free = n
 	}
 	free = g.reserve(free)
 	if free == 0 {
