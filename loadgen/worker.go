@@ -18,15 +18,16 @@ const (
 	maxWait        = 50 // ms: how long epoll_wait may sleep, so pause and stop are seen promptly
 )
 
-// worker runs an epoll loop over its share of the connections.
+// worker runs one event loop over its share of the connections: the connection state
+// machine (connect, send, parse, complete, drop, timers) is here; moving the bytes is its
+// I/O engine's (engine_epoll.go, engine_uring.go).
 type worker struct {
-	g    *Generator
-	epfd int
+	g  *Generator
+	io ioEngine
 	// sockaddr is this loop's own copy of the target's address.
 	sockaddr unix.Sockaddr
 	conns    []*conn
 	timers   timers
-	readBuf  []byte
 	// batch is `pipelining` copies of the request, so a full pipeline is one write.
 	batch []byte
 
@@ -38,22 +39,28 @@ type worker struct {
 
 	lastScan int64
 	resumed  bool
-	// ready holds connections whose response completed in this epoll round; their next
+	// ready holds connections whose response completed in this round; their next
 	// requests go out together after the round, as wrk's do.
 	ready []*conn
+}
 
-	// ur, when set, replaces epoll and read/write; recvRetry holds connections whose
-	// receive found no free buffer, to be posted again after the round.
-	ur        *uring
-	recvRetry []*conn
+// ioEngine moves a worker's bytes. Each method runs on the worker's own thread.
+type ioEngine interface {
+	// register watches a socket whose connect is in progress.
+	register(c *conn) error
+	// write sends (or submits) c's pending bytes, w.batch[c.woff:c.wlen].
+	write(c *conn, now int64)
+	// closing readies c's socket for close.
+	closing(c *conn)
+	// wait blocks until something happened or timeout passed.
+	wait(timeout time.Duration) error
+	// dispatch hands what happened to the state machine; the worker's lock is held.
+	dispatch(now int64)
+	close()
 }
 
 func newWorker(g *Generator, n int) (*worker, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	w := &worker{g: g, epfd: epfd, sockaddr: g.sockaddr(), hist: newHistogram(), spare: newHistogram()}
+	w := &worker{g: g, sockaddr: g.sockaddr(), hist: newHistogram(), spare: newHistogram()}
 	for i := 0; i < g.cfg.Pipelining; i++ {
 		w.batch = append(w.batch, g.request...)
 	}
@@ -73,42 +80,39 @@ func (w *worker) run() {
 	if w.g.interval == 0 {
 		defer batchScheduling()()
 	}
-	defer unix.Close(w.epfd)
-	if w.g.engine == EngineUring {
-		// The ring belongs to this thread; should it fail here after the probe worked,
-		// this loop uses epoll and the others are unaffected.
-		if ur, err := newUring(len(w.conns)); err == nil {
-			w.ur = ur
-		}
-	}
-	if w.ur != nil {
-		w.runUring()
+	io, err := w.newEngine()
+	if err != nil {
 		return
 	}
-	events := make([]unix.EpollEvent, 512)
-	w.readBuf = make([]byte, 64<<10)
+	w.io = io
+	defer io.close()
 	w.connectAll(w.now())
 	for {
 		now := w.now()
 		if now >= w.g.deadline || w.g.stopped.Load() {
 			break
 		}
-		wait := int((w.nextWait(now) + time.Millisecond - 1) / time.Millisecond)
-		n, err := pollBeforeSleep(w.epfd, events)
-		if n == 0 && err == nil {
-			n, err = rawWait(w.epfd, events, wait)
-		}
-		if err != nil && !errors.Is(err, unix.EINTR) {
+		if err := io.wait(w.nextWait(now)); err != nil {
 			break
 		}
 		w.mu.Lock()
-		for i := 0; i < n; i++ {
-			w.handle(w.conns[events[i].Fd], events[i].Events)
-		}
+		io.dispatch(w.now())
 		w.afterRound(w.now())
 		w.mu.Unlock()
 	}
 	w.closeAll()
+}
+
+// newEngine makes this loop's engine on its own thread: a ring belongs to the thread
+// that made it. Should io_uring fail here after the probe worked, this loop uses epoll
+// and the others are unaffected.
+func (w *worker) newEngine() (ioEngine, error) {
+	if w.g.engine == EngineUring {
+		if e, err := newUringEngine(w); err == nil {
+			return e, nil
+		}
+	}
+	return newEpollEngine(w)
 }
 
 // connectAll opens every connection. In open loop their first sends are spread across
@@ -149,17 +153,12 @@ func (w *worker) afterRound(now int64) {
 	w.checkResume(now)
 }
 
-// closeConn closes a connection's socket. Under io_uring, entries still queued name the
-// socket by its number, which the next socket may reuse at once: they are submitted first,
-// and a shutdown ends whatever of them is still waiting.
+// closeConn closes a connection's socket, once its engine is ready for it.
 func (w *worker) closeConn(c *conn) {
 	if c.fd < 0 {
 		return
 	}
-	if w.ur != nil {
-		unix.Shutdown(c.fd, unix.SHUT_RDWR)
-		w.ur.enter(0, -1)
-	}
+	w.io.closing(c)
 	unix.Close(c.fd)
 	c.fd = -1
 }
@@ -205,15 +204,7 @@ func (w *worker) connect(c *conn, now int64) {
 	c.fd, c.state = fd, connConnecting
 	c.lastProgress = now
 	c.gen++
-	if w.ur != nil {
-		w.submitConnectPoll(c)
-		return
-	}
-	// Level-triggered, as wrk: one read per readiness instead of reading until EAGAIN,
-	// and EPOLLOUT armed only while a connect or a write is pending.
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP, Fd: int32(c.index)}
-	c.wantOut = true
-	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := w.io.register(c); err != nil {
 		unix.Close(fd)
 		c.fd = -1
 		w.cur.errors.Connect++
@@ -234,7 +225,7 @@ func (w *worker) retry(c *conn, now int64) {
 
 // drop closes a connection; lost counts the requests in flight as resets.
 func (w *worker) drop(c *conn, now int64, lost bool, backoff bool) {
-	w.closeConn(c) // closing also removes it from the epoll set
+	w.closeConn(c) // closing also takes it out of the engine's watch
 	c.wantOut = false
 	if c.state == connOpen {
 		w.open--
@@ -253,35 +244,6 @@ func (w *worker) drop(c *conn, now int64, lost bool, backoff bool) {
 	default:
 		c.state = connIdle
 		w.timers.schedule(c, now)
-	}
-}
-
-func (w *worker) handle(c *conn, ev uint32) {
-	now := w.now()
-	if c.fd < 0 {
-		return
-	}
-	if c.state == connConnecting {
-		if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
-			return
-		}
-		if !w.connected(c, ev&unix.EPOLLERR != 0, now) {
-			return
-		}
-		w.armOut(c, false)
-		w.send(c, now)
-		if c.fd < 0 {
-			return
-		}
-	}
-	if ev&unix.EPOLLOUT != 0 && c.woff < c.wlen {
-		w.flush(c, now)
-		if c.fd < 0 {
-			return
-		}
-	}
-	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		w.read(c)
 	}
 }
 
@@ -336,80 +298,9 @@ func (w *worker) send(c *conn, now int64) {
 	}
 	w.cur.sent += uint64(free)
 	c.woff, c.wlen = 0, free*len(g.request)
-	w.flush(c, now)
+	w.io.write(c, now)
 	if g.interval > 0 && c.fd >= 0 {
 		w.timers.schedule(c, c.next)
-	}
-}
-
-func (w *worker) flush(c *conn, now int64) {
-	if w.ur != nil {
-		w.submitSend(c)
-		return
-	}
-	for c.woff < c.wlen {
-		n, err := rawWrite(c.fd, w.batch[c.woff:c.wlen])
-		if n > 0 {
-			c.woff += n
-			continue
-		}
-		if errors.Is(err, unix.EAGAIN) {
-			w.armOut(c, true) // EPOLLOUT resumes the write
-			return
-		}
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		w.drop(c, now, true, true)
-		return
-	}
-	c.woff, c.wlen = 0, 0
-	w.armOut(c, false)
-}
-
-// armOut asks for EPOLLOUT while a write waits, and stops asking once it is done.
-func (w *worker) armOut(c *conn, on bool) {
-	if c.wantOut == on || c.fd < 0 || w.ur != nil {
-		return
-	}
-	c.wantOut = on
-	events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
-	if on {
-		events |= unix.EPOLLOUT
-	}
-	ev := unix.EpollEvent{Events: events, Fd: int32(c.index)}
-	unix.EpollCtl(w.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
-}
-
-func (w *worker) read(c *conn) {
-	for c.fd >= 0 {
-		n, err := rawRead(c.fd, w.readBuf)
-		now := w.now()
-		if n > 0 {
-			w.cur.bytes += uint64(n)
-			c.lastProgress = now
-			w.consume(c, w.readBuf[:n], now)
-			if n < len(w.readBuf) {
-				return // level-triggered: epoll says so if more arrives
-			}
-			continue
-		}
-		if n == 0 && err == nil {
-			// The server closed: a close-delimited body ends here, anything else is lost.
-			if c.resp.eof() {
-				w.complete(c, now)
-			}
-			w.drop(c, now, true, c.inflight > 0)
-			return
-		}
-		if errors.Is(err, unix.EAGAIN) {
-			return
-		}
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		w.drop(c, now, true, true)
-		return
 	}
 }
 

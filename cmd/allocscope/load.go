@@ -89,11 +89,16 @@ func loadFlags(fs *flag.FlagSet, c *loadgen.Config) {
 	}
 }
 
-func cmdLoad(args []string) error {
+// loadFlagSet defines load's flags (also read by the shell completion).
+func loadFlagSet() (*flag.FlagSet, *loadgen.Config, *bool) {
 	fs := newFlags("load", "load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--json]")
-	var cfg loadgen.Config
-	loadFlags(fs, &cfg)
-	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cfg := &loadgen.Config{}
+	loadFlags(fs, cfg)
+	return fs, cfg, fs.Bool("json", false, "print the result as JSON")
+}
+
+func cmdLoad(args []string) error {
+	fs, cfgp, asJSON := loadFlagSet()
 	// Flags may follow the URL, as with autocannon.
 	var url string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -102,6 +107,7 @@ func cmdLoad(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	cfg := *cfgp
 	if url == "" && fs.NArg() > 0 {
 		url = fs.Arg(0)
 	}

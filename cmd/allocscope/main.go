@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 const usage = `allocscope — compare memory allocators on a real server under load
@@ -22,6 +24,7 @@ usage:
   allocscope servers build [flags]    build the server once per allocator (cached)
   allocscope servers list             allocators: available or why not, binaries, versions
   allocscope version                  this build's version
+  allocscope completion bash|zsh|fish a shell completion script (source <(allocscope completion bash))
 
 Run 'allocscope COMMAND -h' for a command's flags.
 `
@@ -66,6 +69,10 @@ func run(args []string) int {
 		fmt.Println("allocscope", version)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
+	case "completion":
+		err = cmdCompletion(rest)
+	case cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+		return completeMain(args)
 	case "__guard":
 		return guardMain(rest)
 	case "__loadworker":
@@ -96,9 +103,36 @@ func newFlags(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: allocscope %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 	}
 	return fs
+}
+
+// printFlags lists a command's flags GNU-style, as the README does: --long, and -x for
+// one-letter flags (the flag package would print -long). Either spelling parses.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "--" + f.Name
+		if len(f.Name) == 1 {
+			name = "-" + f.Name
+		}
+		typ, usage := flag.UnquoteUsage(f)
+		if _, ok := f.Value.(durationFlag); ok {
+			typ = "duration"
+		}
+		if typ != "" {
+			name += " " + typ
+		}
+		line := "  " + name
+		if def := f.DefValue; def != "" && def != "0" && def != "false" && def != "0s" && def != "[]" {
+			usage += fmt.Sprintf(" (default %s)", def)
+		}
+		if len(line) <= 24 {
+			fmt.Fprintf(w, "%-26s%s\n", line, usage)
+		} else {
+			fmt.Fprintf(w, "%s\n%26s%s\n", line, "", usage)
+		}
+	})
 }
 
 // parseFlags parses, turning a flag error into one line that points to -h (the flag

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -300,5 +301,39 @@ func TestLoadInterruptedBySigtermExits143(t *testing.T) {
 	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
 		t.Fatalf("load after SIGTERM: %v, want exit 143; %s", err, stderr.String())
+	}
+}
+
+func TestCompletionInBashCompletesFlagsAndValues(t *testing.T) {
+	const bashCompletion = "/usr/share/bash-completion/bash_completion"
+	if _, err := os.Stat(bashCompletion); err != nil {
+		t.Skip("bash-completion is not installed (scripts/setup.sh installs it)")
+	}
+	script, stderr, code := allocscope(t, "completion", "bash")
+	if code != 0 {
+		t.Fatalf("completion bash: exit %d: %s", code, stderr)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "c.bash"), []byte(script), 0o644)
+	complete := func(words ...string) string {
+		t.Helper()
+		// What bash does on TAB: COMP_WORDS holds the line, the function fills COMPREPLY.
+		line := strings.Join(words, " ")
+		sh := fmt.Sprintf(`PATH=%q:$PATH; source `+bashCompletion+`; source %q; COMP_WORDS=(%s); COMP_CWORD=%d; COMP_LINE=%q; COMP_POINT=${#COMP_LINE}; __start_allocscope; printf '%%s\n' "${COMPREPLY[@]}"`,
+			filepath.Dir(binary), filepath.Join(dir, "c.bash"), line, len(words)-1, line)
+		out, err := exec.Command("bash", "-c", sh).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v: %s", line, err, out)
+		}
+		return string(out)
+	}
+	if got := complete("allocscope", "run", "--scen"); !strings.Contains(got, "--scenario") {
+		t.Fatalf("run --scen<TAB>: %q", got)
+	}
+	if got := complete("allocscope", "run", "--scenario", "la"); !strings.Contains(got, "large") {
+		t.Fatalf("run --scenario la<TAB>: %q", got)
+	}
+	if got := complete("allocscope", "load", "--conn"); !strings.Contains(got, "--connections") {
+		t.Fatalf("load --conn<TAB>: %q", got)
 	}
 }

@@ -14,10 +14,16 @@ import (
 	"github.com/allocscope/allocscope/tui"
 )
 
+// reportFlags defines report's flags (also read by the shell completion).
+func reportFlags() (fs *flag.FlagSet, format, out *string) {
+	fs = newFlags("report", "report RUN.json [--format md|json|csv|svg] [-o FILE]")
+	format = fs.String("format", "", "md, json, csv or svg (default: from -o's extension, else md)")
+	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
+	return fs, format, out
+}
+
 func cmdReport(args []string) error {
-	fs := newFlags("report", "report RUN.json [--format md|json|csv|svg] [-o FILE]")
-	format := fs.String("format", "", "md, json, csv or svg (default: from -o's extension, else md)")
-	out := fs.String("o", "", "write to FILE (atomically) instead of stdout")
+	fs, format, out := reportFlags()
 	rec, err := parseRecordArgs(fs, args)
 	if err != nil {
 		return err

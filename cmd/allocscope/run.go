@@ -56,13 +56,23 @@ func (x exports) write(rec *record.Record, saved string) error {
 	return fmt.Errorf("%s; the record is still saved in %s", strings.Join(failed, "; "), saved)
 }
 
-func cmdRun(args []string) error {
+// runArgs are run's flags, bound.
+type runArgs struct {
+	o                    experiment.Options
+	allocs, targetAllocs *string
+	headless             *bool
+	x                    exports
+}
+
+// runFlags defines run's flags (also read by the shell completion).
+func runFlags() (*flag.FlagSet, *runArgs) {
 	fs := newFlags("run", "run [flags]")
-	var o experiment.Options
-	allocs := fs.String("allocators", strings.Join(servers.DefaultAllocators, ","), "allocators to compare: "+strings.Join(servers.Names(), ", "))
+	a := &runArgs{}
+	o, x := &a.o, &a.x
+	a.allocs = fs.String("allocators", strings.Join(servers.DefaultAllocators, ","), "allocators to compare: "+strings.Join(servers.Names(), ", "))
 	fs.BoolVar(&o.Preload, "preload", false, "run the system build with each allocator LD_PRELOADed instead of linked builds")
 	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port)")
-	targetAllocs := fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded (e.g. system,jemalloc)")
+	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded (e.g. system,jemalloc)")
 	fs.StringVar(&o.Scenario, "scenario", "", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello)")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
 	fs.IntVar(&o.Connections, "c", experiment.DefaultConnections, "connections per target")
@@ -79,16 +89,21 @@ func cmdRun(args []string) error {
 	fs.IntVar(&o.Runs, "runs", 1, "repeat the experiment N times (report median and min–max)")
 	fs.StringVar(&o.Bind, "bind", "127.0.0.1", "address the servers listen on")
 	fs.IntVar(&o.Threads, "threads", 0, "server worker threads (default: cores)")
-	headless := fs.Bool("headless", false, "no TUI: progress on stderr, summary on stdout (implied when stdout is not a terminal)")
-	var x exports
+	a.headless = fs.Bool("headless", false, "no TUI: progress on stderr, summary on stdout (implied when stdout is not a terminal)")
 	fs.StringVar(&x.md, "export-markdown", "", "write the Markdown report to FILE")
 	fs.StringVar(&x.json, "export-json", "", "write the run record (JSON, for report and replay) to FILE")
 	fs.StringVar(&x.csv, "export-csv", "", "write one CSV row per target per sample to FILE")
 	fs.StringVar(&x.svg, "export-svg", "", "write the RSS chart as SVG to FILE")
 	fs.StringVar(&o.SavePath, "save", "", "where the run record is kept (default: a new file under "+runsDir()+")")
+	return fs, a
+}
+
+func cmdRun(args []string) error {
+	fs, a := runFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	o, x, allocs, targetAllocs, headless := a.o, a.x, a.allocs, a.targetAllocs, a.headless
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -25,10 +26,16 @@ func cmdServers(args []string) error {
 	return usagef("unknown servers subcommand %q: use build or list", args[0])
 }
 
+// serversBuildFlags defines servers build's flags (also read by the shell completion).
+func serversBuildFlags() (fs *flag.FlagSet, list *string, verbose *bool) {
+	fs = newFlags("servers build", "servers build [--allocators LIST] [--verbose]")
+	list = fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
+	verbose = fs.Bool("verbose", false, "show cargo's output")
+	return fs, list, verbose
+}
+
 func cmdServersBuild(args []string) error {
-	fs := newFlags("servers build", "servers build [--allocators LIST] [--verbose]")
-	list := fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
-	verbose := fs.Bool("verbose", false, "show cargo's output")
+	fs, list, verbose := serversBuildFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,18 +16,32 @@ import (
 	"golang.org/x/term"
 )
 
-func cmdWatch(args []string) error {
+// watchArgs are watch's flags, bound.
+type watchArgs struct {
+	o        experiment.WatchOptions
+	x        exports
+	headless *bool
+}
+
+// watchFlags defines watch's flags (also read by the shell completion).
+func watchFlags() (*flag.FlagSet, *watchArgs) {
 	fs := newFlags("watch", "watch PID... [--interval 1s] [--duration D] [--tree] [--export-markdown FILE] [--headless]")
-	var o experiment.WatchOptions
+	a := &watchArgs{}
+	o, x := &a.o, &a.x
 	o.Interval = time.Second
 	fs.Var(durationFlag{&o.Interval}, "interval", "sampling interval")
 	fs.Var(durationFlag{&o.Duration}, "duration", "stop after this long (default: until q/Ctrl-C or every process exited)")
 	fs.BoolVar(&o.Tree, "tree", false, "include each process's descendants")
-	var x exports
 	fs.StringVar(&x.md, "export-markdown", "", "write the seed's | # | RSS | VSZ | table per PID to FILE")
 	fs.StringVar(&x.json, "export-json", "", "write the record (JSON) to FILE")
 	fs.StringVar(&x.csv, "export-csv", "", "write CSV to FILE")
-	headless := fs.Bool("headless", false, "one line per interval instead of the TUI (implied when stdout is not a terminal)")
+	a.headless = fs.Bool("headless", false, "one line per interval instead of the TUI (implied when stdout is not a terminal)")
+	return fs, a
+}
+
+func cmdWatch(args []string) error {
+	fs, a := watchFlags()
+	o, x, headless := &a.o, &a.x, a.headless
 	var pidArgs []string
 	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		pidArgs, args = append(pidArgs, args[0]), args[1:]
@@ -62,7 +77,7 @@ func cmdWatch(args []string) error {
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := experiment.StartWatch(ctx, o)
+	w, err := experiment.StartWatch(ctx, *o)
 	if err != nil {
 		return usageError{err.Error()}
 	}
