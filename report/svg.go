@@ -62,31 +62,11 @@ func SVG(w io.Writer, r *record.Record, o SVGOptions) error {
 	if maxY == 0 {
 		maxY = 1
 	}
-	// One shaded band per distinct load window: one in a concurrent run, one per target in a sequential one.
-	shaded := map[[2]int64]bool{}
-	for _, t := range r.Targets {
-		if len(t.Runs) == 0 {
-			continue
-		}
-		ph := t.Runs[0].Phases
-		if ph.LoadStart == 0 || ph.LoadEnd == 0 {
-			continue
-		}
-		key := [2]int64{int64(ph.LoadStart / 1e8), int64(ph.LoadEnd / 1e8)}
-		if shaded[key] {
-			continue
-		}
-		shaded[key] = true
-		x0, x1 := ph.LoadStart.Seconds(), ph.LoadEnd.Seconds()
-		band, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: maxY * 1.35}, {X: x0, Y: maxY * 1.35}})
-		if err != nil {
-			return err
-		}
-		band.Color = color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}
-		band.LineStyle.Width = 0
-		p.Add(band)
+	shaded, err := shadeLoadPhases(p, r, maxY*1.35)
+	if err != nil {
+		return err
 	}
-	if len(shaded) > 0 {
+	if shaded > 0 {
 		p.Legend.Add("load phase", &swatch{color.RGBA{R: 0xdd, G: 0xdd, B: 0xdd, A: 0xff}})
 	}
 	for i, t := range r.Targets {
@@ -128,4 +108,33 @@ type swatch struct{ c color.Color }
 
 func (s *swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.c, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
+}
+
+// shadeLoadPhases adds one band per distinct load window, up to top: one in a concurrent
+// run, one per target in a sequential one. It returns how many it drew.
+func shadeLoadPhases(p *plot.Plot, r *record.Record, top float64) (int, error) {
+	shaded := map[[2]int64]bool{}
+	for _, t := range r.Targets {
+		if len(t.Runs) == 0 {
+			continue
+		}
+		ph := t.Runs[0].Phases
+		if ph.LoadStart == 0 || ph.LoadEnd == 0 {
+			continue
+		}
+		key := [2]int64{int64(ph.LoadStart / 1e8), int64(ph.LoadEnd / 1e8)}
+		if shaded[key] {
+			continue
+		}
+		shaded[key] = true
+		x0, x1 := ph.LoadStart.Seconds(), ph.LoadEnd.Seconds()
+		band, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: top}, {X: x0, Y: top}})
+		if err != nil {
+			return 0, err
+		}
+		band.Color = color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}
+		band.LineStyle.Width = 0
+		p.Add(band)
+	}
+	return len(shaded), nil
 }

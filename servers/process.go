@@ -57,6 +57,26 @@ func ServerSpec(name, binary, bind string, threads int) Spec {
 	return Spec{Name: name, Command: cmd, Bind: bind}
 }
 
+// withPort is the spec's command with {port} replaced by a free port, and that port
+// ("" when the command has no {port}).
+func withPort(spec Spec) (argv []string, port string, err error) {
+	argv = append([]string(nil), spec.Command...)
+	for i, a := range argv {
+		if !strings.Contains(a, "{port}") {
+			continue
+		}
+		if port == "" {
+			p, err := freePort(spec.Bind)
+			if err != nil {
+				return nil, "", fmt.Errorf("target %s: no free port on %s: %w", spec.Name, spec.Bind, err)
+			}
+			port = strconv.Itoa(p)
+		}
+		argv[i] = strings.ReplaceAll(a, "{port}", port)
+	}
+	return argv, port, nil
+}
+
 // Process is a running target.
 type Process struct {
 	Name string
@@ -101,19 +121,9 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.ReadyTimeout == 0 {
 		spec.ReadyTimeout = DefaultReadyTimeout
 	}
-	argv := append([]string(nil), spec.Command...)
-	port := ""
-	for i, a := range argv {
-		if strings.Contains(a, "{port}") {
-			if port == "" {
-				p, err := freePort(spec.Bind)
-				if err != nil {
-					return nil, fmt.Errorf("target %s: no free port on %s: %w", spec.Name, spec.Bind, err)
-				}
-				port = strconv.Itoa(p)
-			}
-			argv[i] = strings.ReplaceAll(a, "{port}", port)
-		}
+	argv, port, err := withPort(spec)
+	if err != nil {
+		return nil, err
 	}
 	var childPIDs *os.File
 	if len(spec.Guard) > 0 {

@@ -336,14 +336,16 @@ func (m Model) footer() string {
 	return fit(faint.Render(status), m.width) + "\n" + strings.Join(help, "\n")
 }
 
-func (m Model) summary() string {
-	sums := record.Summarize(m.rec)
-	v := report.Judge(m.rec)
-	type col struct {
-		head string
-		cell func(int, record.Summary) string
-	}
-	cols := []col{
+// summaryColumn is one column of the summary table.
+type summaryColumn struct {
+	head string
+	cell func(int, record.Summary) string
+}
+
+// summaryColumns are the summary table's columns in priority order, with a * where the
+// verdict calls a difference from the baseline.
+func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
+	return []summaryColumn{
 		{"Target", func(i int, s record.Summary) string { return s.Target }},
 		{"Peak RSS", func(i int, s record.Summary) string {
 			return report.PeakCell(s.PeakRSS, s) + v.Mark(i, record.MetricPeakRSS.Key)
@@ -370,8 +372,14 @@ func (m Model) summary() string {
 		{"p50", func(i int, s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
 		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
 	}
+}
+
+func (m Model) summary() string {
+	sums := record.Summarize(m.rec)
+	v := report.Judge(m.rec)
+	cols := summaryColumns(sums, v)
 	// Columns in priority order, as many as the width holds.
-	var shown []col
+	var shown []summaryColumn
 	var widths []int
 	used := 0
 	for _, c := range cols {
