@@ -19,6 +19,7 @@ usage:
   allocscope run [flags]              the whole experiment (TUI in a terminal, headless otherwise)
   allocscope replay RUN.json          a saved run in the TUI (←/→ to scrub)
   allocscope report RUN.json [flags]  a saved run as Markdown, JSON, CSV or SVG
+  allocscope compare BASE.json NEW.json [flags]  ratios to a base run, tested; --fail-if gates CI
   allocscope load URL [flags]         the load generator on its own (autocannon's flags)
   allocscope watch PID... [flags]     RSS/VSZ of running processes
   allocscope servers build [flags]    build the server once per allocator (cached)
@@ -61,6 +62,8 @@ func run(args []string) int {
 		err = cmdReport(rest)
 	case "load":
 		err = cmdLoad(rest)
+	case "compare":
+		err = cmdCompare(rest)
 	case "watch":
 		err = cmdWatch(rest)
 	case "servers":

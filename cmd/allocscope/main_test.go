@@ -337,3 +337,72 @@ func TestCompletionInBashCompletesFlagsAndValues(t *testing.T) {
 		t.Fatalf("load --conn<TAB>: %q", got)
 	}
 }
+
+// writeRuns saves a record of one "system" lane with these peak RSS (MiB) and req/s per run.
+func writeRuns(t *testing.T, name string, peaks, rps []float64) string {
+	t.Helper()
+	r := &record.Record{Schema: record.SchemaVersion, State: record.StateDone, Plan: record.Plan{Runs: len(peaks)}}
+	tg := record.Target{Name: "system", Allocator: "system"}
+	for k := range peaks {
+		tg.Runs = append(tg.Runs, record.TargetRun{
+			Peaks:  map[string]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(peaks[k] * (1 << 20)), Source: record.PeakKernel}},
+			Result: &record.LoadResult{Requests: 1000, ReqPerSec: rps[k], P99: time.Millisecond},
+		})
+	}
+	r.Targets = append(r.Targets, tg)
+	path := filepath.Join(t.TempDir(), name)
+	if err := record.Save(path, r); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCompareGateExitCodes(t *testing.T) {
+	base := writeRuns(t, "base.json", []float64{100, 102, 98, 101, 99}, []float64{30e3, 31e3, 29e3, 30e3, 30e3})
+	same := writeRuns(t, "same.json", []float64{101, 99, 100, 102, 98}, []float64{30e3, 29e3, 31e3, 30e3, 30e3})
+	grown := writeRuns(t, "grown.json", []float64{120, 123, 118, 121, 119}, []float64{30e3, 31e3, 29e3, 30e3, 30e3})
+	single := writeRuns(t, "single.json", []float64{100}, []float64{30e3})
+	singleGrown := writeRuns(t, "single-grown.json", []float64{115}, []float64{30e3})
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{base, same, "--fail-if", "peak_rss>+10%"}, 0, ""},
+		{[]string{base, grown, "--fail-if", "peak_rss>+10%,rps<-5%"}, 1, "FAIL peak_rss>+10%: system's peak RSS is 1.20×"},
+		{[]string{base, grown, "--fail-if", "peak_rss>+25%"}, 0, ""},
+		{[]string{single, singleGrown, "--fail-if", "peak_rss>+10%"}, 1, "a comparison of single runs"},
+		{[]string{single, singleGrown, "--fail-if", "peak_rss>+20%"}, 0, ""},
+		{[]string{base, grown, "--fail-if", "peak_rss>10"}, 2, "needs a % sign"},
+		{[]string{base, grown, "--fail-if", "heap>+10%"}, 2, "unknown figure \"heap\""},
+		{[]string{base, grown, "--fail-if", "rps>-5%"}, 2, "a rise is >+N%"},
+		{[]string{base, grown, "--match", "nope=system"}, 2, "has no lane \"nope\""},
+		{[]string{base}, 2, "needs a base record and at least one more"},
+	} {
+		_, stderr, code := allocscope(t, append([]string{"compare"}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("compare %v: exit %d, stderr %q; want exit %d and %q", c.args[1:], code, stderr, c.code, c.want)
+		}
+	}
+}
+
+func TestRunAgainstABaseComparesAndGates(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.json")
+	short := []string{"run", "--headless", "--allocators", "system", "-c", "10", "-d", "1", "--baseline", "0", "--cooldown", "0"}
+	if _, stderr, code := allocscope(t, append(short, "--save", base)...); code != 0 {
+		t.Fatalf("base run: exit %d: %s", code, stderr)
+	}
+	out, stderr, code := allocscope(t, append(short, "--save", filepath.Join(dir, "new.json"), "--against", base, "--fail-if", "peak_rss>+1000%")...)
+	if code != 0 || !strings.Contains(out, "Peak RSS (each against "+base+")") {
+		t.Fatalf("run --against: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	_, stderr, code = allocscope(t, append(short, "--against", filepath.Join(dir, "missing.json"))...)
+	if code != 2 || !strings.Contains(stderr, "missing.json") {
+		t.Fatalf("run --against a missing file: exit %d: %s", code, stderr)
+	}
+	_, stderr, code = allocscope(t, append(short, "--fail-if", "peak_rss>+10%")...)
+	if code != 2 || !strings.Contains(stderr, "--fail-if needs --against") {
+		t.Fatalf("--fail-if alone: exit %d: %s", code, stderr)
+	}
+}

@@ -33,12 +33,22 @@ func (v targetsValue) Set(s string) error {
 	return nil
 }
 
-// exports are the --export-* files of a run.
-type exports struct{ md, json, csv, svg string }
+// exports are the --export-* files of a run, and its --against comparison.
+type exports struct {
+	md, json, csv, svg string
+	against            *against
+}
 
 // write writes every requested export, the others even when one fails. The error names
 // each file that failed and where the record is still saved; main prints it once.
 func (x exports) write(rec *record.Record, saved string) error {
+	if err := x.writeFiles(rec, saved); err != nil {
+		return err
+	}
+	return x.against.check(rec)
+}
+
+func (x exports) writeFiles(rec *record.Record, saved string) error {
 	var failed []string
 	for _, e := range [][2]string{{x.md, "md"}, {x.json, "json"}, {x.csv, "csv"}, {x.svg, "svg"}} {
 		if e[0] == "" {
@@ -62,6 +72,7 @@ type runArgs struct {
 	allocs, targetAllocs *string
 	headless             *bool
 	x                    exports
+	against, failIf      *string
 }
 
 // runFlags defines run's flags (also read by the shell completion).
@@ -95,6 +106,8 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.StringVar(&x.csv, "export-csv", "", "write one CSV row per target per sample to FILE")
 	fs.StringVar(&x.svg, "export-svg", "", "write the RSS chart as SVG to FILE")
 	fs.StringVar(&o.SavePath, "save", "", "where the run record is kept (default: a new file under "+runsDir()+")")
+	a.against = fs.String("against", "", "when the run ends, compare it with this saved run (as allocscope compare BASE NEW)")
+	a.failIf = fs.String("fail-if", "", "with --against: exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,rps<-5%'")
 	return fs, a
 }
 
@@ -138,6 +151,9 @@ func cmdRun(args []string) error {
 		}
 	}
 	e, err := experiment.New(o)
+	if err == nil {
+		x.against, err = newAgainst(*a.against, *a.failIf, e.Snapshot())
+	}
 	if err != nil {
 		if !flagSet(fs, "save") {
 			os.Remove(o.SavePath)

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/verdict"
+)
+
+// matchFlag collects --match BASE=NEW lane renames.
+type matchFlag map[string]string
+
+func (m matchFlag) String() string { return "" }
+func (m matchFlag) Set(s string) error {
+	from, to, ok := strings.Cut(s, "=")
+	if !ok || from == "" || to == "" {
+		return fmt.Errorf("--match %q: use BASE_LANE=NEW_LANE", s)
+	}
+	m[from] = to
+	return nil
+}
+
+// compareFlags defines compare's flags (also read by the shell completion).
+func compareFlags() (fs *flag.FlagSet, match matchFlag, format, out, failIf *string) {
+	fs = newFlags("compare", "compare BASE.json NEW.json [MORE.json…] [--match BASE=NEW] [--format text|md|json|csv] [--fail-if EXPR] [-o FILE]")
+	match = matchFlag{}
+	fs.Var(match, "match", "compare lane BASE of the base record with lane NEW of the others (repeatable)")
+	format = fs.String("format", "text", "text, md, json or csv")
+	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
+	failIf = fs.String("fail-if", "", "exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,p99>+20%,rps<-5%'")
+	return fs, match, format, out, failIf
+}
+
+func cmdCompare(args []string) error {
+	fs, match, format, out, failIf := compareFlags()
+	var paths []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		paths, args = append(paths, args[0]), args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	paths = append(paths, fs.Args()...)
+	if len(paths) < 2 {
+		return usagef("compare needs a base record and at least one more: allocscope compare BASE.json NEW.json")
+	}
+	var gate verdict.Gate
+	if *failIf != "" {
+		var err error
+		if gate, err = verdict.ParseGate(*failIf); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	render, err := compareRenderer(*format)
+	if err != nil {
+		return err
+	}
+	var recs []report.Named
+	for _, p := range paths {
+		rec, err := loadRecord(p)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, report.Named{Name: p, Rec: rec})
+	}
+	c, err := report.CompareRecords(recs[0], recs[1:], match)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	var buf bytes.Buffer
+	if err := render(&buf, c); err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := record.WriteFileAtomic(*out, buf.Bytes()); err != nil {
+			return err
+		}
+	} else {
+		os.Stdout.Write(buf.Bytes())
+	}
+	return checkGate(gate, c)
+}
+
+func compareRenderer(format string) (func(io.Writer, *report.Compared) error, error) {
+	switch format {
+	case "text", "":
+		return report.CompareText, nil
+	case "md", "markdown":
+		return report.CompareMarkdown, nil
+	case "json":
+		return report.CompareJSON, nil
+	case "csv":
+		return report.CompareCSV, nil
+	}
+	return nil, usagef("--format %q: use text, md, json or csv", format)
+}
+
+// errGate is a CI gate that failed: exit 1, after one line per breach.
+var errGate = errors.New("gate")
+
+// checkGate prints one line per breached threshold on stderr and fails, or passes.
+func checkGate(gate verdict.Gate, c *report.Compared) error {
+	if gate == nil {
+		return nil
+	}
+	var cs []verdict.Comparison
+	lanes := map[int]string{}
+	records := map[int]string{}
+	for i, r := range c.Figures {
+		cs = append(cs, r.C)
+		lanes[i], records[i] = r.Lane, c.Others[r.Record].Name
+	}
+	breaches := gate.Check(cs)
+	for _, b := range breaches {
+		i := b.Index
+		line := fmt.Sprintf("allocscope: FAIL %s: %s's %s is %.2f× %s's in %s", b.Threshold.Text, lanes[i], lowerLabel(b.Comparison.Metric.Label),
+			b.Comparison.Ratio, c.Base.Name, records[i])
+		if b.SingleRuns {
+			line += " (a comparison of single runs: too few to test, so the size alone counts)"
+		} else {
+			line += fmt.Sprintf(" (%.2f–%.2f, a real difference)", b.Comparison.Low, b.Comparison.High)
+		}
+		fmt.Fprintln(os.Stderr, report.Printable(line))
+	}
+	if len(breaches) > 0 {
+		return fmt.Errorf("%w: %d threshold(s) of --fail-if breached", errGate, len(breaches))
+	}
+	return nil
+}
+
+
+func lowerLabel(s string) string {
+	if len(s) > 1 && s[1] >= 'a' && s[1] <= 'z' {
+		return strings.ToLower(s[:1]) + s[1:]
+	}
+	return s
+}
+
+// against is run's --against BASE.json [--fail-if EXPR]: checked before the run starts,
+// applied when it ends.
+type against struct {
+	base report.Named
+	gate verdict.Gate
+}
+
+// newAgainst loads the base and parses the gate now, so that a bad one stops nothing
+// that has started; planned is the new run's record before it starts, for its lanes.
+func newAgainst(path, failIf string, planned *record.Record) (*against, error) {
+	if path == "" {
+		if failIf != "" {
+			return nil, errors.New("--fail-if needs --against BASE.json to compare with")
+		}
+		return nil, nil
+	}
+	rec, err := loadRecord(path)
+	if err != nil {
+		return nil, err
+	}
+	a := &against{base: report.Named{Name: path, Rec: rec}}
+	if failIf != "" {
+		if a.gate, err = verdict.ParseGate(failIf); err != nil {
+			return nil, err
+		}
+	}
+	// The same check compare makes, before anything starts: some lane must match.
+	if _, err := report.CompareRecords(a.base, []report.Named{{Name: "this run", Rec: planned}}, nil); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// check prints the comparison with the base and applies the gate.
+func (a *against) check(rec *record.Record) error {
+	if a == nil {
+		return nil
+	}
+	c, err := report.CompareRecords(a.base, []report.Named{{Name: "this run", Rec: rec}}, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	if err := report.CompareText(os.Stdout, c); err != nil {
+		return err
+	}
+	return checkGate(a.gate, c)
+}

@@ -1,0 +1,395 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/verdict"
+)
+
+// Compared is one record set against a base: lanes matched by name, each compared metric's
+// ratio to the base with its range and significance, and what differs between the runs'
+// systems and settings.
+type Compared struct {
+	Base    Named
+	Others  []Named
+	Figures []CompareRow
+	// Differences between the base's System and plan and each other record's, first.
+	Differences []string
+	// Unmatched names lanes found in one record only.
+	Unmatched []string
+	// Tested: every comparison had runs enough to be tested.
+	Tested bool
+}
+
+// Named is a record with the name it was given on the command line.
+type Named struct {
+	Name string
+	Rec  *record.Record
+}
+
+// CompareRow is one metric of one lane in one record against the base.
+type CompareRow struct {
+	Metric record.Metric
+	Lane   string
+	// Record indexes Others.
+	Record int
+	Base   float64
+	Value  float64
+	C      verdict.Comparison
+}
+
+// CompareRecords matches lanes by name (renames maps a base lane's name to another
+// record's name for it) and compares every metric both have.
+func CompareRecords(base Named, others []Named, renames map[string]string) (*Compared, error) {
+	out := &Compared{Base: base, Others: others, Tested: true}
+	baseIdx := laneIndex(base.Rec)
+	for from := range renames {
+		if _, ok := baseIdx[from]; !ok {
+			return nil, fmt.Errorf("--match %s=%s: %s has no lane %q (its lanes: %s)", from, renames[from], base.Name, from, laneNames(base.Rec))
+		}
+	}
+	var cs []verdict.Comparison
+	var rows []CompareRow
+	for oi, o := range others {
+		idx := laneIndex(o.Rec)
+		matched := 0
+		for _, bt := range base.Rec.Targets {
+			want := bt.Name
+			if to, ok := renames[bt.Name]; ok {
+				want = to
+			}
+			ti, ok := idx[want]
+			if !ok {
+				out.Unmatched = append(out.Unmatched, fmt.Sprintf("%s (in %s, not in %s)", bt.Name, base.Name, o.Name))
+				continue
+			}
+			matched++
+			bi := baseIdx[bt.Name]
+			for _, m := range record.ComparedMetrics {
+				c := verdict.CompareUnpaired(m, base.Rec, bi, o.Rec, ti)
+				if c.N == 0 {
+					continue
+				}
+				rows = append(rows, CompareRow{Metric: m, Lane: bt.Name, Record: oi,
+					Base: medianOf(m, base.Rec.Targets[bi]), Value: medianOf(m, o.Rec.Targets[ti])})
+				cs = append(cs, c)
+			}
+		}
+		if matched == 0 {
+			return nil, fmt.Errorf("no lane of %s matches one of %s by name (%s against %s): name the pairs with --match BASE=NEW",
+				o.Name, base.Name, laneNames(o.Rec), laneNames(base.Rec))
+		}
+		out.Differences = append(out.Differences, systemDifferences(base, o)...)
+	}
+	verdict.Correct(cs)
+	for i := range rows {
+		rows[i].C = cs[i]
+		out.Tested = out.Tested && cs[i].Testable()
+	}
+	out.Figures = rows
+	return out, nil
+}
+
+func laneIndex(r *record.Record) map[string]int {
+	m := map[string]int{}
+	for i, t := range r.Targets {
+		m[t.Name] = i
+	}
+	return m
+}
+
+func laneNames(r *record.Record) string {
+	var n []string
+	for _, t := range r.Targets {
+		n = append(n, t.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func medianOf(m record.Metric, t record.Target) float64 {
+	v, ok := m.Values(t)
+	var xs []float64
+	for i := range v {
+		if ok[i] {
+			xs = append(xs, v[i])
+		}
+	}
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	sort.Float64s(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+}
+
+// systemDifferences lists what differs between two records' machines and plans: the
+// first thing to read when their figures differ.
+func systemDifferences(a, b Named) []string {
+	var out []string
+	diff := func(what, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s: %s in %s, %s in %s", what, orUnknown(x), a.Name, orUnknown(y), b.Name))
+		}
+	}
+	ma, mb := a.Rec.Machine, b.Rec.Machine
+	diff("kernel", ma.Kernel, mb.Kernel)
+	diff("CPU", ma.CPUModel, mb.CPUModel)
+	diff("cores", strconv.Itoa(ma.Cores), strconv.Itoa(mb.Cores))
+	diff("memory", Bytes(float64(ma.MemoryBytes)), Bytes(float64(mb.MemoryBytes)))
+	diff("virtualization", ma.Virtualization, mb.Virtualization)
+	diff("transparent huge pages", ma.THP, mb.THP)
+	diff("vm.overcommit_memory", ma.OvercommitMode, mb.OvercommitMode)
+	diff("allocscope", a.Rec.Tool.Version, b.Rec.Tool.Version)
+	pa, pb := a.Rec.Plan, b.Rec.Plan
+	diff("request path", pa.Path, pb.Path)
+	diff("connections", strconv.Itoa(pa.Connections), strconv.Itoa(pb.Connections))
+	diff("duration", pa.Duration.String(), pb.Duration.String())
+	diff("pipelining", strconv.Itoa(pa.Pipelining), strconv.Itoa(pb.Pipelining))
+	diff("rate", strconv.FormatFloat(pa.Rate, 'g', -1, 64), strconv.FormatFloat(pb.Rate, 'g', -1, 64))
+	diff("sequential", strconv.FormatBool(pa.Sequential), strconv.FormatBool(pb.Sequential))
+	diff("runs", strconv.Itoa(pa.Runs), strconv.Itoa(pb.Runs))
+	ta, tb := record.Summarize(a.Rec), record.Summarize(b.Rec)
+	threads := func(s []record.Summary, name string) string {
+		for _, x := range s {
+			if x.Target == name && x.Threads.Known() {
+				return Count(x.Threads.Median)
+			}
+		}
+		return ""
+	}
+	for _, t := range a.Rec.Targets {
+		diff(t.Name+" threads under load", threads(ta, t.Name), threads(tb, t.Name))
+	}
+	return out
+}
+
+// CompareText writes the comparison as aligned text tables, one per figure.
+func CompareText(w io.Writer, c *Compared) error {
+	var b strings.Builder
+	if len(c.Differences) > 0 {
+		b.WriteString("The runs differ in their systems or settings, which may explain differences below:\n")
+		for _, d := range c.Differences {
+			b.WriteString("  " + Printable(d) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	for _, m := range record.ComparedMetrics {
+		rows := c.rowsOf(m)
+		if len(rows) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "%s (each against %s)\n", m.Label, Printable(c.Base.Name))
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "lane\t%s\t", Printable(c.Base.Name))
+		for _, o := range c.Others {
+			fmt.Fprintf(tw, "%s\t\t", Printable(o.Name))
+		}
+		fmt.Fprintln(tw)
+		for _, lane := range c.lanes() {
+			fmt.Fprintf(tw, "%s\t", Printable(lane))
+			first := true
+			for oi := range c.Others {
+				r, ok := c.row(m, lane, oi)
+				if first {
+					fmt.Fprintf(tw, "%s\t", cellValue(m, r.Base, ok))
+					first = false
+				}
+				if !ok {
+					fmt.Fprintf(tw, "n/a\t\t")
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t", unitFormat(m.Unit)(r.Value), ratioCell(r.C))
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+		b.WriteString("\n")
+	}
+	b.WriteString(c.legend())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// CompareMarkdown writes the comparison as Markdown tables.
+func CompareMarkdown(w io.Writer, c *Compared) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# allocscope compare: %s", mdCell(Printable(c.Base.Name)))
+	for _, o := range c.Others {
+		fmt.Fprintf(&b, " vs %s", mdCell(Printable(o.Name)))
+	}
+	b.WriteString("\n\n")
+	if len(c.Differences) > 0 {
+		b.WriteString("### What differs between the runs\n\n")
+		for _, d := range c.Differences {
+			b.WriteString("- " + mdCell(Printable(d)) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	for _, m := range record.ComparedMetrics {
+		if len(c.rowsOf(m)) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "### %s\n\n| Lane | %s |", m.Label, mdCell(Printable(c.Base.Name)))
+		for _, o := range c.Others {
+			fmt.Fprintf(&b, " %s | vs base |", mdCell(Printable(o.Name)))
+		}
+		b.WriteString("\n|---|---:|" + strings.Repeat("---:|---|", len(c.Others)) + "\n")
+		for _, lane := range c.lanes() {
+			fmt.Fprintf(&b, "| %s |", mdCell(Printable(lane)))
+			for oi := range c.Others {
+				r, ok := c.row(m, lane, oi)
+				if oi == 0 {
+					fmt.Fprintf(&b, " %s |", cellValue(m, r.Base, ok))
+				}
+				if !ok {
+					b.WriteString(" n/a | |")
+					continue
+				}
+				fmt.Fprintf(&b, " %s | %s |", unitFormat(m.Unit)(r.Value), ratioCell(r.C))
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(c.legend())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type compareJSON struct {
+	Figure      string   `json:"figure"`
+	Lane        string   `json:"lane"`
+	Base        string   `json:"base"`
+	Record      string   `json:"record"`
+	BaseValue   *float64 `json:"base_value"`
+	Value       *float64 `json:"value"`
+	Ratio       float64  `json:"ratio"`
+	Low         float64  `json:"low,omitempty"`
+	High        float64  `json:"high,omitempty"`
+	P           float64  `json:"p"`
+	Runs        int      `json:"runs"`
+	Tested      bool     `json:"tested"`
+	Significant bool     `json:"significant"`
+}
+
+func (c *Compared) jsonRows() []compareJSON {
+	var out []compareJSON
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	for _, r := range c.Figures {
+		out = append(out, compareJSON{Figure: r.Metric.Key, Lane: r.Lane, Base: c.Base.Name, Record: c.Others[r.Record].Name,
+			BaseValue: num(r.Base), Value: num(r.Value), Ratio: r.C.Ratio, Low: r.C.Low, High: r.C.High, P: r.C.P, Runs: r.C.N,
+			Tested: r.C.Testable(), Significant: r.C.Significant})
+	}
+	return out
+}
+
+// CompareJSON writes the comparison as JSON: the differences and one row per figure.
+func CompareJSON(w io.Writer, c *Compared) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Differences []string      `json:"differences"`
+		Unmatched   []string      `json:"unmatched,omitempty"`
+		Rows        []compareJSON `json:"rows"`
+	}{append([]string{}, c.Differences...), c.Unmatched, c.jsonRows()})
+}
+
+// CompareCSV writes one row per figure, lane and record.
+func CompareCSV(w io.Writer, c *Compared) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"figure", "lane", "base", "record", "base_value", "value", "ratio", "low", "high", "p", "runs", "tested", "significant"})
+	f := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'g', 8, 64)
+	}
+	for _, r := range c.jsonRows() {
+		cw.Write([]string{r.Figure, Printable(r.Lane), Printable(r.Base), Printable(r.Record), f(r.BaseValue), f(r.Value),
+			strconv.FormatFloat(r.Ratio, 'f', 4, 64), strconv.FormatFloat(r.Low, 'f', 4, 64), strconv.FormatFloat(r.High, 'f', 4, 64),
+			strconv.FormatFloat(r.P, 'g', 4, 64), strconv.Itoa(r.Runs), strconv.FormatBool(r.Tested), strconv.FormatBool(r.Significant)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func (c *Compared) rowsOf(m record.Metric) []CompareRow {
+	var out []CompareRow
+	for _, r := range c.Figures {
+		if r.Metric.Key == m.Key {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (c *Compared) row(m record.Metric, lane string, other int) (CompareRow, bool) {
+	for _, r := range c.Figures {
+		if r.Metric.Key == m.Key && r.Lane == lane && r.Record == other {
+			return r, true
+		}
+	}
+	return CompareRow{Base: math.NaN()}, false
+}
+
+func (c *Compared) lanes() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range c.Figures {
+		if !seen[r.Lane] {
+			seen[r.Lane] = true
+			out = append(out, r.Lane)
+		}
+	}
+	return out
+}
+
+func cellValue(m record.Metric, v float64, ok bool) string {
+	if !ok || math.IsNaN(v) {
+		return "n/a"
+	}
+	return unitFormat(m.Unit)(v)
+}
+
+// ratioCell is "0.91× (0.88–0.94) *", "1.02× ~" where there is no clear difference, or
+// the bare ratio where there were too few runs to test.
+func ratioCell(c verdict.Comparison) string {
+	switch {
+	case !c.Testable():
+		return fmt.Sprintf("%.2f×", c.Ratio)
+	case c.Significant:
+		return fmt.Sprintf("%.2f× (%.2f–%.2f) *", c.Ratio, c.Low, c.High)
+	}
+	return fmt.Sprintf("%.2f× (%.2f–%.2f) ~", c.Ratio, c.Low, c.High)
+}
+
+func (c *Compared) legend() string {
+	var b strings.Builder
+	if c.Tested {
+		fmt.Fprintf(&b, "Ratios are each record's over the base's (geometric means of the runs, 95%% interval); * a difference that Welch's t-test on the log values calls real after Holm's correction over all %d comparisons (p < %g, at least %.0f%% apart), ~ no clear difference.\n",
+			len(c.Figures), verdict.Alpha, 100*verdict.MinEffect)
+	} else {
+		fmt.Fprintf(&b, "Ratios are each record's over the base's. Some records hold fewer than %d runs: their ratios are single observations, not tested (run with --runs %d or more to test them).\n",
+			verdict.MinRuns, verdict.MinRuns)
+	}
+	for _, u := range c.Unmatched {
+		b.WriteString("Not compared: " + Printable(u) + "\n")
+	}
+	return b.String()
+}
