@@ -135,7 +135,6 @@ func checkGate(gate verdict.Gate, c *report.Compared) error {
 	return nil
 }
 
-
 func lowerLabel(s string) string {
 	if len(s) > 1 && s[1] >= 'a' && s[1] <= 'z' {
 		return strings.ToLower(s[:1]) + s[1:]
