@@ -66,18 +66,6 @@ func build(t *testing.T, name string) Binary {
 	return bin
 }
 
-type serverStats struct {
-	Build          string `json:"build"`
-	Allocator      string `json:"allocator"`
-	Version        string `json:"version"`
-	MallocFrom     string `json:"malloc_from"`
-	Requests       uint64 `json:"requests"`
-	LiveBytes      int64  `json:"live_bytes"`
-	HeldBytes      int64  `json:"held_bytes"`
-	AllocatedBytes *int64 `json:"allocated_bytes"`
-	CommittedBytes *int64 `json:"committed_bytes"`
-}
-
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -89,10 +77,10 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func stats(t *testing.T, p *Process) serverStats {
+func stats(t *testing.T, p *Process) Stats {
 	t.Helper()
 	_, body := get(t, "http://"+p.Addr+"/stats")
-	var s serverStats
+	var s Stats
 	if err := json.Unmarshal([]byte(body), &s); err != nil {
 		t.Fatalf("/stats is not JSON: %v: %s", err, body)
 	}

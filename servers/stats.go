@@ -13,7 +13,9 @@ type Stats struct {
 	Build     string `json:"build"`
 	Allocator string `json:"allocator"`
 	Version   string `json:"version"`
-	Requests  uint64 `json:"requests"`
+	// MallocFrom is the shared object that serves malloc.
+	MallocFrom string `json:"malloc_from"`
+	Requests   uint64 `json:"requests"`
 	// LiveBytes is what the program holds through Rust's allocator, as it counts it.
 	LiveBytes uint64 `json:"live_bytes"`
 	HeldBytes uint64 `json:"held_bytes"`

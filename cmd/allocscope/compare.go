@@ -40,14 +40,10 @@ func compareFlags() (fs *flag.FlagSet, match matchFlag, format, out, failIf *str
 
 func cmdCompare(args []string) error {
 	fs, match, format, out, failIf := compareFlags()
-	var paths []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		paths, args = append(paths, args[0]), args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	paths, err := parseWithArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	paths = append(paths, fs.Args()...)
 	if len(paths) < 2 {
 		return usagef("compare needs a base record and at least one more: allocscope compare BASE.json NEW.json")
 	}

@@ -138,6 +138,19 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 	})
 }
 
+// parseWithArgs parses flags that may come after positional arguments, as autocannon's
+// and most tools' do (`compare A.json B.json --format md`), and returns the positionals.
+func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		positional, args = append(positional, args[0]), args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return append(positional, fs.Args()...), nil
+}
+
 // parseFlags parses, turning a flag error into one line that points to -h (the flag
 // package would print the whole usage after it); -h itself prints the usage.
 func parseFlags(fs *flag.FlagSet, args []string) error {

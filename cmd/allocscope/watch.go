@@ -42,14 +42,10 @@ func watchFlags() (*flag.FlagSet, *watchArgs) {
 func cmdWatch(args []string) error {
 	fs, a := watchFlags()
 	o, x, headless := &a.o, &a.x, a.headless
-	var pidArgs []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		pidArgs, args = append(pidArgs, args[0]), args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	pidArgs, err := parseWithArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	pidArgs = append(pidArgs, fs.Args()...)
 	if len(pidArgs) == 0 {
 		return usagef("watch needs at least one PID, e.g. allocscope watch $(pgrep nginx)")
 	}
@@ -69,7 +65,6 @@ func cmdWatch(args []string) error {
 		return usagef("--interval %s: use 50ms to 1m", o.Interval)
 	}
 	o.Version = version
-	var err error
 	if o.SavePath, err = newRunPath(); err != nil {
 		return err
 	}
