@@ -34,6 +34,8 @@ type Experiment struct {
 	saveErr error
 	// meters measure each lane's per-phase peak in the current run.
 	meters []*peakMeter
+	// step is the sweep step being run (0 outside a sweep).
+	step int
 }
 
 // New validates the options and prepares an experiment.
@@ -43,14 +45,16 @@ func New(opts Options) (*Experiment, error) {
 		return nil, err
 	}
 	e := &Experiment{opts: opts, lanes: opts.lanes(), changed: make(chan struct{}, 1), phase: record.PhaseStarting}
+	first := opts.AtStep(0)
 	e.rec = &record.Record{
 		Schema:  record.SchemaVersion,
 		Tool:    record.Tool{Version: opts.Version, GoVersion: runtime.Version(), Versions: toolVersions()},
 		Machine: DescribeMachine(),
 		Plan: record.Plan{
-			Allocators: opts.Allocators, Scenario: opts.Scenario, Path: opts.RequestPath(), Connections: opts.Connections,
+			Allocators: opts.Allocators, Scenario: first.Scenario, Path: first.RequestPath(), Connections: first.Connections,
 			Pipelining: opts.Pipelining, Rate: opts.Rate, Duration: opts.Duration, Baseline: opts.Baseline, Cooldown: opts.Cooldown,
-			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: opts.LoadCommand(),
+			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(),
+			Sweep: opts.recordSweep(),
 		},
 		State: record.StateRunning,
 	}
@@ -64,8 +68,12 @@ func New(opts Options) (*Experiment, error) {
 	return e, nil
 }
 
-// Options returns the plan with defaults filled in.
-func (e *Experiment) Options() Options { return e.opts }
+// Options returns the plan with defaults filled in (in a sweep, the current step's).
+func (e *Experiment) Options() Options {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.opts
+}
 
 // Changed receives a value whenever the record changed (coalesced: at most one waits).
 func (e *Experiment) Changed() <-chan struct{} { return e.changed }
@@ -243,15 +251,26 @@ func (e *Experiment) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for run := 0; run < e.opts.Runs; run++ {
-		if e.opts.Runs > 1 {
-			e.event("", "run", fmt.Sprintf("run %d of %d", run+1, e.opts.Runs))
+	plan := e.Options()
+	runs := plan.Runs
+	for step := 0; step < plan.Steps(); step++ {
+		e.mu.Lock()
+		e.opts, e.step = plan.AtStep(step), step
+		e.mu.Unlock()
+		if plan.Sweep != nil {
+			e.event("", "step", fmt.Sprintf("step %d of %d: %s", step+1, plan.Steps(), plan.Sweep.Label(step)))
 		}
-		if err := e.runOnce(ctx, run, bins); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return nil
+		for run := 0; run < runs; run++ {
+			if runs > 1 {
+				e.event("", "run", fmt.Sprintf("run %d of %d", run+1, runs))
+			}
+			// Runs are numbered across the steps: run k of step s is the record's s*runs+k.
+			if err := e.runOnce(ctx, step*runs+run, bins); err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
 		}
 	}
 	return nil

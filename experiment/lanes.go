@@ -75,7 +75,7 @@ func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]se
 		}
 		lr.procs[i] = p
 		e.mu.Lock()
-		e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, record.TargetRun{PID: p.PID, Addr: p.Addr, Phases: record.Phases{Start: e.since(time.Now())}})
+		e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, record.TargetRun{PID: p.PID, Addr: p.Addr, Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}})
 		if spec.Preload != "" {
 			e.rec.Targets[i].Preload = spec.Preload
 		}

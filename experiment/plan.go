@@ -5,6 +5,7 @@ package experiment
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"sort"
 	"strings"
 	"time"
@@ -83,6 +84,59 @@ type Options struct {
 	// Limits are the machine's open-files and port limits the plan must fit; zero reads
 	// this machine's.
 	Limits loadgen.Limits
+	// Sweep, when set, runs the plan once per value of one parameter (threads,
+	// connections or scenario), into one record. The parameter's own field is ignored.
+	Sweep *record.Sweep
+}
+
+// Steps is the number of steps: the sweep's values, or 1.
+func (o Options) Steps() int {
+	if o.Sweep == nil {
+		return 1
+	}
+	return len(o.Sweep.Values)
+}
+
+// AtStep is the plan of step k: the sweep's parameter set to its k-th value.
+func (o Options) AtStep(k int) Options {
+	if o.Sweep == nil || k >= len(o.Sweep.Values) {
+		return o
+	}
+	v := o.Sweep.Values[k]
+	switch o.Sweep.Parameter {
+	case record.SweepThreads:
+		o.Threads, _ = strconv.Atoi(v)
+	case record.SweepConnections:
+		o.Connections, _ = strconv.Atoi(v)
+	case record.SweepScenario:
+		o.Scenario, o.Path = v, ""
+	}
+	return o
+}
+
+// recordSweep is the sweep as the record keeps it, with a scenario sweep's paths.
+func (o Options) recordSweep() *record.Sweep {
+	if o.Sweep == nil {
+		return nil
+	}
+	sw := &record.Sweep{Parameter: o.Sweep.Parameter, Values: append([]string(nil), o.Sweep.Values...)}
+	if sw.Parameter == record.SweepScenario {
+		for k := range sw.Values {
+			sw.Paths = append(sw.Paths, o.AtStep(k).RequestPath())
+		}
+	}
+	return sw
+}
+
+// Estimate is how long the whole plan takes, roughly: every step's runs with their
+// phases, and a few seconds a run to start and stop the servers.
+func (o Options) Estimate() time.Duration {
+	perRun := o.Baseline + o.Duration + o.Cooldown + 2*time.Second
+	if o.Sequential {
+		lanes := max(len(o.lanes()), 1)
+		perRun = o.Baseline + time.Duration(lanes)*(o.Duration+o.Cooldown) + 2*time.Second
+	}
+	return time.Duration(o.Steps()*o.Runs) * perRun
 }
 
 // WithDefaults fills what the user left unset.
@@ -122,8 +176,48 @@ func (o Options) RequestPath() string {
 	return Scenarios[o.Scenario]
 }
 
-// Validate checks the plan before anything starts; each error is one line saying what to change.
+// Validate checks the plan before anything starts, every step of a sweep; each error is
+// one line saying what to change.
 func (o Options) Validate() error {
+	if o.Sweep == nil {
+		return o.validateStep()
+	}
+	if err := validateSweep(o.Sweep); err != nil {
+		return err
+	}
+	for k := range o.Sweep.Values {
+		if err := o.AtStep(k).validateStep(); err != nil {
+			return fmt.Errorf("%s: %w", o.Sweep.Label(k), err)
+		}
+	}
+	return nil
+}
+
+func validateSweep(sw *record.Sweep) error {
+	switch sw.Parameter {
+	case record.SweepThreads, record.SweepConnections, record.SweepScenario:
+	default:
+		return fmt.Errorf("cannot sweep %q: sweep threads, connections or scenario", sw.Parameter)
+	}
+	if len(sw.Values) < 2 {
+		return fmt.Errorf("a sweep of %s needs at least two values, got %q", sw.Parameter, strings.Join(sw.Values, ","))
+	}
+	seen := map[string]bool{}
+	for _, v := range sw.Values {
+		if seen[v] {
+			return fmt.Errorf("%s %s is listed twice in the sweep: list each value once", sw.Parameter, v)
+		}
+		seen[v] = true
+		if sw.Parameter != record.SweepScenario {
+			if _, err := strconv.Atoi(v); err != nil {
+				return fmt.Errorf("%s %q is not a whole number", sw.Parameter, v)
+			}
+		}
+	}
+	return nil
+}
+
+func (o Options) validateStep() error {
 	if o.Scenario != "" && o.Path != "" {
 		return fmt.Errorf("--scenario and --path both set: choose one")
 	}

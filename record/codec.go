@@ -125,6 +125,11 @@ func (r *Record) Clone() *Record {
 	c := *r
 	c.Tool.Versions = cloneMap(r.Tool.Versions)
 	c.Plan.Allocators = slices.Clone(r.Plan.Allocators)
+	if r.Plan.Sweep != nil {
+		sw := *r.Plan.Sweep
+		sw.Values, sw.Paths = slices.Clone(sw.Values), slices.Clone(sw.Paths)
+		c.Plan.Sweep = &sw
+	}
 	c.Events = slices.Clone(r.Events)
 	c.Targets = make([]Target, len(r.Targets))
 	for i, t := range r.Targets {

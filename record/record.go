@@ -90,6 +90,32 @@ type Plan struct {
 	Runs        int           `json:"runs"`
 	// LoadCommand is the equivalent command line, for the report's "Load test" section.
 	LoadCommand string `json:"load_command"`
+	// Sweep, when set, is the parameter that took one value per step of this record.
+	Sweep *Sweep `json:"sweep,omitempty"`
+}
+
+// Sweep is one parameter that took several values, one step each, in one record.
+type Sweep struct {
+	// Parameter is threads, connections or scenario.
+	Parameter string   `json:"parameter"`
+	Values    []string `json:"values"`
+	// Paths are the request paths of a scenario sweep's steps.
+	Paths []string `json:"paths,omitempty"`
+}
+
+// Sweep parameters.
+const (
+	SweepThreads     = "threads"
+	SweepConnections = "connections"
+	SweepScenario    = "scenario"
+)
+
+// Label names step k of a sweep, as "threads=8".
+func (s *Sweep) Label(k int) string {
+	if s == nil || k < 0 || k >= len(s.Values) {
+		return ""
+	}
+	return s.Parameter + "=" + s.Values[k]
 }
 
 // Target is one server under test.
@@ -112,6 +138,8 @@ type Target struct {
 type TargetRun struct {
 	PID  int    `json:"pid"`
 	Addr string `json:"addr"`
+	// Step is the sweep step the run belongs to (0 outside a sweep).
+	Step int `json:"step,omitempty"`
 	// Phases are the target's own boundaries: with --sequential they differ per target.
 	Phases  Phases      `json:"phases"`
 	Samples []Sample    `json:"samples"`

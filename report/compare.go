@@ -50,6 +50,10 @@ type CompareRow struct {
 // CompareRecords matches lanes by name (renames maps a base lane's name to another
 // record's name for it) and compares every metric both have.
 func CompareRecords(base Named, others []Named, renames map[string]string) (*Compared, error) {
+	base.Rec = flattenSweep(base.Rec)
+	for i := range others {
+		others[i].Rec = flattenSweep(others[i].Rec)
+	}
 	out := &Compared{Base: base, Others: others, Tested: true}
 	baseIdx := laneIndex(base.Rec)
 	for from := range renames {
@@ -97,6 +101,27 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 	}
 	out.Figures = rows
 	return out, nil
+}
+
+// flattenSweep turns a sweep record's lanes into one lane per lane and step, named
+// "system threads=8", so that two sweeps compare value by value.
+func flattenSweep(r *record.Record) *record.Record {
+	if r.Plan.Sweep == nil {
+		return r
+	}
+	flat := r.Step(0)
+	flat.Targets = nil
+	for k := 0; k < r.Steps(); k++ {
+		step := r.Step(k)
+		for _, t := range step.Targets {
+			t.Name += " " + r.Plan.Sweep.Label(k)
+			for j := range t.Runs {
+				t.Runs[j].Step = 0
+			}
+			flat.Targets = append(flat.Targets, t)
+		}
+	}
+	return flat
 }
 
 func laneIndex(r *record.Record) map[string]int {

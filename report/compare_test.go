@@ -67,3 +67,34 @@ func TestCompareRefusesLanesThatMatchNothing(t *testing.T) {
 	}
 	_ = record.PhaseLoad
 }
+
+// sweepOf makes a two-step sweep record of one lane whose peak RSS is peaks[step] per run.
+func sweepOf(peaks [2][]float64) *record.Record {
+	r := &record.Record{State: record.StateDone, Plan: record.Plan{Runs: len(peaks[0]), Sweep: &record.Sweep{Parameter: record.SweepThreads, Values: []string{"2", "16"}}}}
+	tg := record.Target{Name: "system"}
+	for step, ps := range peaks {
+		for _, mib := range ps {
+			tg.Runs = append(tg.Runs, record.TargetRun{Step: step, Peaks: map[string]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(mib * (1 << 20)), Source: record.PeakKernel}}})
+		}
+	}
+	r.Targets = []record.Target{tg}
+	return r
+}
+
+func TestCompareOfSweepsIsValueByValue(t *testing.T) {
+	base := sweepOf([2][]float64{{100, 101, 99}, {190, 192, 188}})
+	newer := sweepOf([2][]float64{{100, 99, 101}, {150, 152, 149}})
+	c, err := CompareRecords(Named{Name: "a.json", Rec: base}, []Named{{Name: "b.json", Rec: newer}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range c.Figures {
+		if r.Metric.Key == record.MetricPeakRSS.Key {
+			got[r.Lane] = r.C.Significant
+		}
+	}
+	if len(got) != 2 || got["system threads=2"] || !got["system threads=16"] {
+		t.Fatalf("peak RSS calls %v: want threads=16 called and threads=2 not", got)
+	}
+}

@@ -14,7 +14,7 @@ import (
 func CSV(w io.Writer, r *record.Record) error {
 	r = PrintableRecord(r)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"target", "allocator", "run", "t_seconds", "phase", "rss_kib", "vsz_kib", "peak_rss_kib", "anon_kib", "file_kib",
+	cw.Write([]string{"target", "allocator", "run", "step", "t_seconds", "phase", "rss_kib", "vsz_kib", "peak_rss_kib", "anon_kib", "file_kib",
 		"pss_kib", "uss_kib", "cpu_percent", "threads", "fds", "minor_faults", "heap_allocated_bytes", "heap_committed_bytes", "requests_last_second", "p99_ms_last_second"})
 	for _, t := range r.Targets {
 		for ri, run := range t.Runs {
@@ -33,7 +33,7 @@ func CSV(w io.Writer, r *record.Record) error {
 					reqs = strconv.FormatUint(l.Requests, 10)
 					p99 = fmt.Sprintf("%.3f", float64(l.P99.Microseconds())/1000)
 				}
-				cw.Write([]string{t.Name, t.Allocator, strconv.Itoa(ri + 1), fmt.Sprintf("%.3f", s.T.Seconds()), run.Phases.PhaseAt(s.T),
+				cw.Write([]string{t.Name, t.Allocator, strconv.Itoa(ri + 1), r.Plan.Sweep.Label(run.Step), fmt.Sprintf("%.3f", s.T.Seconds()), run.Phases.PhaseAt(s.T),
 					kib(s.RSSBytes), kib(s.VSZBytes), kib(s.PeakRSSBytes), kib(s.AnonBytes), kib(s.FileBytes), kib(s.PSSBytes), kib(s.USSBytes),
 					fmt.Sprintf("%.1f", s.CPUPercent), strconv.Itoa(s.Threads), strconv.Itoa(s.FDs), strconv.FormatUint(s.MinorFaults, 10),
 					alloc, committed, reqs, p99})

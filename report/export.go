@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strings"
 	"bytes"
 	"fmt"
 	"os"
@@ -36,8 +37,11 @@ func Summary(w *bytes.Buffer, r *record.Record) error {
 		return err
 	}
 	s := full.String()
-	if i := bytes.Index(full.Bytes(), []byte("\n## Summary\n")); i >= 0 {
-		s = s[i+1:]
+	for _, heading := range []string{"\n## Summary\n", "\n## Sweep of "} {
+		if i := strings.Index(s, heading); i >= 0 {
+			s = s[i+1:]
+			break
+		}
 	}
 	w.WriteString(s)
 	return nil

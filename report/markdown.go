@@ -58,7 +58,11 @@ func Markdown(w io.Writer, r *record.Record) error {
 	for _, t := range r.Targets {
 		writeTarget(&b, t)
 	}
-	writeSummary(&b, r)
+	if r.Plan.Sweep != nil {
+		writeSweep(&b, r)
+	} else {
+		writeSummary(&b, r)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

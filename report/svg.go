@@ -35,6 +35,9 @@ func SVG(w io.Writer, r *record.Record, o SVGOptions) error {
 	if o.Width == 0 {
 		o.Width, o.Height = 12*vg.Inch, 6.75*vg.Inch
 	}
+	if r.Plan.Sweep != nil {
+		return sweepSVG(w, r, o)
+	}
 	p := plot.New()
 	p.Title.Text = "RSS over time"
 	if r.Plan.Scenario != "" {
@@ -137,4 +140,51 @@ func shadeLoadPhases(p *plot.Plot, r *record.Record, top float64) (int, error) {
 		p.Add(band)
 	}
 	return len(shaded), nil
+}
+
+// sweepSVG draws a sweep: each lane's peak RSS against the swept parameter's values.
+func sweepSVG(w io.Writer, r *record.Record, o SVGOptions) error {
+	sw := r.Plan.Sweep
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Peak RSS against %s", sw.Parameter)
+	p.Title.TextStyle.Font.Size = vg.Points(20)
+	p.X.Label.Text = sw.Parameter
+	p.Y.Label.Text = "peak RSS (MiB)"
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = vg.Points(16)
+		a.Tick.Label.Font.Size = vg.Points(14)
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.TextStyle.Font.Size = vg.Points(16)
+	p.Add(plotter.NewGrid())
+	p.NominalX(sw.Values...)
+	steps := SweepSteps(r)
+	var maxY float64
+	for i, t := range r.Targets {
+		var pts plotter.XYs
+		for k, st := range steps {
+			if f := st.Sums[i].PeakRSS; f.Known() {
+				pts = append(pts, plotter.XY{X: float64(k), Y: f.Median / (1 << 20)})
+				maxY = max(maxY, f.Median/(1<<20))
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		line, points, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		line.Color, points.Color = Palette[i%len(Palette)], Palette[i%len(Palette)]
+		line.Width = vg.Points(3)
+		p.Add(line, points)
+		p.Legend.Add(t.Name, line)
+	}
+	p.Y.Min, p.Y.Max = 0, max(maxY, 1)*1.35
+	wt, err := p.WriterTo(o.Width, o.Height, "svg")
+	if err != nil {
+		return err
+	}
+	_, err = wt.WriteTo(w)
+	return err
 }

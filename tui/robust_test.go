@@ -135,3 +135,24 @@ func TestAFinishedWatchKeepsItsSummary(t *testing.T) {
 		t.Fatalf("help offers keys that do nothing here:\n%s", m2.View())
 	}
 }
+
+func TestSweepSummaryShowsEveryValue(t *testing.T) {
+	rec := fixture(t)
+	rec.Plan.Sweep = &record.Sweep{Parameter: record.SweepThreads, Values: []string{"2", "8"}}
+	for i := range rec.Targets {
+		second := rec.Targets[i].Runs[0]
+		second.Step = 1
+		rec.Targets[i].Runs = append(rec.Targets[i].Runs, second)
+	}
+	f := newFake(rec)
+	m := Live(func(context.Context) (Source, error) { return f, nil })
+	m, _ = step(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m, _ = step(t, m, startedMsg{gen: 0, run: f, cancel: func() {}})
+	m, _ = step(t, m, doneMsg{gen: 0, rec: rec})
+	view := m.View()
+	for _, want := range []string{"Sweep of threads", "threads=2", "threads=8", "Peak RSS", "Req/s", "step 2/2 threads=8"} {
+		if !strings.Contains(view, want) {
+			t.Fatalf("sweep summary lacks %q:\n%s", want, view)
+		}
+	}
+}

@@ -108,6 +108,9 @@ func (m Model) header() string {
 	if p.Runs > 1 {
 		line1 += fmt.Sprintf(" runs=%d", p.Runs)
 	}
+	if sw := p.Sweep; sw != nil {
+		line1 += fmt.Sprintf(" │ step %d/%d %s", m.currentStep()+1, len(sw.Values), sw.Label(m.currentStep()))
+	}
 	if mc := m.rec.Machine; mc.THP != "" {
 		line1 += fmt.Sprintf(" │ THP %s, overcommit %s", mc.THP, strings.Fields(mc.OvercommitMode + " ?")[0])
 	}
@@ -374,7 +377,71 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 	}
 }
 
+// currentStep is the sweep step of the latest run.
+func (m Model) currentStep() int {
+	step := 0
+	for _, t := range m.rec.Targets {
+		if n := len(t.Runs); n > 0 {
+			step = max(step, t.Runs[n-1].Step)
+		}
+	}
+	return step
+}
+
+// sweepSummary is the end of a sweep: peak RSS and req/s for each lane at each value,
+// then each step's conclusion.
+func (m Model) sweepSummary() string {
+	steps := report.SweepSteps(m.rec)
+	var b strings.Builder
+	b.WriteString(bold.Render("Sweep of "+m.rec.Plan.Sweep.Parameter) + faint.Render(" — the same figures as the Markdown export (e)") + "\n\n")
+	nameW := 8
+	for _, t := range m.rec.Targets {
+		nameW = max(nameW, lipgloss.Width(t.Name))
+	}
+	for _, f := range []struct {
+		label string
+		cell  func(i int, st report.SweepStep) string
+	}{
+		{"Peak RSS", func(i int, st report.SweepStep) string {
+			return report.PeakCell(st.Sums[i].PeakRSS, st.Sums[i]) + st.V.Mark(i, record.MetricPeakRSS.Key)
+		}},
+		{"Req/s", func(i int, st report.SweepStep) string {
+			return report.Figure(st.Sums[i].ReqPerSec, report.Rate) + st.V.Mark(i, record.MetricReqPerSec.Key)
+		}},
+	} {
+		b.WriteString(bold.Render(pad(f.label, nameW, false)))
+		for _, st := range steps {
+			b.WriteString("  " + bold.Render(pad(st.Label, 16, true)))
+		}
+		b.WriteByte('\n')
+		for i, t := range m.rec.Targets {
+			b.WriteString(lipgloss.NewStyle().Foreground(targetColor(i)).Render(pad(t.Name, nameW, false)))
+			for _, st := range steps {
+				b.WriteString("  " + pad(f.cell(i, st), 16, true))
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	lines := strings.Count(b.String(), "\n")
+	for _, st := range steps {
+		for _, c := range append([]string{st.Label + ":"}, report.Conclusions(st.Rec, st.Sums)...) {
+			for _, wrapped := range strings.Split(lipgloss.NewStyle().Width(m.width-2).Render(c), "\n") {
+				if lines >= m.height-4 {
+					break
+				}
+				b.WriteString(" " + wrapped + "\n")
+				lines++
+			}
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
 func (m Model) summary() string {
+	if m.rec.Plan.Sweep != nil {
+		return m.sweepSummary()
+	}
 	sums := record.Summarize(m.rec)
 	v := report.Judge(m.rec)
 	cols := summaryColumns(sums, v)

@@ -72,7 +72,7 @@ func completionTree() *cobra.Command {
 		c.RegisterFlagCompletionFunc("allocators", allocators)
 	}
 	run.RegisterFlagCompletionFunc("target-allocators", allocators)
-	run.RegisterFlagCompletionFunc("scenario", words(experiment.ScenarioNames()...))
+	run.RegisterFlagCompletionFunc("scenario", listValue(experiment.ScenarioNames()))
 	run.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
 	load.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
 	rep.RegisterFlagCompletionFunc("format", words(report.Formats...))

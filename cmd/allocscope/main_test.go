@@ -89,7 +89,11 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--target", "x="}, "NAME=COMMAND"},
 		{[]string{"run", "-c", tooManyConnections.flag}, tooManyConnections.want},
 		{[]string{"run", "--threads", "100000"}, "--threads 100000: use 1 to 1024"},
-		{[]string{"run", "-c", "abc"}, "invalid value \"abc\" for flag -c: parse error (see 'allocscope run -h')"},
+		{[]string{"run", "-c", "abc"}, "invalid value \"abc\" for flag -c: \"abc\" is not a whole number (see 'allocscope run -h')"},
+		{[]string{"run", "--threads", "2,4", "-c", "10,20"}, "--threads and -c both list values: sweep one parameter at a time"},
+		{[]string{"run", "--threads", "2,2"}, "threads 2 is listed twice in the sweep"},
+		{[]string{"run", "--threads", "8,"}, "has an empty value"},
+		{[]string{"run", "--scenario", "hello,nope"}, "scenario=nope: unknown scenario"},
 		{[]string{"load", "-d", "0", "http://127.0.0.1:1/"}, "the duration must be above 0"},
 		{[]string{"watch", "1", "1"}, "PID 1 is given twice"},
 		{[]string{"watch", "--interval", "0", "1"}, "--interval 0s: use 50ms to 1m"},
@@ -404,5 +408,43 @@ func TestRunAgainstABaseComparesAndGates(t *testing.T) {
 	_, stderr, code = allocscope(t, append(short, "--fail-if", "peak_rss>+10%")...)
 	if code != 2 || !strings.Contains(stderr, "--fail-if needs --against") {
 		t.Fatalf("--fail-if alone: exit %d: %s", code, stderr)
+	}
+}
+
+func TestTwoValueSweepFillsEveryCell(t *testing.T) {
+	dir := t.TempDir()
+	md, save := filepath.Join(dir, "sweep.md"), filepath.Join(dir, "sweep.json")
+	out, stderr, code := allocscope(t, "run", "--headless", "--allocators", "system,jemalloc", "--threads", "2,4", "-c", "20", "-d", "1",
+		"--baseline", "0", "--cooldown", "1s", "--save", save, "--export-markdown", md)
+	if code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "## Sweep of threads: 2, 4") {
+		t.Fatalf("the summary on stdout is not the sweep's:\n%s", out)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, table := range []string{"### Peak RSS", "### Mean RSS under load", "### RSS after cooldown", "### Peak VSZ", "### Req/s", "### p99", "### Threads under load"} {
+		i := strings.Index(text, table+"\n")
+		if i < 0 {
+			t.Fatalf("no %q matrix", table)
+		}
+		rows := strings.Split(text[i:], "\n")[4:6]
+		for _, row := range rows {
+			if strings.Count(row, "|") != 4 || strings.Contains(row, "n/a") {
+				t.Fatalf("%s: row %q lacks a cell", table, row)
+			}
+		}
+	}
+	rec, err := record.Load(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, s4 := record.Summarize(rec.Step(0))[0].Threads.Median, record.Summarize(rec.Step(1))[0].Threads.Median
+	if s4 <= s2 {
+		t.Fatalf("threads under load %g at --threads 2 and %g at 4: the steps did not take", s2, s4)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -73,6 +74,8 @@ type runArgs struct {
 	headless             *bool
 	x                    exports
 	against, failIf      *string
+	// The parameters a sweep can list: one value each, or a list on one of them.
+	scenarios, conns, threads listFlag
 }
 
 // runFlags defines run's flags (also read by the shell completion).
@@ -84,9 +87,10 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.BoolVar(&o.Preload, "preload", false, "run the system build with each allocator LD_PRELOADed instead of linked builds")
 	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port)")
 	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded (e.g. system,jemalloc)")
-	fs.StringVar(&o.Scenario, "scenario", "", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello)")
+	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
-	fs.IntVar(&o.Connections, "c", experiment.DefaultConnections, "connections per target")
+	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
+	fs.Var(&a.conns, "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
 	fs.Var(durationFlag{&o.Duration}, "d", "load duration: seconds or a Go duration")
 	fs.IntVar(&o.Pipelining, "p", 1, "pipelining depth per connection")
@@ -99,7 +103,8 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.BoolVar(&o.Sequential, "sequential", false, "load one target at a time, so they do not share the CPU")
 	fs.IntVar(&o.Runs, "runs", 1, "repeat the experiment N times (report median and min–max)")
 	fs.StringVar(&o.Bind, "bind", "127.0.0.1", "address the servers listen on")
-	fs.IntVar(&o.Threads, "threads", 0, "server worker threads (default: cores)")
+	a.threads = listFlag{numbers: true}
+	fs.Var(&a.threads, "threads", "server worker threads (default: cores); a list (2,8,16) sweeps it")
 	a.headless = fs.Bool("headless", false, "no TUI: progress on stderr, summary on stdout (implied when stdout is not a terminal)")
 	fs.StringVar(&x.md, "export-markdown", "", "write the Markdown report to FILE")
 	fs.StringVar(&x.json, "export-json", "", "write the run record (JSON, for report and replay) to FILE")
@@ -119,6 +124,9 @@ func cmdRun(args []string) error {
 	o, x, allocs, targetAllocs, headless := a.o, a.x, a.allocs, a.targetAllocs, a.headless
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
+	}
+	if err := a.sweep(&o); err != nil {
+		return err
 	}
 	if err := atLeastOne(map[string]int{"-c (connections)": o.Connections, "-p (pipelining)": o.Pipelining, "--runs": o.Runs}); err != nil {
 		return err
@@ -160,6 +168,13 @@ func cmdRun(args []string) error {
 		}
 		return usageError{err.Error()}
 	}
+	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 {
+		what := fmt.Sprintf("%d runs", plan.Runs)
+		if plan.Sweep != nil {
+			what = fmt.Sprintf("a sweep of %s over %s, %d run(s) each", plan.Sweep.Parameter, strings.Join(plan.Sweep.Values, ", "), plan.Runs)
+		}
+		fmt.Fprintf(os.Stderr, "allocscope: %s: about %s\n", what, plan.Estimate().Round(time.Second))
+	}
 	if ip := net.ParseIP(o.Bind); ip != nil && !ip.IsLoopback() {
 		fmt.Fprintf(os.Stderr, "allocscope: warning: the servers listen on %s: their /hold, /large and /stats endpoints are then reachable from the network\n", o.Bind)
 	}
@@ -169,6 +184,61 @@ func cmdRun(args []string) error {
 		return runTUI(ctx, e, x)
 	}
 	return runHeadless(ctx, e, x)
+}
+
+// listFlag is a flag that takes one value or a comma-separated list (a sweep).
+type listFlag struct {
+	numbers bool
+	values  []string
+	set     bool
+}
+
+func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+func (l *listFlag) Set(s string) error {
+	l.values, l.set = nil, true
+	for _, v := range strings.Split(s, ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return fmt.Errorf("%q has an empty value: list values like 2,8,16", s)
+		}
+		if l.numbers {
+			if _, err := strconv.Atoi(v); err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+		}
+		l.values = append(l.values, v)
+	}
+	return nil
+}
+
+// sweep applies the list-valued flags to o: single values as they are, a list as the
+// plan's sweep. One parameter at a time.
+func (a *runArgs) sweep(o *experiment.Options) error {
+	var swept []string
+	for _, p := range []struct {
+		name  string
+		param string
+		l     *listFlag
+	}{{"--threads", record.SweepThreads, &a.threads}, {"-c", record.SweepConnections, &a.conns}, {"--scenario", record.SweepScenario, &a.scenarios}} {
+		switch {
+		case len(p.l.values) > 1:
+			swept = append(swept, p.name)
+			o.Sweep = &record.Sweep{Parameter: p.param, Values: p.l.values}
+		case len(p.l.values) == 1 && p.param == record.SweepThreads:
+			o.Threads, _ = strconv.Atoi(p.l.values[0])
+		case len(p.l.values) == 1 && p.param == record.SweepConnections:
+			o.Connections, _ = strconv.Atoi(p.l.values[0])
+		case len(p.l.values) == 1:
+			o.Scenario = p.l.values[0]
+		}
+	}
+	switch {
+	case len(swept) > 1:
+		return usagef("%s and %s both list values: sweep one parameter at a time", swept[0], swept[1])
+	case len(swept) == 1 && swept[0] == "--scenario" && o.Path != "":
+		return usagef("--path and a --scenario sweep: choose one")
+	}
+	return nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
