@@ -5,8 +5,8 @@ package experiment
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 

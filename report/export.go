@@ -1,11 +1,11 @@
 package report
 
 import (
-	"strings"
 	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/allocscope/allocscope/record"
 )
