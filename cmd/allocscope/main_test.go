@@ -98,6 +98,8 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"watch", "1", "1"}, "PID 1 is given twice"},
 		{[]string{"watch", "--interval", "0", "1"}, "--interval 0s: use 50ms to 1m"},
 		{[]string{"report", future, "extra"}, "takes one run record, got \"extra\" too"},
+		{[]string{"compare", future, future}, "newer than"},
+		{[]string{"compare", notRecord, future}, "not an allocscope run record"},
 		{[]string{"run", "--bind", "notanip"}, "is not an IP address"},
 		{[]string{"run", "--bogus"}, "flag provided but not defined"},
 		{[]string{"replay", future}, "newer than"},
