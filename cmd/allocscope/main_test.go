@@ -93,7 +93,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--threads", "2,4", "-c", "10,20"}, "--threads and -c both list values: sweep one parameter at a time"},
 		{[]string{"run", "--threads", "2,2"}, "threads 2 is listed twice in the sweep"},
 		{[]string{"run", "--threads", "8,"}, "has an empty value"},
-		{[]string{"run", "--scenario", "hello,nope"}, "scenario=nope: unknown scenario"},
+		{[]string{"run", "-c", "10", "--scenario", "hello,nope"}, "scenario=nope: unknown scenario"},
 		{[]string{"load", "-d", "0", "http://127.0.0.1:1/"}, "the duration must be above 0"},
 		{[]string{"watch", "1", "1"}, "PID 1 is given twice"},
 		{[]string{"watch", "--interval", "0", "1"}, "--interval 0s: use 50ms to 1m"},
