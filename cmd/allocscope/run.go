@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/allocscope/allocscope/experiment"
 	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/metrics"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/servers"
@@ -38,6 +40,30 @@ func (v targetsValue) Set(s string) error {
 type exports struct {
 	md, json, csv, svg string
 	against            *against
+	// current is the run the view follows, for --metrics-addr across restarts.
+	current *currentRun
+}
+
+// currentRun is the experiment now running: r in the TUI starts another.
+type currentRun struct {
+	mu sync.Mutex
+	e  *experiment.Experiment
+}
+
+func (c *currentRun) set(e *experiment.Experiment) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.e = e
+	c.mu.Unlock()
+}
+
+func (c *currentRun) snapshot() *record.Record {
+	c.mu.Lock()
+	e := c.e
+	c.mu.Unlock()
+	return e.Snapshot()
 }
 
 // write writes every requested export, the others even when one fails. The error names
@@ -74,6 +100,8 @@ type runArgs struct {
 	headless             *bool
 	x                    exports
 	against, failIf      *string
+	metricsAddr          *string
+	metricsPublic        *bool
 	// The parameters a sweep can list: one value each, or a list on one of them.
 	scenarios, conns, threads listFlag
 }
@@ -113,6 +141,8 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.StringVar(&o.SavePath, "save", "", "where the run record is kept (default: a new file under "+runsDir()+")")
 	a.against = fs.String("against", "", "when the run ends, compare it with this saved run (as allocscope compare BASE NEW)")
 	a.failIf = fs.String("fail-if", "", "with --against: exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,rps<-5%'")
+	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
+	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
 	return fs, a
 }
 
@@ -178,6 +208,18 @@ func cmdRun(args []string) error {
 	if ip := net.ParseIP(o.Bind); ip != nil && !ip.IsLoopback() {
 		fmt.Fprintf(os.Stderr, "allocscope: warning: the servers listen on %s: their /hold, /large and /stats endpoints are then reachable from the network\n", o.Bind)
 	}
+	current := &currentRun{e: e}
+	if *a.metricsAddr != "" {
+		stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, current.snapshot)
+		if err != nil {
+			if !flagSet(fs, "save") {
+				os.Remove(o.SavePath)
+			}
+			return usageError{err.Error()}
+		}
+		defer stopMetrics()
+	}
+	x.current = current
 	ctx, stop := onSignals()
 	defer stop()
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {

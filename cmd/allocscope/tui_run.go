@@ -37,6 +37,7 @@ func runTUI(sigCtx *interruptible, first *experiment.Experiment, x exports) erro
 		runCtx, stop := context.WithCancel(ctx)
 		context.AfterFunc(viewCtx, stop)
 		last = experiment.Start(runCtx, e)
+		x.current.set(e)
 		return last, nil
 	}
 	err := tui.Run(ctx, tui.Live(tui.StartFunc(start)))

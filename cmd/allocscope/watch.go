@@ -12,15 +12,18 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/metrics"
 	"github.com/allocscope/allocscope/tui"
 	"golang.org/x/term"
 )
 
 // watchArgs are watch's flags, bound.
 type watchArgs struct {
-	o        experiment.WatchOptions
-	x        exports
-	headless *bool
+	o             experiment.WatchOptions
+	x             exports
+	headless      *bool
+	metricsAddr   *string
+	metricsPublic *bool
 }
 
 // watchFlags defines watch's flags (also read by the shell completion).
@@ -36,6 +39,8 @@ func watchFlags() (*flag.FlagSet, *watchArgs) {
 	fs.StringVar(&x.json, "export-json", "", "write the record (JSON) to FILE")
 	fs.StringVar(&x.csv, "export-csv", "", "write CSV to FILE")
 	a.headless = fs.Bool("headless", false, "one line per interval instead of the TUI (implied when stdout is not a terminal)")
+	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
+	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
 	return fs, a
 }
 
@@ -72,9 +77,23 @@ func cmdWatch(args []string) error {
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if *a.metricsAddr != "" {
+		if err := metrics.CheckAddr(*a.metricsAddr, *a.metricsPublic); err != nil {
+			return usageError{err.Error()}
+		}
+	}
 	w, err := experiment.StartWatch(ctx, *o)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	if *a.metricsAddr != "" {
+		stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, w.Snapshot)
+		if err != nil {
+			cancel()
+			<-w.Done()
+			return usageError{err.Error()}
+		}
+		defer stopMetrics()
 	}
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
 		err = tui.Run(ctx, tui.Watch(w))
