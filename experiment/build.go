@@ -13,7 +13,7 @@ func (e *Experiment) build(ctx context.Context) (map[string]servers.Binary, erro
 	bins := map[string]servers.Binary{}
 	b := servers.NewBuilder()
 	for i, l := range e.lanes {
-		if l.kind == record.KindCommand {
+		if l.kind == record.KindCommand || l.kind == record.KindRemote {
 			continue
 		}
 		name := l.allocator

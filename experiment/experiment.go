@@ -59,7 +59,7 @@ func New(opts Options) (*Experiment, error) {
 		State: record.StateRunning,
 	}
 	for _, l := range e.lanes {
-		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind}
+		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory}
 		if l.command != "" {
 			t.Command = []string{"sh", "-c", l.command}
 		}

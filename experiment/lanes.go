@@ -65,6 +65,13 @@ func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]se
 	// paired comparison would call a real difference between identical lanes.
 	for _, i := range rotated(len(e.lanes), run) {
 		l := e.lanes[i]
+		if l.kind == record.KindRemote {
+			// Nothing to start: the service runs elsewhere.
+			e.mu.Lock()
+			e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, record.TargetRun{Addr: l.url, Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}})
+			e.mu.Unlock()
+			continue
+		}
 		spec, err := e.spec(l, bins)
 		if err != nil {
 			return err
@@ -112,9 +119,14 @@ func (e *Experiment) sample(ctx context.Context, run int, procs []*servers.Proce
 	if err != nil {
 		return err
 	}
-	targets := make([]probe.Target, len(procs))
+	var targets []probe.Target
+	pids := make([]int, len(procs))
 	for i, p := range procs {
-		targets[i] = probe.Target{Name: e.lanes[i].name, PID: p.PID, Tree: e.lanes[i].kind == record.KindCommand}
+		if p == nil {
+			continue // remote: its memory comes from its source
+		}
+		pids[i] = p.PID
+		targets = append(targets, probe.Target{Name: e.lanes[i].name, PID: p.PID, Tree: e.lanes[i].kind == record.KindCommand})
 	}
 	sampler := &probe.Sampler{FS: fs, Interval: e.opts.Interval, SmapsInterval: max(probe.DefaultSmapsInterval, e.opts.Interval)}
 	samples, err := sampler.Run(ctx, targets)
@@ -122,8 +134,8 @@ func (e *Experiment) sample(ctx context.Context, run int, procs []*servers.Proce
 		return err
 	}
 	e.meters = make([]*peakMeter, len(procs))
-	for i, p := range procs {
-		e.meters[i] = newPeakMeter(fs, p.PID, targets[i].Tree)
+	for i := range procs {
+		e.meters[i] = newPeakMeter(fs, pids[i], e.lanes[i].kind == record.KindCommand)
 		e.mu.Lock()
 		start := e.rec.Targets[i].Runs[run].Phases.Start
 		e.mu.Unlock()
@@ -135,7 +147,12 @@ func (e *Experiment) sample(ctx context.Context, run int, procs []*servers.Proce
 		e.consumeSamples(samples, run, func(i int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Samples })
 	}()
 	for i, l := range e.lanes {
-		if l.kind != record.KindCommand {
+		switch l.kind {
+		case record.KindRemote:
+			consumers.Add(1)
+			go func() { defer consumers.Done(); e.pollRemote(ctx, i, run, l) }()
+		case record.KindCommand:
+		default:
 			consumers.Add(1)
 			go func() { defer consumers.Done(); e.pollHeap(ctx, i, run, procs[i].Addr) }()
 		}

@@ -23,7 +23,7 @@ func (e *Experiment) load(ctx context.Context, run int, group []int, procs []*se
 	for _, k := range rotated(len(group), run) {
 		i := group[k]
 		cfg := loadgen.Config{
-			Name: e.lanes[i].name, URL: "http://" + procs[i].Addr + e.opts.RequestPath(), Connections: e.opts.Connections,
+			Name: e.lanes[i].name, URL: e.laneURL(i, procs), Connections: e.opts.Connections,
 			Pipelining: e.opts.Pipelining, Rate: e.opts.Rate, Duration: e.opts.Duration, Engine: e.opts.Engine,
 		}
 		e.mu.Lock()
@@ -112,6 +112,15 @@ func (e *Experiment) follow(remote *loadgen.Remote, i, run int) {
 	e.mu.Unlock()
 	e.turnPhase(i, run, record.PhaseCooldown)
 	e.notify()
+}
+
+// laneURL is what lane i's load requests: a remote target's URL as given, or the
+// request path on the local process's address.
+func (e *Experiment) laneURL(i int, procs []*servers.Process) string {
+	if l := e.lanes[i]; l.kind == record.KindRemote {
+		return l.url
+	}
+	return "http://" + procs[i].Addr + e.opts.RequestPath()
 }
 
 // turnPhase records the peak of lane i's open phase, if any, and opens next ("" for none).

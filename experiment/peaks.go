@@ -25,6 +25,7 @@ type peakMeter struct {
 	from  time.Duration
 }
 
+// newPeakMeter measures pid's peaks; pid 0 (a remote target) has only sampled ones.
 func newPeakMeter(fs probe.FS, pid int, tree bool) *peakMeter {
 	return &peakMeter{fs: fs, pid: pid, tree: tree}
 }
@@ -32,7 +33,7 @@ func newPeakMeter(fs probe.FS, pid int, tree bool) *peakMeter {
 // begin starts a phase at offset from.
 func (m *peakMeter) begin(phase string, from time.Duration) {
 	m.phase, m.from = phase, from
-	if m.resetRefused {
+	if m.resetRefused || m.pid == 0 {
 		return
 	}
 	if err := m.fs.ResetTreePeakRSS(m.pid, m.tree); errors.Is(err, probe.ErrPeakResetRefused) {
@@ -48,7 +49,7 @@ func (m *peakMeter) end(sampled uint64) (string, record.PeakRSS) {
 	p := record.PeakRSS{Bytes: sampled, Source: record.PeakSampled}
 	hwm, err := m.fs.TreePeakRSS(m.pid, m.tree)
 	switch {
-	case err != nil: // gone: the samples are all there is
+	case err != nil || m.pid == 0: // gone, or remote: the samples are all there is
 	case !m.resetRefused:
 		p = record.PeakRSS{Bytes: hwm.Bytes, Source: record.PeakKernel, UpperBound: hwm.Members > 1}
 	case hwm.Bytes > m.highest:

@@ -3,6 +3,7 @@
 package experiment
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/remote"
 	"github.com/allocscope/allocscope/servers"
 )
 
@@ -47,10 +49,15 @@ const (
 // when it cannot create them (100,000 did, after 5 s).
 const MaxThreads = 1024
 
-// CustomTarget is a --target NAME=CMD lane.
+// CustomTarget is a --target NAME=CMD lane, or NAME=URL for a remote one.
 type CustomTarget struct {
 	Name    string
 	Command string
+}
+
+// Remote says whether the target is a URL on another host rather than a command.
+func (t CustomTarget) Remote() bool {
+	return strings.HasPrefix(t.Command, "http://")
 }
 
 // Options is the plan as the user gave it.
@@ -87,6 +94,8 @@ type Options struct {
 	// Sweep, when set, runs the plan once per value of one parameter (threads,
 	// connections or scenario), into one record. The parameter's own field is ignored.
 	Sweep *record.Sweep
+	// MemoryFrom maps a remote target's name to its Prometheus memory source.
+	MemoryFrom map[string]string
 }
 
 // Steps is the number of steps: the sweep's values, or 1.
@@ -234,6 +243,9 @@ func (o Options) validateStep() error {
 			return err
 		}
 	}
+	if err := o.validateRemotes(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, t := range o.Targets {
 		if t.Name == "" || strings.TrimSpace(t.Command) == "" {
@@ -278,6 +290,39 @@ func (o Options) validateStep() error {
 	return nil
 }
 
+// validateRemotes checks that each remote target has a memory source that answers with
+// one series, and that each source names a remote target; each error is one line.
+func (o Options) validateRemotes() error {
+	remotes := map[string]bool{}
+	for _, t := range o.Targets {
+		if t.Remote() {
+			remotes[t.Name] = true
+			if _, ok := o.MemoryFrom[t.Name]; !ok {
+				return fmt.Errorf("--target %s=%s is remote: say where its memory is read with --memory-from %s=prom+http://HOST:PORT/metrics?groupname=NAME", t.Name, t.Command, t.Name)
+			}
+			if len(o.TargetAllocators) > 0 {
+				return fmt.Errorf("--target-allocators preloads allocators into commands started here: remote target %s cannot take them", t.Name)
+			}
+		}
+	}
+	for name, spec := range o.MemoryFrom {
+		if !remotes[name] {
+			return fmt.Errorf("--memory-from %s=…: no remote target %s (give it with --target %s=http://HOST:PORT/)", name, name, name)
+		}
+		src, err := remote.Parse(spec)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = src.Read(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // lane is one target to run: a server build, a preloaded build, or a command.
 type lane struct {
 	name      string
@@ -285,6 +330,8 @@ type lane struct {
 	kind      record.TargetKind
 	command   string // custom command
 	preload   string // allocator name to preload
+	url       string // a remote target's URL
+	memory    string // a remote target's memory source
 }
 
 func (o Options) lanes() []lane {
@@ -305,6 +352,10 @@ func (o Options) lanes() []lane {
 		out = append(out, lane{name: a, allocator: a, kind: record.KindBuiltin})
 	}
 	for _, t := range o.Targets {
+		if t.Remote() {
+			out = append(out, lane{name: t.Name, kind: record.KindRemote, url: t.Command, memory: o.MemoryFrom[t.Name]})
+			continue
+		}
 		if len(o.TargetAllocators) == 0 {
 			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command})
 			continue

@@ -36,6 +36,9 @@ const (
 	KindCommand TargetKind = "command"
 	// KindProcess is a running process that `watch` samples.
 	KindProcess TargetKind = "process"
+	// KindRemote is a URL on another host: loaded from here, its memory read from a
+	// Prometheus source (MemoryFrom).
+	KindRemote TargetKind = "remote"
 )
 
 // ScenarioWatch is the plan's scenario in a record made by `watch`: no load was sent.
@@ -128,6 +131,10 @@ type Target struct {
 	Binary      string     `json:"binary,omitempty"`
 	BinaryBytes int64      `json:"binary_bytes,omitempty"`
 	Preload     string     `json:"preload,omitempty"`
+	// URL and MemoryFrom describe a remote target: what is loaded, and where its memory
+	// is read (prom+http://… or promql+http://…).
+	URL        string `json:"url,omitempty"`
+	MemoryFrom string `json:"memory_from,omitempty"`
 	// Env holds the allocator settings the target ran with (MALLOC_*, MALLOC_CONF, …).
 	Env map[string]string `json:"env"`
 	// Runs holds one entry per repetition (--runs).
@@ -152,6 +159,8 @@ type TargetRun struct {
 	// LoadError says why the load against this target ended without a result (its load
 	// worker was killed or crashed): its figures under load are incomplete.
 	LoadError string `json:"load_error,omitempty"`
+	// SourceError says why a remote target's memory source stopped answering mid-run.
+	SourceError string `json:"source_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).
 	Peaks map[string]PeakRSS `json:"peaks,omitempty"`
 }

@@ -63,6 +63,8 @@ type Summary struct {
 	Crash string `json:"crash,omitempty"`
 	// LoadError says why its load ended without a result ("" otherwise).
 	LoadError string `json:"load_error,omitempty"`
+	// SourceError says why a remote target's memory source stopped answering.
+	SourceError string `json:"source_error,omitempty"`
 }
 
 // Figure is the summary's figure for a compared metric (an unknown Figure for others).
@@ -116,6 +118,9 @@ func Summarize(r *Record) []Summary {
 			}
 			if run.LoadError != "" {
 				s.LoadError = run.LoadError
+			}
+			if run.SourceError != "" {
+				s.SourceError = run.SourceError
 			}
 		}
 		s.PeakRSS, s.MeanRSSLoad, s.RSSAfterCooldown, s.PeakVSZ = figure(peak), figure(mean), figure(after), figure(vsz)

@@ -142,6 +142,8 @@ func writeEngines(b *strings.Builder, targets []record.Target) {
 func writeTarget(b *strings.Builder, t record.Target) {
 	fmt.Fprintf(b, "\n### %s\n", mdCell(t.Name))
 	switch {
+	case t.Kind == record.KindRemote:
+		fmt.Fprintf(b, "Remote: `%s`, loaded from here; its memory read from `%s`, so its peaks are sampled.\n", t.URL, t.MemoryFrom)
 	case len(t.Command) > 0:
 		fmt.Fprintf(b, "```bash\n%s\n```\n", commandLine(t.Command))
 	case t.Binary != "":
@@ -251,6 +253,9 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 	for _, s := range sums {
 		if s.Crash != "" {
 			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on, and it is left out of the comparisons.", s.Target, s.Crash))
+		}
+		if s.SourceError != "" {
+			out = append(out, fmt.Sprintf("%s's memory source stopped answering (%s); it is left out of the comparisons.", s.Target, s.SourceError))
 		}
 		if s.LoadError != "" && s.Crash == "" {
 			out = append(out, fmt.Sprintf("The load against %s ended without a result (%s); the other targets went on, and it is left out of the comparisons.", s.Target, s.LoadError))

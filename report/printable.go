@@ -54,6 +54,7 @@ func PrintableRecord(r *record.Record) *record.Record {
 	}
 	for i := range c.Targets {
 		t := &c.Targets[i]
+		t.URL, t.MemoryFrom = p(t.URL), p(t.MemoryFrom)
 		t.Name, t.Allocator, t.Kind, t.Binary, t.Preload = p(t.Name), p(t.Allocator), record.TargetKind(p(string(t.Kind))), p(t.Binary), p(t.Preload)
 		for j := range t.Command {
 			t.Command[j] = p(t.Command[j])

@@ -40,7 +40,7 @@ func Judge(r *record.Record) Verdict {
 // crashed: the target's server crashed, or the load against it died, in some run.
 func crashed(t record.Target) bool {
 	for _, run := range t.Runs {
-		if run.Exit.Crashed() || run.LoadError != "" {
+		if run.Exit.Crashed() || run.LoadError != "" || run.SourceError != "" {
 			return true
 		}
 	}

@@ -204,6 +204,9 @@ func (m Model) targetView(t record.Target) targetView {
 	run := t.Runs[len(t.Runs)-1]
 	at := m.at()
 	v.state = fmt.Sprintf("pid %d running", run.PID)
+	if t.Kind == record.KindRemote {
+		v.state = "remote " + run.Addr
+	}
 	if run.Exit != nil && run.Exit.T <= at {
 		v.crashed = run.Exit.Crashed()
 		v.state = fmt.Sprintf("pid %d stopped", run.PID)

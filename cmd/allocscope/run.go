@@ -113,7 +113,9 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	o, x := &a.o, &a.x
 	a.allocs = fs.String("allocators", strings.Join(servers.DefaultAllocators, ","), "allocators to compare: "+strings.Join(servers.Names(), ", "))
 	fs.BoolVar(&o.Preload, "preload", false, "run the system build with each allocator LD_PRELOADed instead of linked builds")
-	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port)")
+	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port), or NAME=http://HOST:PORT/PATH for a service on another host (with --memory-from)")
+	o.MemoryFrom = map[string]string{}
+	fs.Var(memoryFromFlag(o.MemoryFrom), "memory-from", "NAME=prom+http://HOST:PORT/metrics?LABEL=VALUE or NAME=promql+http://HOST:PORT/?query=EXPR: where a remote target's memory is read (repeatable)")
 	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded (e.g. system,jemalloc)")
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
@@ -226,6 +228,19 @@ func cmdRun(args []string) error {
 		return runTUI(ctx, e, x)
 	}
 	return runHeadless(ctx, e, x)
+}
+
+// memoryFromFlag collects --memory-from NAME=SOURCE.
+type memoryFromFlag map[string]string
+
+func (m memoryFromFlag) String() string { return "" }
+func (m memoryFromFlag) Set(s string) error {
+	name, src, ok := strings.Cut(s, "=")
+	if !ok || name == "" || src == "" {
+		return fmt.Errorf("%q: use NAME=prom+http://HOST:PORT/metrics?groupname=NAME", s)
+	}
+	m[name] = src
+	return nil
 }
 
 // listFlag is a flag that takes one value or a comma-separated list (a sweep).
