@@ -96,7 +96,8 @@ func Summarize(r *Record) []Summary {
 			if p, ok := run.Peaks[PhaseCooldown]; ok {
 				peakCool = append(peakCool, float64(p.Bytes))
 			}
-			if v, ok := maxOf(loadSamples(run), func(s Sample) float64 { return float64(s.Threads) }); ok {
+			// A remote lane's source gives no thread count: unknown, not zero.
+			if v, ok := maxOf(loadSamples(run), func(s Sample) float64 { return float64(s.Threads) }); ok && v > 0 {
 				threads = append(threads, v)
 			}
 			appendOf(&vsz, MetricPeakVSZ, run)
