@@ -37,6 +37,11 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 
 // PrintableRecord is a copy of r whose every text is Printable: what the Markdown, the
 // CSV, the SVG and the TUI render. The JSON export keeps the record as it is.
 func PrintableRecord(r *record.Record) *record.Record {
+	// The TUI calls this for every frame: a record with nothing to escape (nearly all)
+	// is returned as it is, without the deep copy.
+	if !needsEscaping(r) {
+		return r
+	}
 	c := r.Clone()
 	p := Printable
 	c.Machine.OS, c.Machine.Kernel, c.Machine.Arch, c.Machine.CPUModel = p(c.Machine.OS), p(c.Machine.Kernel), p(c.Machine.Arch), p(c.Machine.CPUModel)
@@ -77,6 +82,52 @@ func PrintableRecord(r *record.Record) *record.Record {
 		}
 	}
 	return c
+}
+
+// needsEscaping says whether any text of r holds a control character.
+func needsEscaping(r *record.Record) bool {
+	dirty := func(ss ...string) bool {
+		for _, s := range ss {
+			if Printable(s) != s {
+				return true
+			}
+		}
+		return false
+	}
+	dirtyMap := func(m map[string]string) bool {
+		for k, v := range m {
+			if dirty(k, v) {
+				return true
+			}
+		}
+		return false
+	}
+	m := r.Machine
+	if dirty(m.OS, m.Kernel, m.Arch, m.CPUModel, m.Virtualization, m.THP, m.THPDefrag, m.OvercommitMode, r.Tool.Version, r.Tool.GoVersion, r.State,
+		r.Plan.Scenario, r.Plan.Path, r.Plan.LoadCommand) || dirty(r.Plan.Allocators...) || dirtyMap(r.Tool.Versions) {
+		return true
+	}
+	for _, e := range r.Events {
+		if dirty(e.Target, e.Kind, e.Message) {
+			return true
+		}
+	}
+	for _, t := range r.Targets {
+		if dirty(t.Name, t.Allocator, string(t.Kind), t.Binary, t.Preload, t.URL, t.MemoryFrom) || dirty(t.Command...) || dirtyMap(t.Env) {
+			return true
+		}
+		for _, run := range t.Runs {
+			if dirty(run.Addr) || (run.Exit != nil && dirty(run.Exit.Signal)) || (run.Result != nil && dirty(run.Result.Engine)) {
+				return true
+			}
+			for _, h := range run.Heap {
+				if dirty(h.Version) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func printableMap(m map[string]string) map[string]string {
