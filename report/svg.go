@@ -38,22 +38,11 @@ func SVG(w io.Writer, r *record.Record, o SVGOptions) error {
 	if r.Plan.Sweep != nil {
 		return sweepSVG(w, r, o)
 	}
-	p := plot.New()
-	p.Title.Text = "RSS over time"
+	title := "RSS over time"
 	if r.Plan.Scenario != "" {
-		p.Title.Text += fmt.Sprintf(" — %s, %d connections", r.Plan.Scenario, r.Plan.Connections)
+		title += fmt.Sprintf(" — %s, %d connections", r.Plan.Scenario, r.Plan.Connections)
 	}
-	p.Title.TextStyle.Font.Size = vg.Points(20)
-	p.Title.Padding = vg.Points(10)
-	p.X.Label.Text = "seconds since start"
-	p.Y.Label.Text = "RSS (MiB)"
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font.Size = vg.Points(16)
-		a.Tick.Label.Font.Size = vg.Points(14)
-	}
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.TextStyle.Font.Size = vg.Points(16)
-	p.Add(plotter.NewGrid())
+	p := slidePlot(title, "seconds since start", "RSS (MiB)")
 	var maxY float64
 	for _, t := range r.Targets {
 		for _, run := range t.Runs {
@@ -145,18 +134,7 @@ func shadeLoadPhases(p *plot.Plot, r *record.Record, top float64) (int, error) {
 // sweepSVG draws a sweep: each lane's peak RSS against the swept parameter's values.
 func sweepSVG(w io.Writer, r *record.Record, o SVGOptions) error {
 	sw := r.Plan.Sweep
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Peak RSS against %s", sw.Parameter)
-	p.Title.TextStyle.Font.Size = vg.Points(20)
-	p.X.Label.Text = sw.Parameter
-	p.Y.Label.Text = "peak RSS (MiB)"
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font.Size = vg.Points(16)
-		a.Tick.Label.Font.Size = vg.Points(14)
-	}
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.TextStyle.Font.Size = vg.Points(16)
-	p.Add(plotter.NewGrid())
+	p := slidePlot(fmt.Sprintf("Peak RSS against %s", sw.Parameter), sw.Parameter, "peak RSS (MiB)")
 	p.NominalX(sw.Values...)
 	steps := SweepSteps(r)
 	var maxY float64
@@ -187,4 +165,21 @@ func sweepSVG(w io.Writer, r *record.Record, o SVGOptions) error {
 	}
 	_, err = wt.WriteTo(w)
 	return err
+}
+
+// slidePlot is a plot with a grid and type large enough for a slide.
+func slidePlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(20)
+	p.Title.Padding = vg.Points(10)
+	p.X.Label.Text, p.Y.Label.Text = x, y
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = vg.Points(16)
+		a.Tick.Label.Font.Size = vg.Points(14)
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.TextStyle.Font.Size = vg.Points(16)
+	p.Add(plotter.NewGrid())
+	return p
 }

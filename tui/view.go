@@ -426,19 +426,26 @@ func (m Model) sweepSummary() string {
 		}
 		b.WriteByte('\n')
 	}
-	lines := strings.Count(b.String(), "\n")
+	var conclusions []string
 	for _, st := range steps {
-		for _, c := range append([]string{st.Label + ":"}, report.Conclusions(st.Rec, st.Sums)...) {
-			for _, wrapped := range strings.Split(lipgloss.NewStyle().Width(m.width-2).Render(c), "\n") {
-				if lines >= m.height-4 {
-					break
-				}
-				b.WriteString(" " + wrapped + "\n")
-				lines++
+		conclusions = append(append(conclusions, st.Label+":"), report.Conclusions(st.Rec, st.Sums)...)
+	}
+	m.writeWrapped(&b, conclusions, strings.Count(b.String(), "\n"))
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// writeWrapped writes sentences wrapped to the width, as many lines as fit below the
+// used ones.
+func (m Model) writeWrapped(b *strings.Builder, sentences []string, used int) {
+	for _, c := range sentences {
+		for _, wrapped := range strings.Split(lipgloss.NewStyle().Width(m.width-2).Render(c), "\n") {
+			if used >= m.height-4 {
+				return
 			}
+			b.WriteString(" " + wrapped + "\n")
+			used++
 		}
 	}
-	return strings.TrimRight(b.String(), "\n")
 }
 
 func (m Model) summary() string {
@@ -489,15 +496,7 @@ func (m Model) summary() string {
 	if note := v.Footnote(m.rec); note != "" {
 		conclusions = append([]string{strings.TrimPrefix(note, "\\")}, conclusions...)
 	}
-	for _, c := range conclusions {
-		for _, wrapped := range strings.Split(lipgloss.NewStyle().Width(m.width-2).Render(c), "\n") {
-			if lines >= m.height-4 {
-				break
-			}
-			b.WriteString(" " + wrapped + "\n")
-			lines++
-		}
-	}
+	m.writeWrapped(&b, conclusions, lines)
 	return strings.TrimRight(b.String(), "\n")
 }
 

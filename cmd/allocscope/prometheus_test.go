@@ -66,15 +66,7 @@ func TestPrometheusScrapesEachLanesRSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { run.Process.Signal(syscall.SIGTERM); run.Wait() }()
-	config := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: allocscope\n    static_configs:\n      - targets: ['127.0.0.1:%d']\n", metricsPort)
-	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644)
-	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort))
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { prom.Process.Kill(); prom.Wait() }()
-	base := fmt.Sprintf("http://127.0.0.1:%d", promPort)
+	base := startPrometheus(t, promBin, fmt.Sprintf("127.0.0.1:%d", metricsPort), promPort)
 	fs, _ := probe.NewFS(probe.DefaultRoot)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -101,6 +93,22 @@ func TestPrometheusScrapesEachLanesRSS(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// startPrometheus runs a real Prometheus on loopback that scrapes target every second,
+// stopped when the test ends; it returns its HTTP API's base URL.
+func startPrometheus(t *testing.T, promBin, target string, port int) string {
+	t.Helper()
+	dir := t.TempDir()
+	config := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: allocscope-test\n    static_configs:\n      - targets: ['%s']\n", target)
+	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644)
+	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prom.Process.Kill(); prom.Wait() })
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 func TestMetricsAddrRefusals(t *testing.T) {

@@ -77,17 +77,8 @@ func TestRemoteLanesFromProcessExporterAndPromQLAgreeWithProc(t *testing.T) {
 		t.Skip("prometheus is not installed")
 	}
 	dir := t.TempDir()
-	promPort := freeLoopbackPort(t)
-	config := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pe\n    static_configs:\n      - targets: ['%s']\n", exporter)
-	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644)
-	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort))
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { prom.Process.Kill(); prom.Wait() }()
+	base := startPrometheus(t, promBin, exporter, freeLoopbackPort(t))
 	query := `namedprocess_namegroup_memory_bytes{groupname="api",memtype="resident"}`
-	base := fmt.Sprintf("http://127.0.0.1:%d", promPort)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
 		if res, err := promQuery(base, query); err == nil && len(res) == 1 {
 			break
