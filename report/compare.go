@@ -407,7 +407,7 @@ func ratioCell(c verdict.Comparison) string {
 func (c *Compared) legend() string {
 	var b strings.Builder
 	if c.Tested {
-		fmt.Fprintf(&b, "Ratios are each record's over the base's (geometric means of the runs, 95%% interval); * a difference that Welch's t-test on the log values calls real after Holm's correction over all %d comparisons (p < %g, at least %.0f%% apart), ~ no clear difference.\n",
+		fmt.Fprintf(&b, "Ratios are each record's over the base's (geometric means of the runs, 95%% interval); * a difference that Welch's t-test on the log values calls real after Holm's correction over all %d comparisons (p < %g, at least %.0f%% apart, every run on the same side of the base), ~ no clear difference.\n",
 			len(c.Figures), verdict.Alpha, 100*verdict.MinEffect)
 	} else {
 		fmt.Fprintf(&b, "Ratios are each record's over the base's. Some records hold fewer than %d runs: their ratios are single observations, not tested (run with --runs %d or more to test them).\n",

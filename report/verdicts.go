@@ -65,7 +65,7 @@ func (v Verdict) Footnote(r *record.Record) string {
 	if !v.Tested() || len(v.Lanes) < 2 {
 		return ""
 	}
-	return fmt.Sprintf("\\* differs from %s: a paired t-test on the log ratios of %d runs, Holm-corrected over %d comparisons, p < %g and at least %.0f%% apart; unmarked cells show no clear difference.",
+	return fmt.Sprintf("\\* differs from %s: a paired t-test on the log ratios of %d runs, Holm-corrected over %d comparisons, p < %g, at least %.0f%% apart and the same way in every run; unmarked cells show no clear difference.",
 		r.Targets[v.Lanes[0]].Name, v.Runs, len(v.Comparisons), verdict.Alpha, 100*verdict.MinEffect)
 }
 

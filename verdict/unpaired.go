@@ -32,6 +32,7 @@ func CompareUnpaired(m record.Metric, baseRec *record.Record, base int, otherRec
 			c.Above++
 		}
 	}
+	c.Unanimous = c.Below == len(o) || c.Above == len(o)
 	if len(b) < 2 || len(o) < 2 {
 		return c
 	}

@@ -74,18 +74,26 @@ func TestTinyDeterministicDifferencesAreNotCalled(t *testing.T) {
 }
 
 func TestHolmCorrectsForManyComparisons(t *testing.T) {
-	// p ≈ 0.03 passes alone but not as one of six comparisons.
-	cs := []Comparison{{N: 3, P: 0.03, Ratio: 1.2}}
+	// p = 0.005 passes alone but not as one of six comparisons.
+	cs := []Comparison{{N: 3, P: 0.005, Ratio: 1.2, Unanimous: true}}
 	for i := 0; i < 5; i++ {
-		cs = append(cs, Comparison{N: 3, P: 0.9, Ratio: 1})
+		cs = append(cs, Comparison{N: 3, P: 0.9, Ratio: 1, Unanimous: true})
 	}
 	holm(cs)
 	if cs[0].Significant {
-		t.Fatal("p = 0.03 among six comparisons was called significant")
+		t.Fatal("p = 0.005 among six comparisons was called significant")
 	}
-	one := []Comparison{{N: 3, P: 0.03, Ratio: 1.2}}
+	one := []Comparison{{N: 3, P: 0.005, Ratio: 1.2, Unanimous: true}}
 	holm(one)
 	if !one[0].Significant {
-		t.Fatal("p = 0.03 alone was not called significant")
+		t.Fatal("p = 0.005 alone was not called significant")
+	}
+}
+
+func TestARunThatContradictsIsNeverCalled(t *testing.T) {
+	// Four runs far lower, one slightly higher: the t-test may be sure, the runs are not.
+	r := lanes([]float64{100, 100, 100, 100, 100}, []float64{80, 81, 79, 80, 100.5})
+	if c := CompareAll(r, []record.Metric{record.MetricPeakRSS}, []int{0, 1})[0]; c.Significant || c.Unanimous {
+		t.Fatalf("a difference one run contradicts was called: %+v", c)
 	}
 }
