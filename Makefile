@@ -16,7 +16,11 @@ servers: build
 
 # The suite runs twice: as is, and under the race detector (whose shadow memory makes
 # one RSS test meaningless, so that one skips itself there).
+# Real parts the tests start: bash-completion, Prometheus and process-exporter.
+TEST_PACKAGES := bash-completion prometheus prometheus-process-exporter
+
 test: servers
+	@bash scripts/setup.sh $(TEST_PACKAGES)
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt: format these files: $$unformatted" >&2; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GO) vet ./...

@@ -65,7 +65,7 @@ func TestLanesAreExposedWithTheirLabels(t *testing.T) {
 func TestPromtoolFindsNothingToFix(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Skip("promtool is not installed (scripts/setup.sh installs Debian's prometheus)")
+		t.Skip("promtool is not installed (make test installs Debian's prometheus)")
 	}
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(scrape(t, fixedRecord()))

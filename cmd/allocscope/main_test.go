@@ -313,7 +313,7 @@ func TestLoadInterruptedBySigtermExits143(t *testing.T) {
 func TestCompletionInBashCompletesFlagsAndValues(t *testing.T) {
 	const bashCompletion = "/usr/share/bash-completion/bash_completion"
 	if _, err := os.Stat(bashCompletion); err != nil {
-		t.Skip("bash-completion is not installed (scripts/setup.sh installs it)")
+		t.Skip("bash-completion is not installed (make test installs it)")
 	}
 	script, stderr, code := allocscope(t, "completion", "bash")
 	if code != 0 {

@@ -56,7 +56,7 @@ func promQuery(base, query string) ([]promSample, error) {
 func TestPrometheusScrapesEachLanesRSS(t *testing.T) {
 	promBin, err := exec.LookPath("prometheus")
 	if err != nil {
-		t.Skip("prometheus is not installed (scripts/setup.sh installs Debian's)")
+		t.Skip("prometheus is not installed (make test installs Debian's)")
 	}
 	dir := t.TempDir()
 	metricsPort, promPort := freeLoopbackPort(t), freeLoopbackPort(t)

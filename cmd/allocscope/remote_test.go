@@ -23,7 +23,7 @@ func remoteServer(t *testing.T) (url string, pid int, exporter string, stopExpor
 	t.Helper()
 	pe, err := exec.LookPath("prometheus-process-exporter")
 	if err != nil {
-		t.Skip("prometheus-process-exporter is not installed (scripts/setup.sh installs Debian's)")
+		t.Skip("prometheus-process-exporter is not installed (make test installs Debian's)")
 	}
 	a, _ := servers.LookupAllocator("system")
 	bin, err := servers.NewBuilder().Build(context.Background(), a)
