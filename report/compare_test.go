@@ -65,7 +65,6 @@ func TestCompareRefusesLanesThatMatchNothing(t *testing.T) {
 	if _, err := CompareRecords(base, []Named{newer}, map[string]string{"nope": "a"}); err == nil {
 		t.Fatal("--match of a lane the base lacks was accepted")
 	}
-	_ = record.PhaseLoad
 }
 
 // sweepOf makes a two-step sweep record of one lane whose peak RSS is peaks[step] per run.

@@ -208,7 +208,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 		b.WriteString("\n" + note + "\n")
 	}
 	b.WriteString("\n### Conclusion\n\n")
-	for _, line := range Conclusions(r, sums) {
+	for _, line := range v.Conclusions(r, sums) {
 		b.WriteString("- " + line + "\n")
 	}
 }
@@ -243,7 +243,12 @@ func peakNote(sums []record.Summary) string {
 // Conclusions are short factual sentences computed from the figures: no opinions, and
 // no difference called that the runs cannot back (see package verdict).
 func Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := Judge(r).lines(r, sums)
+	return Judge(r).Conclusions(r, sums)
+}
+
+// Conclusions are the record's conclusion, judged by v (Judge of the same record).
+func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
+	out := v.lines(r, sums)
 	for _, s := range sums {
 		if s.Crash == "" && s.PeakRSS.Known() && s.RSSAfterCooldown.Known() && s.PeakRSS.Median > 0 {
 			drop := 1 - s.RSSAfterCooldown.Median/s.PeakRSS.Median

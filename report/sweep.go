@@ -79,7 +79,7 @@ func writeSweep(b *strings.Builder, r *record.Record) {
 	b.WriteString("\n### Conclusion\n")
 	for _, st := range steps {
 		fmt.Fprintf(b, "\n**%s**\n\n", st.Label)
-		for _, line := range Conclusions(st.Rec, st.Sums) {
+		for _, line := range st.V.Conclusions(st.Rec, st.Sums) {
 			b.WriteString("- " + line + "\n")
 		}
 	}

@@ -141,7 +141,7 @@ func (v Verdict) observed(r *record.Record, sums []record.Summary) []string {
 		if !m.LowerIsBetter {
 			word = "highest"
 		}
-		line := fmt.Sprintf("%s, %s had the %s %s (%s)", prefix, best.Target, word, lowerFirst(m.Label), unit(bv))
+		line := fmt.Sprintf("%s, %s had the %s %s (%s)", prefix, best.Target, word, LowerFirst(m.Label), unit(bv))
 		if bv > 0 && wv > 0 {
 			line += fmt.Sprintf("; %s had %s, %.2f× as much", worst.Target, unit(wv), wv/bv)
 		}
@@ -167,8 +167,9 @@ func unitFormat(u record.Unit) func(float64) string {
 	return Count
 }
 
-func lowerFirst(s string) string {
-	// "Peak RSS" → "peak RSS", "Throughput" → "throughput"; acronyms stay.
+// LowerFirst lowers a label's first letter for use inside a sentence: "Peak RSS" →
+// "peak RSS", "Throughput" → "throughput"; acronyms stay.
+func LowerFirst(s string) string {
 	if len(s) > 1 && s[0] >= 'A' && s[0] <= 'Z' && !(s[1] >= 'A' && s[1] <= 'Z') {
 		return string(s[0]+'a'-'A') + s[1:]
 	}

@@ -113,7 +113,6 @@ func TestEverySizeRendersOrSaysTooSmall(t *testing.T) {
 	next, _ := summary.Update(tea.WindowSizeMsg{Width: 1, Height: 1})
 	next, _ = next.(Model).Update(doneMsg{rec: rec})
 	next.View()
-	_ = record.PhaseDone
 }
 
 func TestAFinishedWatchKeepsItsSummary(t *testing.T) {

@@ -428,7 +428,7 @@ func (m Model) sweepSummary() string {
 	}
 	var conclusions []string
 	for _, st := range steps {
-		conclusions = append(append(conclusions, st.Label+":"), report.Conclusions(st.Rec, st.Sums)...)
+		conclusions = append(append(conclusions, st.Label+":"), st.V.Conclusions(st.Rec, st.Sums)...)
 	}
 	m.writeWrapped(&b, conclusions, strings.Count(b.String(), "\n"))
 	return strings.TrimRight(b.String(), "\n")
@@ -492,7 +492,7 @@ func (m Model) summary() string {
 	}
 	b.WriteByte('\n')
 	lines := 4 + len(sums)
-	conclusions := report.Conclusions(m.rec, sums)
+	conclusions := v.Conclusions(m.rec, sums)
 	if note := v.Footnote(m.rec); note != "" {
 		conclusions = append([]string{strings.TrimPrefix(note, "\\")}, conclusions...)
 	}

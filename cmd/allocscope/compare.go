@@ -116,7 +116,7 @@ func checkGate(gate verdict.Gate, c *report.Compared) error {
 	breaches := gate.Check(cs)
 	for _, b := range breaches {
 		i := b.Index
-		line := fmt.Sprintf("allocscope: FAIL %s: %s's %s is %.2f× %s's in %s", b.Threshold.Text, lanes[i], lowerLabel(b.Comparison.Metric.Label),
+		line := fmt.Sprintf("allocscope: FAIL %s: %s's %s is %.2f× %s's in %s", b.Threshold.Text, lanes[i], report.LowerFirst(b.Comparison.Metric.Label),
 			b.Comparison.Ratio, c.Base.Name, records[i])
 		if b.SingleRuns {
 			line += " (a comparison of single runs: too few to test, so the size alone counts)"
@@ -129,13 +129,6 @@ func checkGate(gate verdict.Gate, c *report.Compared) error {
 		return fmt.Errorf("%w: %d threshold(s) of --fail-if breached", errGate, len(breaches))
 	}
 	return nil
-}
-
-func lowerLabel(s string) string {
-	if len(s) > 1 && s[1] >= 'a' && s[1] <= 'z' {
-		return strings.ToLower(s[:1]) + s[1:]
-	}
-	return s
 }
 
 // against is run's --against BASE.json [--fail-if EXPR]: checked before the run starts,
