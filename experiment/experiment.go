@@ -2,7 +2,6 @@ package experiment
 
 import (
 	"context"
-
 	"fmt"
 	"io"
 	"runtime"
@@ -10,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/record"
 )
@@ -34,8 +34,15 @@ type Experiment struct {
 	saveErr error
 	// meters measure each lane's per-phase peak in the current run.
 	meters []*peakMeter
-	// step is the sweep step being run (0 outside a sweep).
+	// step is the sweep step being run (0 outside a sweep), or the --fit trial.
 	step int
+	// hierarchy is the memory cgroup hierarchy when lanes run in cgroups; cgParent is
+	// this run's parent cgroup in it, and groups the current run's lane cgroups.
+	hierarchy *cgroup.Hierarchy
+	cgParent  *cgroup.Parent
+	groups    []*cgroup.Group
+	// fitLimits are the lanes' limits in the current --fit trial.
+	fitLimits []uint64
 }
 
 // New validates the options and prepares an experiment.
@@ -45,6 +52,13 @@ func New(opts Options) (*Experiment, error) {
 		return nil, err
 	}
 	e := &Experiment{opts: opts, lanes: opts.lanes(), changed: make(chan struct{}, 1), phase: record.PhaseStarting}
+	if opts.usesCgroups() {
+		h, err := checkCgroups()
+		if err != nil {
+			return nil, err
+		}
+		e.hierarchy = h
+	}
 	first := opts.AtStep(0)
 	e.rec = &record.Record{
 		Schema:  record.SchemaVersion,
@@ -54,9 +68,12 @@ func New(opts Options) (*Experiment, error) {
 			Allocators: opts.Allocators, Scenario: first.Scenario, Path: first.RequestPath(), Connections: first.Connections,
 			Pipelining: opts.Pipelining, Rate: opts.Rate, Duration: opts.Duration, Baseline: opts.Baseline, Cooldown: opts.Cooldown,
 			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(),
-			Sweep: opts.recordSweep(),
+			Sweep: opts.recordSweep(), MemoryLimitBytes: opts.MemoryLimit, Fit: opts.fitPlan(),
 		},
 		State: record.StateRunning,
+	}
+	if e.hierarchy != nil {
+		e.rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)
 	}
 	for _, l := range e.lanes {
 		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory}
@@ -251,7 +268,15 @@ func (e *Experiment) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	endCgroups, err := e.beginCgroups()
+	if err != nil {
+		return err
+	}
+	defer endCgroups()
 	plan := e.Options()
+	if plan.Fit {
+		return e.fit(ctx, bins)
+	}
 	runs := plan.Runs
 	for step := 0; step < plan.Steps(); step++ {
 		e.mu.Lock()

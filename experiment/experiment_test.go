@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
@@ -24,6 +25,9 @@ import (
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "__loadworker" {
 		os.Exit(loadgen.ServeWorker(os.Stdin, os.Stdout))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "__cgexec" {
+		os.Exit(cgroup.RunExec(os.Args[2:]))
 	}
 	if len(os.Args) > 2 && os.Args[1] == "__guard" {
 		os.Exit(servers.RunGuard(os.Args[3:]))

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/servers"
@@ -14,6 +15,8 @@ import (
 // lanesRun is one repetition's running lanes.
 type lanesRun struct {
 	procs []*servers.Process
+	// groups are the lanes' cgroups (nil without cgroups).
+	groups []*cgroup.Group
 	// exits waits for every process's exit to be recorded.
 	exits sync.WaitGroup
 }
@@ -31,10 +34,32 @@ func (lr *lanesRun) stop() {
 	lr.exits.Wait()
 }
 
+// removeCgroups keeps each lane cgroup's last reading (its peak outlives the processes)
+// and removes the cgroups.
+func (e *Experiment) removeCgroups(run int, lr *lanesRun) {
+	stats := e.readCgroups(lr.groups)
+	e.mu.Lock()
+	for i, g := range lr.groups {
+		if g != nil && stats[i] != nil && run < len(e.rec.Targets[i].Runs) {
+			noteCgroup(&e.rec.Targets[i].Runs[run], g, *stats[i])
+		}
+	}
+	e.groups = nil
+	e.mu.Unlock()
+	for _, g := range lr.groups {
+		if g != nil {
+			if err := g.Remove(); err != nil {
+				e.event("", "warning", err.Error())
+			}
+		}
+	}
+}
+
 // runOnce is one repetition: start every lane, sample them, run the phases, stop them.
 func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]servers.Binary) error {
 	e.setPhase(record.PhaseStarting)
-	lr := &lanesRun{procs: make([]*servers.Process, len(e.lanes))}
+	lr := &lanesRun{procs: make([]*servers.Process, len(e.lanes)), groups: make([]*cgroup.Group, len(e.lanes))}
+	defer e.removeCgroups(run, lr)
 	if err := e.startLanes(ctx, run, bins, lr); err != nil {
 		lr.stop()
 		return err
@@ -76,13 +101,30 @@ func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]se
 		if err != nil {
 			return err
 		}
-		p, err := servers.Start(ctx, spec)
+		g, err := e.enterCgroup(i, run, &spec)
 		if err != nil {
 			return err
 		}
-		lr.procs[i] = p
+		lr.groups[i] = g
 		e.mu.Lock()
-		e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, record.TargetRun{PID: p.PID, Addr: p.Addr, Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}})
+		e.groups = lr.groups
+		e.mu.Unlock()
+		p, err := servers.Start(ctx, spec)
+		if err != nil {
+			return startFailed(g, l.name, err)
+		}
+		lr.procs[i] = p
+		if !e.opts.Fit {
+			if err := checkIdleFits(g, l.name, p.PID); err != nil {
+				return err
+			}
+		}
+		e.mu.Lock()
+		tr := record.TargetRun{PID: p.PID, Addr: p.Addr, Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}}
+		if g != nil {
+			tr.Cgroup = &record.CgroupRun{Path: g.Dir, LimitBytes: g.LimitBytes}
+		}
+		e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, tr)
 		if spec.Preload != "" {
 			e.rec.Targets[i].Preload = spec.Preload
 		}
@@ -92,21 +134,33 @@ func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]se
 		lr.exits.Add(1)
 		go func() {
 			defer lr.exits.Done()
-			e.recordExit(i, run, p)
+			e.recordExit(i, run, p, g)
 		}()
 	}
 	return nil
 }
 
 // recordExit waits for lane i's process to end and records how.
-func (e *Experiment) recordExit(i, run int, p *servers.Process) {
+func (e *Experiment) recordExit(i, run int, p *servers.Process, g *cgroup.Group) {
 	<-p.Done()
 	ex := p.Exit()
+	stats := e.readCgroups([]*cgroup.Group{g})[0]
 	e.mu.Lock()
 	tr := &e.rec.Targets[i].Runs[run]
 	tr.Exit = &record.Exit{T: e.since(time.Now()), Code: ex.Code, Signal: ex.Signal, Requested: ex.Requested}
+	if stats != nil {
+		noteCgroup(tr, g, *stats)
+		// The kernel's OOM killer sends SIGKILL; its count in the cgroup says it was it.
+		if !ex.Requested && ex.Signal == "SIGKILL" && stats.Events.OOMKill > 0 {
+			tr.Exit.OOM = oomKill(g.LimitBytes, tr.Phases, tr.Exit.T)
+		}
+	}
+	exit := tr.Exit
 	e.mu.Unlock()
-	if !ex.Requested {
+	switch {
+	case exit.OOM != nil:
+		e.event(e.lanes[i].name, "oom-kill", fmt.Sprintf("%s %s; the others go on", e.lanes[i].name, exit.OOM))
+	case !ex.Requested:
 		e.event(e.lanes[i].name, "crash", fmt.Sprintf("%s %s; the others go on. Last output: %v", e.lanes[i].name, ex, lastLines(p.Output(), 3)))
 	}
 	e.notify()

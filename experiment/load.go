@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
@@ -132,13 +133,16 @@ func (e *Experiment) turnPhase(i, run int, next string) {
 		sampled := sampledPeak(e.rec.Targets[i].Runs[run].Samples, m.from, now)
 		e.mu.Unlock()
 		phase, peak := m.end(sampled)
-		e.mu.Lock()
-		tr := &e.rec.Targets[i].Runs[run]
-		if tr.Peaks == nil {
-			tr.Peaks = map[string]record.PeakRSS{}
+		// A phase the process did not live to see has no peak, not a peak of 0.
+		if peak.Source != record.PeakSampled || peak.Bytes > 0 {
+			e.mu.Lock()
+			tr := &e.rec.Targets[i].Runs[run]
+			if tr.Peaks == nil {
+				tr.Peaks = map[string]record.PeakRSS{}
+			}
+			tr.Peaks[phase] = peak
+			e.mu.Unlock()
 		}
-		tr.Peaks[phase] = peak
-		e.mu.Unlock()
 	}
 	if next != "" {
 		m.begin(next, now)
@@ -153,15 +157,32 @@ func (e *Experiment) consumeSamples(samples <-chan probe.Sample, run int, slot f
 	}
 	for s := range samples {
 		e.mu.Lock()
+		groups := e.groups
+		e.mu.Unlock()
+		stats := e.readCgroups(groups)
+		var killed []string
+		e.mu.Lock()
 		t := e.since(s.Time)
 		for _, ts := range s.Targets {
 			if ts.Exited {
 				continue
 			}
-			series := slot(index[ts.Name])
-			*series = append(*series, toSample(t, ts.Total))
+			i := index[ts.Name]
+			var st *cgroup.Stats
+			if i < len(stats) && stats[i] != nil {
+				st = stats[i]
+				if tr := &e.rec.Targets[i].Runs[run]; noteCgroup(tr, groups[i], *st) > 0 {
+					killed = append(killed, ts.Name)
+				}
+			}
+			series := slot(i)
+			*series = append(*series, withCgroup(toSample(t, ts.Total), st))
 		}
 		e.mu.Unlock()
+		for _, name := range killed {
+			// The target lives on: the OOM killer took one of its processes.
+			e.event(name, "oom-kill", fmt.Sprintf("the kernel OOM-killed a process of %s at its cgroup's limit; the target goes on", name))
+		}
 		e.notify()
 	}
 }

@@ -96,6 +96,14 @@ type Options struct {
 	Sweep *record.Sweep
 	// MemoryFrom maps a remote target's name to its Prometheus memory source.
 	MemoryFrom map[string]string
+	// Cgroup runs each lane in a memory cgroup of its own, for the accounting.
+	Cgroup bool
+	// MemoryLimit is each lane's cgroup memory limit in bytes, 0 for none.
+	MemoryLimit uint64
+	// Fit searches each lane's smallest memory limit (record.FitPlan), in at most
+	// FitTrials trials after an unlimited run.
+	Fit       bool
+	FitTrials int
 }
 
 // Steps is the number of steps: the sweep's values, or 1.
@@ -145,6 +153,9 @@ func (o Options) Estimate() time.Duration {
 		lanes := max(len(o.lanes()), 1)
 		perRun = o.Baseline + time.Duration(lanes)*(o.Duration+o.Cooldown) + 2*time.Second
 	}
+	if o.Fit {
+		return time.Duration(1+o.FitTrials) * perRun
+	}
 	return time.Duration(o.Steps()*o.Runs) * perRun
 }
 
@@ -174,6 +185,9 @@ func (o Options) WithDefaults() Options {
 	if o.Bind == "" {
 		o.Bind = "127.0.0.1"
 	}
+	if o.Fit && o.FitTrials == 0 {
+		o.FitTrials = record.DefaultFitTrials
+	}
 	return o
 }
 
@@ -188,6 +202,9 @@ func (o Options) RequestPath() string {
 // Validate checks the plan before anything starts, every step of a sweep; each error is
 // one line saying what to change.
 func (o Options) Validate() error {
+	if err := o.validateCgroups(); err != nil {
+		return err
+	}
 	if o.Sweep == nil {
 		return o.validateStep()
 	}
@@ -198,6 +215,25 @@ func (o Options) Validate() error {
 		if err := o.AtStep(k).validateStep(); err != nil {
 			return fmt.Errorf("%s: %w", o.Sweep.Label(k), err)
 		}
+	}
+	return nil
+}
+
+// MinMemoryLimit is the smallest --memory-limit taken: below it no server even loads.
+const MinMemoryLimit = 1 << 20
+
+func (o Options) validateCgroups() error {
+	switch {
+	case o.MemoryLimit > 0 && o.MemoryLimit < MinMemoryLimit:
+		return fmt.Errorf("--memory-limit %d bytes is below 1 MiB, less than any server needs to start: give a size like 256MiB", o.MemoryLimit)
+	case o.Fit && o.MemoryLimit > 0:
+		return fmt.Errorf("--fit searches the memory limit itself: drop --memory-limit")
+	case o.Fit && (o.Runs > 1 || o.Sweep != nil):
+		return fmt.Errorf("--fit runs its own series of trials: drop --runs and the list-valued flags")
+	case o.Fit && (o.FitTrials < 1 || o.FitTrials > 30):
+		return fmt.Errorf("--fit-trials %d: use 1 to 30", o.FitTrials)
+	case o.Fit && o.Sequential:
+		return fmt.Errorf("--fit searches the lanes side by side: drop --sequential")
 	}
 	return nil
 }

@@ -130,35 +130,45 @@ func (r *Record) Clone() *Record {
 		sw.Values, sw.Paths = slices.Clone(sw.Values), slices.Clone(sw.Paths)
 		c.Plan.Sweep = &sw
 	}
+	c.Plan.Fit = clonePtr(r.Plan.Fit)
 	c.Events = slices.Clone(r.Events)
 	c.Targets = make([]Target, len(r.Targets))
 	for i, t := range r.Targets {
 		t.Command = slices.Clone(t.Command)
 		t.Env = cloneMap(t.Env)
-		runs := make([]TargetRun, len(t.Runs))
-		for j, run := range t.Runs {
-			run.Samples = slices.Clone(run.Samples)
-			run.Client = slices.Clone(run.Client)
-			run.Load = slices.Clone(run.Load)
-			run.Heap = slices.Clone(run.Heap)
-			for k := range run.Heap {
-				run.Heap[k].AllocatedBytes = clonePtr(run.Heap[k].AllocatedBytes)
-				run.Heap[k].CommittedBytes = clonePtr(run.Heap[k].CommittedBytes)
-				run.Heap[k].Raw = cloneMap(run.Heap[k].Raw)
-			}
-			if run.Result != nil {
-				res := *run.Result
-				res.Errors, res.Status = cloneMap(res.Errors), cloneMap(res.Status)
-				run.Result = &res
-			}
-			run.Exit = clonePtr(run.Exit)
-			run.Peaks = cloneMap(run.Peaks)
-			runs[j] = run
-		}
-		t.Runs = runs
+		t.Runs = cloneRuns(t.Runs)
+		t.FitTrials = cloneRuns(t.FitTrials)
 		c.Targets[i] = t
 	}
 	return &c
+}
+
+func cloneRuns(in []TargetRun) []TargetRun {
+	if in == nil {
+		return nil
+	}
+	runs := make([]TargetRun, len(in))
+	for j, run := range in {
+		run.Samples = slices.Clone(run.Samples)
+		run.Client = slices.Clone(run.Client)
+		run.Load = slices.Clone(run.Load)
+		run.Heap = slices.Clone(run.Heap)
+		for k := range run.Heap {
+			run.Heap[k].AllocatedBytes = clonePtr(run.Heap[k].AllocatedBytes)
+			run.Heap[k].CommittedBytes = clonePtr(run.Heap[k].CommittedBytes)
+			run.Heap[k].Raw = cloneMap(run.Heap[k].Raw)
+		}
+		if run.Result != nil {
+			res := *run.Result
+			res.Errors, res.Status = cloneMap(res.Errors), cloneMap(res.Status)
+			run.Result = &res
+		}
+		run.Exit = clonePtr(run.Exit)
+		run.Peaks = cloneMap(run.Peaks)
+		run.Cgroup = clonePtr(run.Cgroup)
+		runs[j] = run
+	}
+	return runs
 }
 
 func clonePtr[T any](p *T) *T {

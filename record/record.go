@@ -3,6 +3,7 @@
 package record
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -95,6 +96,14 @@ type Plan struct {
 	LoadCommand string `json:"load_command"`
 	// Sweep, when set, is the parameter that took one value per step of this record.
 	Sweep *Sweep `json:"sweep,omitempty"`
+	// Cgroup is the cgroup version ("v1" or "v2") each target ran in its own memory
+	// cgroup of, "" when they did not (--cgroup, --memory-limit, --fit).
+	Cgroup string `json:"cgroup,omitempty"`
+	// MemoryLimitBytes is --memory-limit: every target's cgroup limit, 0 for none.
+	MemoryLimitBytes uint64 `json:"memory_limit_bytes,omitempty"`
+	// Fit, when set, says the record holds a --fit search: run step 0 is unlimited, each
+	// later step a trial at a per-target limit (TargetRun.Cgroup.LimitBytes).
+	Fit *FitPlan `json:"fit,omitempty"`
 }
 
 // Sweep is one parameter that took several values, one step each, in one record.
@@ -139,6 +148,9 @@ type Target struct {
 	Env map[string]string `json:"env"`
 	// Runs holds one entry per repetition (--runs).
 	Runs []TargetRun `json:"runs"`
+	// FitTrials are a --fit search's trials, each a run under a memory limit; Runs holds
+	// the unlimited run they are measured against.
+	FitTrials []TargetRun `json:"fit_trials,omitempty"`
 }
 
 // TargetRun is everything measured about one target in one repetition.
@@ -163,6 +175,31 @@ type TargetRun struct {
 	SourceError string `json:"source_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).
 	Peaks map[string]PeakRSS `json:"peaks,omitempty"`
+	// Cgroup is what the kernel accounted to the target's own memory cgroup.
+	Cgroup *CgroupRun `json:"cgroup,omitempty"`
+}
+
+// CgroupRun is a target's memory cgroup in one run: its limit, peak and events.
+type CgroupRun struct {
+	Path       string `json:"path"`
+	LimitBytes uint64 `json:"limit_bytes,omitempty"`
+	// PeakBytes is the kernel's high-water mark of the cgroup's usage over the run (v2
+	// memory.peak, v1 memory.max_usage_in_bytes); PeakExact is false where the kernel
+	// keeps none and it is the largest sample.
+	PeakBytes uint64 `json:"peak_bytes"`
+	PeakExact bool   `json:"peak_exact"`
+	// IdleBytes is the usage at the end of the baseline, before any load.
+	IdleBytes uint64       `json:"idle_bytes,omitempty"`
+	Events    CgroupEvents `json:"events"`
+}
+
+// CgroupEvents count what the limit did (v2 memory.events; v1 memory.failcnt as Max and
+// memory.oom_control's oom_kill).
+type CgroupEvents struct {
+	High    uint64 `json:"high,omitempty"`
+	Max     uint64 `json:"max,omitempty"`
+	OOM     uint64 `json:"oom,omitempty"`
+	OOMKill uint64 `json:"oom_kill,omitempty"`
 }
 
 // Where a phase's peak comes from.
@@ -229,6 +266,13 @@ type Sample struct {
 	Threads      int           `json:"threads"`
 	FDs          int           `json:"fds"`
 	MinorFaults  uint64        `json:"minor_faults"`
+	// The target's memory cgroup at the same moment (with --cgroup, --memory-limit,
+	// --fit): usage as the limit sees it, and its anonymous, file, kernel and socket parts.
+	CgroupBytes       uint64 `json:"cgroup_bytes,omitempty"`
+	CgroupAnonBytes   uint64 `json:"cgroup_anon_bytes,omitempty"`
+	CgroupFileBytes   uint64 `json:"cgroup_file_bytes,omitempty"`
+	CgroupKernelBytes uint64 `json:"cgroup_kernel_bytes,omitempty"`
+	CgroupSockBytes   uint64 `json:"cgroup_sock_bytes,omitempty"`
 }
 
 // HeapStats is the allocator's own account, from the server's /stats.
@@ -292,6 +336,27 @@ type Exit struct {
 	Code      int           `json:"code"`
 	Signal    string        `json:"signal,omitempty"`
 	Requested bool          `json:"requested"`
+	// OOM is set when the kernel's OOM killer ended the target at its cgroup's limit.
+	OOM *OOMKill `json:"oom,omitempty"`
+}
+
+// OOMKill is an OOM kill at a cgroup limit: which limit, and when in which phase.
+type OOMKill struct {
+	LimitBytes uint64        `json:"limit_bytes"`
+	Phase      string        `json:"phase"`
+	IntoPhase  time.Duration `json:"into_phase_ns"`
+}
+
+func (o *OOMKill) String() string {
+	return fmt.Sprintf("OOM-killed at the %s limit, %.1f s into the %s", MiBString(o.LimitBytes), o.IntoPhase.Seconds(), o.Phase)
+}
+
+// MiBString writes a size in MiB, whole where it is.
+func MiBString(b uint64) string {
+	if b%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", b>>20)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
 // Crashed is true when the process ended without allocscope asking.
@@ -300,6 +365,9 @@ func (e *Exit) Crashed() bool { return e != nil && !e.Requested }
 func (e *Exit) String() string {
 	if e == nil {
 		return "running"
+	}
+	if e.OOM != nil {
+		return e.OOM.String()
 	}
 	if e.Signal != "" {
 		return "killed by " + e.Signal
@@ -323,4 +391,14 @@ func itoa(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// FitPlan is a --fit search: for each target, the smallest memory limit (within
+// Tolerance) under which the scenario completes with no OOM kill and at least
+// MinThroughput of its unlimited throughput.
+type FitPlan struct {
+	// Trials is the most trials after the unlimited run.
+	Trials        int     `json:"trials"`
+	Tolerance     float64 `json:"tolerance"`
+	MinThroughput float64 `json:"min_throughput"`
 }

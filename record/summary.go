@@ -65,6 +65,13 @@ type Summary struct {
 	LoadError string `json:"load_error,omitempty"`
 	// SourceError says why a remote target's memory source stopped answering.
 	SourceError string `json:"source_error,omitempty"`
+	// CgroupPeak is the kernel's peak of the target's memory cgroup (bytes), CgroupLimit
+	// its limit (0: none), OOMKills the OOM kills in it, and OOM the first OOM kill that
+	// ended the target ("" when none did).
+	CgroupPeak  Figure `json:"cgroup_peak"`
+	CgroupLimit uint64 `json:"cgroup_limit,omitempty"`
+	OOMKills    Figure `json:"oom_kills"`
+	OOM         string `json:"oom,omitempty"`
 }
 
 // Figure is the summary's figure for a compared metric (an unknown Figure for others).
@@ -80,7 +87,7 @@ func Summarize(r *Record) []Summary {
 	out := make([]Summary, 0, len(r.Targets))
 	for _, t := range r.Targets {
 		s := Summary{Target: t.Name, Allocator: t.Allocator}
-		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99 []float64
+		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99, cgPeak, kills []float64
 		for _, run := range t.Runs {
 			if v, src, upper, ok := runPeak(run); ok {
 				peak = append(peak, v)
@@ -123,7 +130,16 @@ func Summarize(r *Record) []Summary {
 			if run.SourceError != "" {
 				s.SourceError = run.SourceError
 			}
+			if c := run.Cgroup; c != nil {
+				cgPeak = append(cgPeak, float64(c.PeakBytes))
+				kills = append(kills, float64(c.Events.OOMKill))
+				s.CgroupLimit = c.LimitBytes
+			}
+			if run.Exit != nil && run.Exit.OOM != nil && s.OOM == "" {
+				s.OOM = run.Exit.OOM.String()
+			}
 		}
+		s.CgroupPeak, s.OOMKills = figure(cgPeak), figure(kills)
 		s.PeakRSS, s.MeanRSSLoad, s.RSSAfterCooldown, s.PeakVSZ = figure(peak), figure(mean), figure(after), figure(vsz)
 		s.PeakRSSLoad, s.PeakRSSCooldown, s.Threads = figure(peakLoad), figure(peakCool), figure(threads)
 		s.HeapInUse, s.ReqPerSec, s.Errors, s.P50, s.P99 = figure(heap), figure(rps), figure(errs), figure(p50), figure(p99)

@@ -15,9 +15,24 @@ func CSV(w io.Writer, r *record.Record) error {
 	r = PrintableRecord(r)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"target", "allocator", "run", "step", "t_seconds", "phase", "rss_kib", "vsz_kib", "peak_rss_kib", "anon_kib", "file_kib",
-		"pss_kib", "uss_kib", "cpu_percent", "threads", "fds", "minor_faults", "heap_allocated_bytes", "heap_committed_bytes", "requests_last_second", "p99_ms_last_second"})
+		"pss_kib", "uss_kib", "cpu_percent", "threads", "fds", "minor_faults", "heap_allocated_bytes", "heap_committed_bytes", "requests_last_second", "p99_ms_last_second",
+		"cgroup_kib", "cgroup_anon_kib", "cgroup_file_kib", "cgroup_kernel_kib", "cgroup_sock_kib", "cgroup_limit_kib"})
 	for _, t := range r.Targets {
-		for ri, run := range t.Runs {
+		runs := t.Runs
+		labels := make([]string, 0, len(t.Runs)+len(t.FitTrials))
+		for ri := range t.Runs {
+			labels = append(labels, strconv.Itoa(ri+1))
+		}
+		// A --fit search's trials follow its unlimited run, as t1, t2, ….
+		for k := range t.FitTrials {
+			labels = append(labels, "t"+strconv.Itoa(k+1))
+		}
+		runs = append(append([]record.TargetRun(nil), runs...), t.FitTrials...)
+		for ri, run := range runs {
+			limit := ""
+			if run.Cgroup != nil && run.Cgroup.LimitBytes > 0 {
+				limit = kib(run.Cgroup.LimitBytes)
+			}
 			for _, s := range run.Samples {
 				alloc, committed := "", ""
 				if h := lastAt(run.Heap, func(h record.HeapStats) time.Duration { return h.T }, s.T); h != nil {
@@ -33,10 +48,14 @@ func CSV(w io.Writer, r *record.Record) error {
 					reqs = strconv.FormatUint(l.Requests, 10)
 					p99 = fmt.Sprintf("%.3f", float64(l.P99.Microseconds())/1000)
 				}
-				cw.Write([]string{t.Name, t.Allocator, strconv.Itoa(ri + 1), r.Plan.Sweep.Label(run.Step), fmt.Sprintf("%.3f", s.T.Seconds()), run.Phases.PhaseAt(s.T),
+				cgroup := []string{"", "", "", "", "", limit}
+				if s.CgroupBytes > 0 {
+					cgroup = []string{kib(s.CgroupBytes), kib(s.CgroupAnonBytes), kib(s.CgroupFileBytes), kib(s.CgroupKernelBytes), kib(s.CgroupSockBytes), limit}
+				}
+				cw.Write(append([]string{t.Name, t.Allocator, labels[ri], r.Plan.Sweep.Label(run.Step), fmt.Sprintf("%.3f", s.T.Seconds()), run.Phases.PhaseAt(s.T),
 					kib(s.RSSBytes), kib(s.VSZBytes), kib(s.PeakRSSBytes), kib(s.AnonBytes), kib(s.FileBytes), kib(s.PSSBytes), kib(s.USSBytes),
 					fmt.Sprintf("%.1f", s.CPUPercent), strconv.Itoa(s.Threads), strconv.Itoa(s.FDs), strconv.FormatUint(s.MinorFaults, 10),
-					alloc, committed, reqs, p99})
+					alloc, committed, reqs, p99}, cgroup...))
 			}
 		}
 	}

@@ -207,6 +207,8 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	if note := v.Footnote(r); note != "" {
 		b.WriteString("\n" + note + "\n")
 	}
+	writeCgroups(b, r, sums)
+	writeFit(b, r)
 	b.WriteString("\n### Conclusion\n\n")
 	for _, line := range v.Conclusions(r, sums) {
 		b.WriteString("- " + line + "\n")
@@ -248,7 +250,8 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := v.lines(r, sums)
+	out := append(v.lines(r, sums), limitConclusion(r, sums)...)
+	out = append(out, fitConclusion(r)...)
 	for _, s := range sums {
 		if s.Crash == "" && s.PeakRSS.Known() && s.RSSAfterCooldown.Known() && s.PeakRSS.Median > 0 {
 			drop := 1 - s.RSSAfterCooldown.Median/s.PeakRSS.Median
@@ -256,7 +259,10 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 		}
 	}
 	for _, s := range sums {
-		if s.Crash != "" {
+		switch {
+		case s.OOM != "":
+			out = append(out, fmt.Sprintf("%s was %s; the other targets went on, and it is left out of the comparisons.", s.Target, s.OOM))
+		case s.Crash != "":
 			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on, and it is left out of the comparisons.", s.Target, s.Crash))
 		}
 		if s.SourceError != "" {

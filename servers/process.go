@@ -37,6 +37,10 @@ type Spec struct {
 	// that kills the command's whole process group if allocscope dies, for commands
 	// that fork children of their own. The built-in server needs none.
 	Guard []string
+	// Enter, when set, is the argv prefix of a wrapper (allocscope's own `__cgexec`) that
+	// moves itself into the target's cgroup and execs the command there: the command runs
+	// under its cgroup from its first instruction, and keeps the wrapper's PID.
+	Enter []string
 }
 
 // DefaultReadyTimeout is how long a target may take to start listening.
@@ -126,6 +130,9 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		return nil, err
 	}
 	var childPIDs *os.File
+	if len(spec.Enter) > 0 {
+		argv = append(append([]string(nil), spec.Enter...), argv...)
+	}
 	if len(spec.Guard) > 0 {
 		argv = append(append([]string(nil), spec.Guard...), argv...)
 	}

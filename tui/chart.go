@@ -121,6 +121,22 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 	mark(ph.LoadStart, "load")
 	mark(ph.LoadEnd, "cooldown")
 	mark(ph.CooldownEnd, "end")
+	// An OOM kill or a crash is an event on the time axis, where it happened.
+	for _, t := range m.rec.Targets {
+		if len(t.Runs) == 0 {
+			continue
+		}
+		if ex := t.Runs[len(t.Runs)-1].Exit; ex.Crashed() && ex.T <= m.at() {
+			what := "crash "
+			if ex.OOM != nil {
+				what = "OOM "
+			}
+			mark(ex.T, what+t.Name)
+			if c := col(ex.T); c >= 0 && c < width {
+				line[c] = '✗'
+			}
+		}
+	}
 	if m.mode == modeReplay {
 		if c := col(m.cursor); c >= 0 && c < width {
 			line[c] = '▲'

@@ -43,6 +43,15 @@ var metrics = []metric{
 		}
 		return out
 	}},
+	{"cgroup", "MiB", func(r record.TargetRun) []point {
+		var out []point
+		for _, s := range r.Samples {
+			if s.CgroupBytes > 0 {
+				out = append(out, point{s.T, float64(s.CgroupBytes) / (1 << 20)})
+			}
+		}
+		return out
+	}},
 	{"heap in use", "MiB", func(r record.TargetRun) []point {
 		var out []point
 		for _, h := range r.Heap {

@@ -194,6 +194,9 @@ type targetView struct {
 	rssSeries, vszSeries   []float64
 	crashed                bool
 	threads                int
+	// cgroup is the target's memory cgroup usage, and its limit (0: none).
+	cgroup, cgroupLimit float64
+	oomKills            uint64
 }
 
 func (m Model) targetView(t record.Target) targetView {
@@ -222,8 +225,12 @@ func (m Model) targetView(t record.Target) targetView {
 		// VmHWM, reset at each phase's start, holds what rose and fell between samples.
 		v.peak = max(v.peak, v.rss, float64(s.PeakRSSBytes))
 		v.threads = s.Threads
+		v.cgroup = float64(s.CgroupBytes)
 		v.rssSeries = append(v.rssSeries, v.rss)
 		v.vszSeries = append(v.vszSeries, v.vsz)
+	}
+	if run.Cgroup != nil {
+		v.cgroupLimit, v.oomKills = float64(run.Cgroup.LimitBytes), run.Cgroup.Events.OOMKill
 	}
 	if run.Exit != nil || m.mode == modeSummary {
 		for _, p := range run.Peaks {
@@ -292,6 +299,14 @@ func (m Model) panels() string {
 			fmt.Sprintf("%s req/s  p99 %s", short(v.reqs, ""), short(v.p99, "ms")),
 			fmt.Sprintf("errors %d", v.errors),
 		}
+		if cg := v.cgroupLine(); cg != "" {
+			// The panel's height is fixed by the layout: the cgroup takes the errors'
+			// line, and errors, when there are any, join the rate's.
+			if v.errors > 0 {
+				lines[len(lines)-2] += warn.Render(fmt.Sprintf("  err %d", v.errors))
+			}
+			lines[len(lines)-1] = cg
+		}
 		if l.panelLines >= 9 {
 			lines = append(lines, "RSS "+lipgloss.NewStyle().Foreground(c).Render(spark(v.rssSeries, inner-4)), "VSZ "+spark(v.vszSeries, inner-4))
 		}
@@ -302,6 +317,21 @@ func (m Model) panels() string {
 		cols = append(cols, box.Render(strings.Join(lines, "\n")))
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top, cols...)
+}
+
+// cgroupLine is the panel's line for the target's memory cgroup ("" without one).
+func (v targetView) cgroupLine() string {
+	if v.cgroup == 0 && v.cgroupLimit == 0 {
+		return ""
+	}
+	line := "cgroup " + mib(v.cgroup)
+	if v.cgroupLimit > 0 {
+		line += " of " + mib(v.cgroupLimit)
+	}
+	if v.oomKills > 0 {
+		line += warn.Render(fmt.Sprintf(" %d OOM kill", v.oomKills))
+	}
+	return line
 }
 
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")

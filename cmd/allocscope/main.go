@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/allocscope/allocscope/cgroup"
+	"github.com/allocscope/allocscope/experiment"
 	"github.com/spf13/cobra"
 )
 
@@ -78,6 +80,8 @@ func run(args []string) int {
 		return completeMain(args)
 	case "__guard":
 		return guardMain(rest)
+	case "__cgexec":
+		return cgroup.RunExec(rest)
 	case "__loadworker":
 		return loadWorkerMain(rest)
 	default:
@@ -92,7 +96,7 @@ func run(args []string) int {
 	if errors.As(err, &sig) {
 		return 128 + int(sig.sig)
 	}
-	if errors.Is(err, errUsage) {
+	if errors.Is(err, errUsage) || errors.Is(err, experiment.ErrPlan) {
 		return 2
 	}
 	return 1

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 
 	"github.com/allocscope/allocscope/probe"
@@ -117,6 +118,13 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"watch", "999999999"}, "no process with PID"},
 		{[]string{"servers", "build", "--allocators", "nope"}, "unknown allocator"},
 		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"run", "--memory-limit", "0"}, "a memory limit must be above 0"},
+		{[]string{"run", "--memory-limit", "-5MiB"}, "a memory limit must be above 0"},
+		{[]string{"run", "--memory-limit", "lots"}, "is not a size: write it like 256MiB"},
+		{[]string{"run", "--memory-limit", "12parsecs"}, "is not a size"},
+		{[]string{"run", "--memory-limit", "1000"}, "below 1 MiB"},
+		{[]string{"run", "--fit", "--memory-limit", "64MiB"}, "--fit searches the memory limit itself"},
+		{[]string{"run", "--fit", "--runs", "3"}, "--fit runs its own series of trials"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
@@ -208,6 +216,59 @@ func TestKill9LeavesNoServerOrLoadWorker(t *testing.T) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Errorf("process %d outlived kill -9 of allocscope", pid)
 		}
+	}
+}
+
+// cgroupsHere skips a test where this machine gives allocscope no writable memory cgroup.
+func cgroupsHere(t *testing.T) *cgroup.Hierarchy {
+	t.Helper()
+	h, err := cgroup.Open("/")
+	if err == nil {
+		var p *cgroup.Parent
+		if p, err = h.Begin(); err == nil {
+			err = p.Close()
+		}
+	}
+	if err != nil {
+		t.Skipf("no writable memory cgroup here: %v", err)
+	}
+	return h
+}
+
+func TestKill9LeavesNoCgroupAfterTheNextStart(t *testing.T) {
+	h := cgroupsHere(t)
+	cmd, _, _ := startRun(t, "--allocators", "system", "-c", "20", "-d", "60", "--baseline", "0", "--cgroup")
+	leftover := filepath.Join(h.Own, cgroup.Prefix+strconv.Itoa(cmd.Process.Pid))
+	if _, err := os.Stat(leftover); err != nil {
+		t.Fatalf("the run's cgroup %s is not there while it runs: %v", leftover, err)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	_, stderr, code := allocscope(t, "run", "--headless", "--allocators", "system", "-c", "5", "-d", "1", "--baseline", "0", "--cooldown", "0", "--cgroup")
+	if code != 0 {
+		t.Fatalf("the next run failed (exit %d): %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "removed 1 cgroup(s) that killed runs left behind") {
+		t.Errorf("the next run did not say it removed the leftover: %s", stderr)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the next start (%v)", leftover, err)
+	}
+	entries, _ := os.ReadDir(h.Own)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), cgroup.Prefix) {
+			t.Errorf("cgroup %s left behind", e.Name())
+		}
+	}
+}
+
+func TestMemoryLimitBelowIdleIsOneLineAndExitCode2(t *testing.T) {
+	cgroupsHere(t)
+	_, stderr, code := allocscope(t, "run", "--headless", "--allocators", "system", "-c", "5", "-d", "1", "--baseline", "0", "--memory-limit", "1MiB")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	if code != 2 || !strings.Contains(last, "--memory-limit 1 MiB is below system") {
+		t.Errorf("exit %d, last line %q; want exit 2 and the limit named", code, last)
 	}
 }
 

@@ -145,6 +145,10 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	a.failIf = fs.String("fail-if", "", "with --against: exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,rps<-5%'")
 	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
 	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
+	fs.BoolVar(&o.Cgroup, "cgroup", false, "run each target in a memory cgroup of its own and record what the kernel charges it (usage, exact peak, anon/file/kernel/socket, OOM events)")
+	fs.Var(sizeFlag{&o.MemoryLimit}, "memory-limit", "run each target in its own memory cgroup limited to SIZE (e.g. 256MiB; no swap): an OOM kill is recorded as an event, the other targets go on")
+	fs.BoolVar(&o.Fit, "fit", false, "find each target's smallest memory limit (within 5%) that completes the scenario with no OOM kill and at least 90% of its unlimited throughput")
+	fs.IntVar(&o.FitTrials, "fit-trials", record.DefaultFitTrials, "with --fit: the most trials after the unlimited run")
 	return fs, a
 }
 
@@ -200,9 +204,12 @@ func cmdRun(args []string) error {
 		}
 		return usageError{err.Error()}
 	}
-	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 {
+	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit {
 		what := fmt.Sprintf("%d runs", plan.Runs)
-		if plan.Sweep != nil {
+		switch {
+		case plan.Fit:
+			what = fmt.Sprintf("a --fit search: an unlimited run, then at most %d trials, the lanes side by side", plan.FitTrials)
+		case plan.Sweep != nil:
 			what = fmt.Sprintf("a sweep of %s over %s, %d run(s) each", plan.Sweep.Parameter, strings.Join(plan.Sweep.Values, ", "), plan.Runs)
 		}
 		fmt.Fprintf(os.Stderr, "allocscope: %s: about %s\n", what, plan.Estimate().Round(time.Second))
@@ -381,6 +388,9 @@ func progressLine(r *record.Record, phase string) string {
 		s := tg.Name
 		if n := len(run.Samples); n > 0 {
 			s += " rss " + report.MiB(float64(run.Samples[n-1].RSSBytes))
+		}
+		if n := len(run.Samples); n > 0 && run.Samples[n-1].CgroupBytes > 0 {
+			s += " cgroup " + report.MiB(float64(run.Samples[n-1].CgroupBytes))
 		}
 		if n := len(run.Load); n > 0 && phase == record.PhaseLoad {
 			s += " " + report.Rate(float64(run.Load[n-1].Requests)) + " req/s"

@@ -1,0 +1,171 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/allocscope/allocscope/record"
+)
+
+// writeCgroups is the summary's memory-cgroup table: what the kernel charged each
+// target, against its limit, and what the limit did.
+func writeCgroups(b *strings.Builder, r *record.Record, sums []record.Summary) {
+	if r.Plan.Cgroup == "" {
+		return
+	}
+	fmt.Fprintf(b, "\n### Memory cgroups (cgroup %s)\n\n", r.Plan.Cgroup)
+	b.WriteString("| Target | Limit | Cgroup peak | Anon | File | Kernel | Socket | Limit hits | OOM kills | Outcome |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for i, s := range sums {
+		t := r.Targets[i]
+		limit, parts, hits, outcome := "none", [4]string{"n/a", "n/a", "n/a", "n/a"}, "n/a", "completed"
+		if s.CgroupLimit > 0 {
+			limit = record.MiBString(s.CgroupLimit)
+		}
+		if len(t.Runs) > 0 {
+			run := t.Runs[0]
+			if at, ok := largestCgroupSample(run.Samples); ok {
+				parts = [4]string{MiB(float64(at.CgroupAnonBytes)), MiB(float64(at.CgroupFileBytes)), MiB(float64(at.CgroupKernelBytes)), MiB(float64(at.CgroupSockBytes))}
+			}
+			if run.Cgroup != nil {
+				hits = Count(float64(run.Cgroup.Events.Max))
+			}
+		}
+		switch {
+		case s.OOM != "":
+			outcome = "**" + s.OOM + "**"
+		case s.Crash != "":
+			outcome = mdCell(s.Crash)
+		case !s.CgroupPeak.Known():
+			outcome = "not measured"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(s.Target), limit, Figure(s.CgroupPeak, MiB),
+			parts[0], parts[1], parts[2], parts[3], hits, Figure(s.OOMKills, Count), outcome)
+	}
+	b.WriteString("\nCgroup peak is the kernel's high-water mark of everything charged to the target's own cgroup (" + peakFile(r.Plan.Cgroup) + "): anonymous memory, page cache, kernel memory and socket buffers, which is what a container's limit holds against. Anon, file, kernel and socket are read at the largest sample of run 1 (memory.stat, and in cgroup v1 memory.kmem.*). Limit hits count the times usage reached the limit (v1 memory.failcnt, v2 memory.events max).\n")
+}
+
+func peakFile(version string) string {
+	if version == "v2" {
+		return "memory.peak"
+	}
+	return "memory.max_usage_in_bytes"
+}
+
+func largestCgroupSample(samples []record.Sample) (record.Sample, bool) {
+	var best record.Sample
+	for _, s := range samples {
+		if s.CgroupBytes > best.CgroupBytes {
+			best = s
+		}
+	}
+	return best, best.CgroupBytes > 0
+}
+
+// limitConclusion says which targets fit under --memory-limit and which the OOM killer ended.
+func limitConclusion(r *record.Record, sums []record.Summary) []string {
+	if r.Plan.MemoryLimitBytes == 0 {
+		return nil
+	}
+	var fit, killed []string
+	for _, s := range sums {
+		switch {
+		case s.OOM != "" || (s.OOMKills.Known() && s.OOMKills.Max > 0):
+			killed = append(killed, s.Target)
+		case s.Crash == "" && s.CgroupPeak.Known():
+			fit = append(fit, s.Target)
+		}
+	}
+	line := "Under the " + record.MiBString(r.Plan.MemoryLimitBytes) + " limit, "
+	switch {
+	case len(fit) > 0 && len(killed) > 0:
+		line += joinAnd(fit) + " fit; the OOM killer struck " + joinAnd(killed) + "."
+	case len(fit) > 0:
+		line += "every target fit: " + joinAnd(fit) + "."
+	case len(killed) > 0:
+		line += "the OOM killer struck every target: " + joinAnd(killed) + "."
+	default:
+		return nil
+	}
+	return []string{line}
+}
+
+// writeFit is a --fit search's result: each target's smallest container, and its trials.
+func writeFit(b *strings.Builder, r *record.Record) {
+	fits := record.Fits(r)
+	if fits == nil {
+		return
+	}
+	plan := r.Plan.Fit
+	b.WriteString("\n### Smallest container (--fit)\n\n")
+	fmt.Fprintf(b, "The smallest memory limit, to within %.0f%%, under which the scenario ran to the end with no OOM kill and at least %.0f%% of the target's unlimited throughput; the lanes were searched side by side, at most %d trials after the unlimited run.\n\n",
+		100*plan.Tolerance, 100*plan.MinThroughput, plan.Trials)
+	b.WriteString("| Target | Smallest container | Largest that did not fit | Cgroup peak unlimited | Req/s unlimited | Trials |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|\n")
+	for _, f := range fits {
+		smallest, below := "not found", "n/a"
+		switch {
+		case f.Excluded != "":
+			smallest = "not searched: " + mdCell(f.Excluded)
+		case f.Found:
+			smallest = record.MiBString(f.Hi)
+			if !f.Converged(plan.Tolerance) {
+				smallest = "≤ " + smallest
+			}
+		}
+		if f.Excluded == "" && f.Lo > 0 {
+			below = record.MiBString(f.Lo)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d |\n", mdCell(f.Target), smallest, below, MiB(float64(f.PeakBytes)), Rate(f.UnlimitedRPS), len(f.Trials))
+	}
+	b.WriteString("\n")
+	for _, f := range fits {
+		if len(f.Trials) == 0 {
+			continue
+		}
+		var steps []string
+		for _, t := range f.Trials {
+			if t.Fits {
+				steps = append(steps, fmt.Sprintf("%s fits (%s req/s)", record.MiBString(t.LimitBytes), Rate(t.ReqPerSec)))
+			} else {
+				steps = append(steps, fmt.Sprintf("%s does not (%s)", record.MiBString(t.LimitBytes), t.Why))
+			}
+		}
+		fmt.Fprintf(b, "- %s: %s.\n", mdCell(f.Target), strings.Join(steps, "; "))
+	}
+	b.WriteString("\n≤: the trials ran out before the search came within the tolerance; the largest limit that did not fit is the other bound. \"Largest that did not fit\" starts as the target's idle usage.\n")
+}
+
+// fitConclusion compares the smallest containers, smallest first.
+func fitConclusion(r *record.Record) []string {
+	fits := record.Fits(r)
+	var found []record.FitResult
+	for _, f := range fits {
+		if f.Found {
+			found = append(found, f)
+		}
+	}
+	if len(found) == 0 {
+		if fits != nil {
+			return []string{"The --fit search found no limit under which a target fit."}
+		}
+		return nil
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].Hi < found[j].Hi })
+	parts := []string{fmt.Sprintf("%s needs %s", found[0].Target, record.MiBString(found[0].Hi))}
+	for _, f := range found[1:] {
+		parts = append(parts, fmt.Sprintf("%s %s (%.2f× %s's)", f.Target, record.MiBString(f.Hi), float64(f.Hi)/float64(found[0].Hi), found[0].Target))
+	}
+	return []string{"Smallest container: " + strings.Join(parts, ", ") + "."}
+}
+
+func joinAnd(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
