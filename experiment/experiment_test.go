@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "__loadworker" {
 		os.Exit(loadgen.ServeWorker(os.Stdin, os.Stdout))
 	}
+	if len(os.Args) > 2 && os.Args[1] == "__tinyserver" {
+		// A server whose memory stays small whatever it is asked: a lane with room.
+		http.ListenAndServe("127.0.0.1:"+os.Args[2], http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+		os.Exit(1)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "__cgexec" {
 		os.Exit(cgroup.RunExec(os.Args[2:]))
 	}

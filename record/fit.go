@@ -22,13 +22,14 @@ type FitTrial struct {
 // FitResult is where a target's --fit search stands: the limits known to fit (Hi, when
 // Found) and not to fit (Lo), and its trials.
 type FitResult struct {
-	Target       string     `json:"target"`
-	UnlimitedRPS float64    `json:"unlimited_rps"`
-	PeakBytes    uint64     `json:"peak_bytes"`
-	Lo           uint64     `json:"lo_bytes"`
-	Hi           uint64     `json:"hi_bytes"`
-	Found        bool       `json:"found"`
-	Trials       []FitTrial `json:"trials"`
+	Target       string  `json:"target"`
+	UnlimitedRPS float64 `json:"unlimited_rps"`
+	// PeakBytes is the larger of the unlimited run's cgroup peak and its peak RSS.
+	PeakBytes uint64     `json:"peak_bytes"`
+	Lo        uint64     `json:"lo_bytes"`
+	Hi        uint64     `json:"hi_bytes"`
+	Found     bool       `json:"found"`
+	Trials    []FitTrial `json:"trials"`
 	// Excluded says why the target cannot be searched ("" when it can).
 	Excluded string `json:"excluded,omitempty"`
 }
@@ -86,8 +87,14 @@ func fitOf(t Target, plan FitPlan) FitResult {
 	if f.Excluded != "" {
 		return f
 	}
+	// A cgroup is charged for the pages its processes touched first, and a server whose
+	// binary is already cached holds less than its RSS: the search starts at the larger
+	// of each, as a container that starts cold must hold the process's resident set.
 	f.UnlimitedRPS, f.PeakBytes = base.Result.ReqPerSec, base.Cgroup.PeakBytes
-	f.Lo, f.Hi = base.Cgroup.IdleBytes, pageAlign(f.PeakBytes+f.PeakBytes/10)
+	if v, _, _, ok := runPeak(base); ok {
+		f.PeakBytes = max(f.PeakBytes, uint64(v))
+	}
+	f.Lo, f.Hi = max(base.Cgroup.IdleBytes, idleRSS(base)), pageAlign(f.PeakBytes+f.PeakBytes/10)
 	for _, trial := range t.FitTrials {
 		if trial.Cgroup == nil {
 			continue
@@ -131,6 +138,17 @@ func judgeTrial(run TargetRun, unlimitedRPS, minThroughput float64) FitTrial {
 		ft.Fits = true
 	}
 	return ft
+}
+
+// idleRSS is the RSS at the last sample before the load.
+func idleRSS(run TargetRun) uint64 {
+	var rss uint64
+	for _, s := range run.Samples {
+		if run.Phases.LoadStart == 0 || s.T < run.Phases.LoadStart {
+			rss = s.RSSBytes
+		}
+	}
+	return rss
 }
 
 func pageAlign(b uint64) uint64 {

@@ -101,7 +101,7 @@ func writeFit(b *strings.Builder, r *record.Record) {
 	b.WriteString("\n### Smallest container (--fit)\n\n")
 	fmt.Fprintf(b, "The smallest memory limit, to within %.0f%%, under which the scenario ran to the end with no OOM kill and at least %.0f%% of the target's unlimited throughput; the lanes were searched side by side, at most %d trials after the unlimited run.\n\n",
 		100*plan.Tolerance, 100*plan.MinThroughput, plan.Trials)
-	b.WriteString("| Target | Smallest container | Largest that did not fit | Cgroup peak unlimited | Req/s unlimited | Trials |\n")
+	b.WriteString("| Target | Smallest container | Largest that did not fit | Peak unlimited | Req/s unlimited | Trials |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|\n")
 	for _, f := range fits {
 		smallest, below := "not found", "n/a"
@@ -134,7 +134,7 @@ func writeFit(b *strings.Builder, r *record.Record) {
 		}
 		fmt.Fprintf(b, "- %s: %s.\n", mdCell(f.Target), strings.Join(steps, "; "))
 	}
-	b.WriteString("\n≤: the trials ran out before the search came within the tolerance; the largest limit that did not fit is the other bound. \"Largest that did not fit\" starts as the target's idle usage.\n")
+	b.WriteString("\n≤: the trials ran out before the search came within the tolerance. The search starts between the target's idle RSS and 1.1× its unlimited peak (the larger of its cgroup peak and its peak RSS, shown above): a cgroup is charged for the pages its processes touched first, so a server whose binary is already cached elsewhere holds less than its RSS, and a container that starts cold must hold it all. \"Largest that did not fit\" starts as the idle RSS.\n")
 }
 
 // fitConclusion compares the smallest containers, smallest first.
