@@ -182,15 +182,17 @@ func leftoverPID(e os.DirEntry) (int, bool) {
 	return pid, err == nil && pid > 0
 }
 
-// allocscopeRunning says whether pid is a live process running the same executable as
-// this one (a pid reused by anything else leaves the cgroup a leftover).
+// allocscopeRunning says whether pid is a live process. Any live process keeps its
+// cgroup: another allocscope (another build, a test binary) may be running from another
+// path, and a pid reused by something else only delays the removal until it ends.
 func allocscopeRunning(root string, pid int) bool {
-	exe, err := os.Readlink(filepath.Join(root, "proc", strconv.Itoa(pid), "exe"))
+	b, err := os.ReadFile(filepath.Join(root, "proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
 		return false
 	}
-	self, err := os.Readlink(filepath.Join(root, "proc/self/exe"))
-	return err == nil && strings.TrimSuffix(exe, " (deleted)") == strings.TrimSuffix(self, " (deleted)")
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z"
 }
 
 // removeTree removes dir and the cgroups below it, deepest first, killing the processes

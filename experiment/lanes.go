@@ -198,7 +198,7 @@ func (e *Experiment) sample(ctx context.Context, run int, procs []*servers.Proce
 	consumers.Add(1)
 	go func() {
 		defer consumers.Done()
-		e.consumeSamples(samples, run, func(i int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Samples })
+		e.consumeSamples(samples, run, true, func(i int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Samples })
 	}()
 	for i, l := range e.lanes {
 		switch l.kind {

@@ -75,7 +75,7 @@ func (e *Experiment) follow(remote *loadgen.Remote, i, run int) {
 		clientDone.Add(1)
 		go func() {
 			defer clientDone.Done()
-			e.consumeSamples(samples, run, func(int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Client })
+			e.consumeSamples(samples, run, false, func(int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Client })
 		}()
 	}
 	for s := range remote.Snapshots() {
@@ -149,16 +149,20 @@ func (e *Experiment) turnPhase(i, run int, next string) {
 	}
 }
 
-// consumeSamples appends each sample to the series slot picks; slot is called with e.mu held.
-func (e *Experiment) consumeSamples(samples <-chan probe.Sample, run int, slot func(i int) *[]record.Sample) {
+// consumeSamples appends each sample to the series slot picks; slot is called with e.mu
+// held. Samples of the lanes themselves (not of their load workers) carry their cgroups'.
+func (e *Experiment) consumeSamples(samples <-chan probe.Sample, run int, ofLanes bool, slot func(i int) *[]record.Sample) {
 	index := map[string]int{}
 	for i, l := range e.lanes {
 		index[l.name] = i
 	}
 	for s := range samples {
-		e.mu.Lock()
-		groups := e.groups
-		e.mu.Unlock()
+		var groups []*cgroup.Group
+		if ofLanes {
+			e.mu.Lock()
+			groups = e.groups
+			e.mu.Unlock()
+		}
 		stats := e.readCgroups(groups)
 		var killed []string
 		e.mu.Lock()
@@ -171,7 +175,8 @@ func (e *Experiment) consumeSamples(samples <-chan probe.Sample, run int, slot f
 			var st *cgroup.Stats
 			if i < len(stats) && stats[i] != nil {
 				st = stats[i]
-				if tr := &e.rec.Targets[i].Runs[run]; noteCgroup(tr, groups[i], *st) > 0 {
+				// A built-in server is one process: its OOM kill is its exit, said there.
+				if tr := &e.rec.Targets[i].Runs[run]; noteCgroup(tr, groups[i], *st) > 0 && e.lanes[i].kind == record.KindCommand {
 					killed = append(killed, ts.Name)
 				}
 			}
