@@ -64,6 +64,21 @@ func (p *Parent) delegateV2() error {
 	return nil
 }
 
+// Writable opens the hierarchy at root and proves it writable: it makes this process's
+// parent cgroup and removes it again, so a plan that needs cgroups is refused before
+// anything starts, with nothing left behind.
+func Writable(root string) (*Hierarchy, error) {
+	h, err := Open(root)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.Begin()
+	if err != nil {
+		return nil, err
+	}
+	return h, p.Close()
+}
+
 // Close removes every lane cgroup left and the parent itself, killing any process still
 // in them, and undoes what Begin changed in Own.
 func (p *Parent) Close() error {

@@ -21,16 +21,9 @@ func (o Options) usesCgroups() bool { return o.Cgroup || o.MemoryLimit > 0 || o.
 // checkCgroups refuses a plan that needs cgroups where allocscope cannot make them,
 // before anything starts: it makes its parent cgroup and removes it again.
 func checkCgroups() (*cgroup.Hierarchy, error) {
-	h, err := cgroup.Open("/")
+	h, err := cgroup.Writable("/")
 	if err != nil {
 		return nil, fmt.Errorf("--cgroup, --memory-limit and --fit need a memory cgroup: %w", err)
-	}
-	p, err := h.Begin()
-	if err != nil {
-		return nil, fmt.Errorf("--cgroup, --memory-limit and --fit need a memory cgroup: %w", err)
-	}
-	if err := p.Close(); err != nil {
-		return nil, err
 	}
 	return h, nil
 }

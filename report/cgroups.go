@@ -153,11 +153,28 @@ func fitConclusion(r *record.Record) []string {
 		return nil
 	}
 	sort.SliceStable(found, func(i, j int) bool { return found[i].Hi < found[j].Hi })
-	parts := []string{fmt.Sprintf("%s needs %s", found[0].Target, record.MiBString(found[0].Hi))}
-	for _, f := range found[1:] {
-		parts = append(parts, fmt.Sprintf("%s %s (%.2f× %s's)", f.Target, record.MiBString(f.Hi), float64(f.Hi)/float64(found[0].Hi), found[0].Target))
+	tol := r.Plan.Fit.Tolerance
+	size := func(f record.FitResult) string {
+		if f.Converged(tol) {
+			return record.MiBString(f.Hi)
+		}
+		return "at most " + record.MiBString(f.Hi)
 	}
-	return []string{"Smallest container: " + strings.Join(parts, ", ") + "."}
+	parts := []string{fmt.Sprintf("%s needs %s", found[0].Target, size(found[0]))}
+	for _, f := range found[1:] {
+		parts = append(parts, fmt.Sprintf("%s %s (%.2f× %s's)", f.Target, size(f), float64(f.Hi)/float64(found[0].Hi), found[0].Target))
+	}
+	out := []string{"Smallest container: " + strings.Join(parts, ", ") + "."}
+	var open []string
+	for _, f := range found {
+		if !f.Converged(tol) {
+			open = append(open, f.Target)
+		}
+	}
+	if len(open) > 0 {
+		out = append(out, fmt.Sprintf("The search did not come within %.0f%% for %s in %d trials: where trials at one limit disagree (throughput near the %.0f%% line, or an OOM kill near the peak), a longer -d or more --fit-trials narrows it.", 100*tol, joinAnd(open), r.Plan.Fit.Trials, 100*r.Plan.Fit.MinThroughput))
+	}
+	return out
 }
 
 func joinAnd(xs []string) string {

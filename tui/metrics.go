@@ -30,28 +30,26 @@ func memory(get func(record.Sample) uint64) func(record.TargetRun) []point {
 	}
 }
 
+// measured is memory, leaving out the samples that did not have the figure (0): PSS is
+// read less often than RSS, and a cgroup only with --cgroup.
+func measured(get func(record.Sample) uint64) func(record.TargetRun) []point {
+	return func(r record.TargetRun) []point {
+		var out []point
+		for _, s := range r.Samples {
+			if v := get(s); v > 0 {
+				out = append(out, point{s.T, float64(v) / (1 << 20)})
+			}
+		}
+		return out
+	}
+}
+
 // metrics in the order m cycles through them.
 var metrics = []metric{
 	{"RSS", "MiB", memory(func(s record.Sample) uint64 { return s.RSSBytes })},
 	{"VSZ", "MiB", memory(func(s record.Sample) uint64 { return s.VSZBytes })},
-	{"PSS", "MiB", func(r record.TargetRun) []point {
-		var out []point
-		for _, s := range r.Samples {
-			if s.PSSBytes > 0 {
-				out = append(out, point{s.T, float64(s.PSSBytes) / (1 << 20)})
-			}
-		}
-		return out
-	}},
-	{"cgroup", "MiB", func(r record.TargetRun) []point {
-		var out []point
-		for _, s := range r.Samples {
-			if s.CgroupBytes > 0 {
-				out = append(out, point{s.T, float64(s.CgroupBytes) / (1 << 20)})
-			}
-		}
-		return out
-	}},
+	{"PSS", "MiB", measured(func(s record.Sample) uint64 { return s.PSSBytes })},
+	{"cgroup", "MiB", measured(func(s record.Sample) uint64 { return s.CgroupBytes })},
 	{"heap in use", "MiB", func(r record.TargetRun) []point {
 		var out []point
 		for _, h := range r.Heap {
