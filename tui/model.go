@@ -315,12 +315,16 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 			m.cancel()
 			return m, waitForDone(m.gen, m.run)
 		}
-		if m.mode == modeStopping && k.String() == "ctrl+c" {
-			return m, tea.Quit // a second ctrl+c does not wait
+		if m.mode == modeStopping {
+			if k.String() == "ctrl+c" {
+				return m, tea.Quit // a second ctrl+c does not wait
+			}
+			// q while r is stopping the run: quit when it has stopped, start nothing.
+			m.restart = false
+			m.status = "stopping: servers and load workers are being stopped, the run saved…"
+			return m, nil
 		}
-		if m.mode != modeStopping {
-			return m, tea.Quit
-		}
+		return m, tea.Quit
 	case key.Matches(k, m.keys.Pause):
 		if run, ok := m.run.(Controller); ok && m.mode == modeLive {
 			m.paused = !m.paused

@@ -199,3 +199,21 @@ func TestTeatestReplaySmoke(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
+
+func TestQWhileRStopsTheRunQuitsInsteadOfRestarting(t *testing.T) {
+	m, f := live(t, 80, 24)
+	m.cancel = func() {}
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
+	if m.mode != modeStopping || !m.restart {
+		t.Fatal("r during a run must stop it to start another")
+	}
+	m, cmd := step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	if cmd != nil || m.restart {
+		t.Fatal("q while r stops the run must cancel the restart and wait")
+	}
+	close(f.done)
+	m, cmd = step(t, m, waitForDone(m.gen, m.run)())
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("the view started another run instead of quitting")
+	}
+}
