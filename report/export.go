@@ -12,10 +12,15 @@ import (
 
 // Export writes r to path atomically, in format (or the one its extension names).
 func Export(path, format string, r *record.Record) error {
+	return ExportCharted(path, format, r, nil)
+}
+
+// ExportCharted is Export with a chart's metrics (nil for RSS).
+func ExportCharted(path, format string, r *record.Record, metrics []string) error {
 	if format == "" {
 		f, ok := FormatFromPath(path)
 		if !ok {
-			return fmt.Errorf("cannot tell the format of %s from its extension: use .md, .json, .csv or .svg", path)
+			return fmt.Errorf("cannot tell the format of %s from its extension: use .md, .json, .csv, .svg or .png", path)
 		}
 		format = f
 	}
@@ -24,7 +29,7 @@ func Export(path, format string, r *record.Record) error {
 		return fmt.Errorf("cannot write %s: directory %s does not exist", path, dir)
 	}
 	var buf bytes.Buffer
-	if err := Write(&buf, r, format); err != nil {
+	if err := WriteCharted(&buf, r, format, metrics); err != nil {
 		return err
 	}
 	return record.WriteFileAtomic(path, buf.Bytes())

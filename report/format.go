@@ -12,10 +12,15 @@ import (
 )
 
 // Formats lists the output formats by name.
-var Formats = []string{"md", "json", "csv", "svg"}
+var Formats = []string{"md", "json", "csv", "svg", "png"}
 
-// Write renders r in format ("md", "json", "csv" or "svg").
+// Write renders r in format ("md", "json", "csv", "svg" or "png"); a chart shows RSS.
 func Write(w io.Writer, r *record.Record, format string) error {
+	return WriteCharted(w, r, format, nil)
+}
+
+// WriteCharted is Write with a chart's metrics (one panel each; nil for RSS).
+func WriteCharted(w io.Writer, r *record.Record, format string, metrics []string) error {
 	switch strings.ToLower(format) {
 	case "md", "markdown":
 		return Markdown(w, r)
@@ -23,15 +28,15 @@ func Write(w io.Writer, r *record.Record, format string) error {
 		return record.Encode(w, r)
 	case "csv":
 		return CSV(w, r)
-	case "svg":
-		return SVG(w, r, SVGOptions{})
+	case "svg", "png":
+		return Chart(w, r, ChartOptions{Format: strings.ToLower(format), Metrics: metrics})
 	}
 	return fmt.Errorf("unknown format %q: choose from %s", format, strings.Join(Formats, ", "))
 }
 
 // FormatFromPath guesses the format from a file name's extension.
 func FormatFromPath(path string) (string, bool) {
-	for _, f := range []string{"md", "json", "csv", "svg"} {
+	for _, f := range Formats {
 		if strings.HasSuffix(strings.ToLower(path), "."+f) {
 			return f, true
 		}

@@ -12,16 +12,19 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// Palette gives each target the same colour everywhere (the TUI uses it too).
+// Palette gives each target the same colour everywhere (the TUI uses it too): up to
+// eight lanes, then it repeats.
 var Palette = []color.RGBA{
-	{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, // blue
-	{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, // orange
-	{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, // green
-	{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, // red
-	{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, // purple
-	{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}, // brown
-	{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, // pink
-	{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}, // grey
+	// Okabe and Ito's colour-blind-safe set, in an order that keeps the first lanes apart
+	// for every kind of colour blindness and readable on dark and light backgrounds.
+	{R: 0xe6, G: 0x9f, B: 0x00, A: 0xff}, // orange
+	{R: 0x56, G: 0xb4, B: 0xe9, A: 0xff}, // sky blue
+	{R: 0x00, G: 0x9e, B: 0x73, A: 0xff}, // bluish green
+	{R: 0xcc, G: 0x79, B: 0xa7, A: 0xff}, // reddish purple
+	{R: 0x00, G: 0x72, B: 0xb2, A: 0xff}, // blue
+	{R: 0xd5, G: 0x5e, B: 0x00, A: 0xff}, // vermillion
+	{R: 0xf0, G: 0xe4, B: 0x42, A: 0xff}, // yellow
+	{R: 0x99, G: 0x99, B: 0x99, A: 0xff}, // grey
 }
 
 // SVGOptions sizes the chart; zero values give a 16:9 slide.
@@ -29,71 +32,9 @@ type SVGOptions struct {
 	Width, Height vg.Length
 }
 
-// SVG draws RSS over time, one line per target, the load phase shaded, with a legend.
+// SVG draws RSS over time as a slide (Chart with the rss metric), or a sweep's peaks.
 func SVG(w io.Writer, r *record.Record, o SVGOptions) error {
-	r = PrintableRecord(r)
-	if o.Width == 0 {
-		o.Width, o.Height = 12*vg.Inch, 6.75*vg.Inch
-	}
-	if r.Plan.Sweep != nil {
-		return sweepSVG(w, r, o)
-	}
-	title := "RSS over time"
-	if r.Plan.Scenario != "" {
-		title += fmt.Sprintf(" — %s, %d connections", r.Plan.Scenario, r.Plan.Connections)
-	}
-	p := slidePlot(title, "seconds since start", "RSS (MiB)")
-	var maxY float64
-	for _, t := range r.Targets {
-		for _, run := range t.Runs {
-			for _, s := range run.Samples {
-				maxY = max(maxY, float64(s.RSSBytes)/(1<<20))
-			}
-		}
-	}
-	if maxY == 0 {
-		maxY = 1
-	}
-	shaded, err := shadeLoadPhases(p, r, maxY*1.35)
-	if err != nil {
-		return err
-	}
-	if shaded > 0 {
-		p.Legend.Add("load phase", &swatch{color.RGBA{R: 0xdd, G: 0xdd, B: 0xdd, A: 0xff}})
-	}
-	for i, t := range r.Targets {
-		for ri, run := range t.Runs {
-			if len(run.Samples) == 0 {
-				continue
-			}
-			pts := make(plotter.XYs, len(run.Samples))
-			for j, s := range run.Samples {
-				pts[j] = plotter.XY{X: s.T.Seconds(), Y: float64(s.RSSBytes) / (1 << 20)}
-			}
-			line, err := plotter.NewLine(pts)
-			if err != nil {
-				return err
-			}
-			line.Color = Palette[i%len(Palette)]
-			line.Width = vg.Points(3)
-			if ri > 0 {
-				line.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
-			}
-			p.Add(line)
-			if ri == 0 {
-				p.Legend.Add(t.Name, line)
-			}
-		}
-	}
-	p.Y.Min = 0
-	// Headroom above the lines keeps the legend off them.
-	p.Y.Max = maxY * 1.35
-	wt, err := p.WriterTo(o.Width, o.Height, "svg")
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
-	return err
+	return Chart(w, r, ChartOptions{Format: "svg", Width: o.Width, Height: o.Height})
 }
 
 type swatch struct{ c color.Color }
@@ -131,11 +72,12 @@ func shadeLoadPhases(p *plot.Plot, r *record.Record, top float64) (int, error) {
 	return len(shaded), nil
 }
 
-// sweepSVG draws a sweep: each lane's peak RSS against the swept parameter's values.
-func sweepSVG(w io.Writer, r *record.Record, o SVGOptions) error {
+// sweepPlot draws a sweep: each lane's peak RSS against the swept parameter's values.
+func sweepPlot(r *record.Record) (*plot.Plot, error) {
 	sw := r.Plan.Sweep
 	p := slidePlot(fmt.Sprintf("Peak RSS against %s", sw.Parameter), sw.Parameter, "peak RSS (MiB)")
 	p.NominalX(sw.Values...)
+	p.Y.Tick.Marker = wholeTicks{}
 	steps := SweepSteps(r)
 	var maxY float64
 	for i, t := range r.Targets {
@@ -151,7 +93,7 @@ func sweepSVG(w io.Writer, r *record.Record, o SVGOptions) error {
 		}
 		line, points, err := plotter.NewLinePoints(pts)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		line.Color, points.Color = Palette[i%len(Palette)], Palette[i%len(Palette)]
 		line.Width = vg.Points(3)
@@ -159,12 +101,7 @@ func sweepSVG(w io.Writer, r *record.Record, o SVGOptions) error {
 		p.Legend.Add(t.Name, line)
 	}
 	p.Y.Min, p.Y.Max = 0, max(maxY, 1)*1.35
-	wt, err := p.WriterTo(o.Width, o.Height, "svg")
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
-	return err
+	return p, nil
 }
 
 // slidePlot is a plot with a grid and type large enough for a slide.

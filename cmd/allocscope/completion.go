@@ -50,7 +50,7 @@ func completionTree() *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
 	runFS, _ := runFlags()
 	loadFS, _, _ := loadFlagSet()
-	reportFS, _, _ := reportFlags()
+	reportFS, _, _, _ := reportFlags()
 	watchFS, _ := watchFlags()
 	buildFS, _, _ := serversBuildFlags()
 	compareFS, _, _, _, _ := compareFlags()

@@ -12,21 +12,27 @@ import (
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/tui"
+	"golang.org/x/term"
 )
 
 // reportFlags defines report's flags (also read by the shell completion).
-func reportFlags() (fs *flag.FlagSet, format, out *string) {
-	fs = newFlags("report", "report RUN.json [--format md|json|csv|svg] [-o FILE]")
-	format = fs.String("format", "", "md, json, csv or svg (default: from -o's extension, else md)")
+func reportFlags() (fs *flag.FlagSet, format, out, metric *string) {
+	fs = newFlags("report", "report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]")
+	format = fs.String("format", "", "md, json, csv, svg or png (default: from -o's extension, else md)")
 	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
-	return fs, format, out
+	metric = fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
+	return fs, format, out, metric
 }
 
 func cmdReport(args []string) error {
-	fs, format, out := reportFlags()
+	fs, format, out, metric := reportFlags()
 	rec, err := parseRecordArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	metrics := strings.Split(*metric, ",")
+	if err := report.CheckMetrics(rec, metrics); err != nil {
+		return usageError{"--metric: " + err.Error()}
 	}
 	f := *format
 	if f == "" && *out != "" {
@@ -39,10 +45,13 @@ func cmdReport(args []string) error {
 		return usagef("unknown format %q: choose from %s", f, strings.Join(report.Formats, ", "))
 	}
 	if *out != "" {
-		return report.Export(*out, f, rec)
+		return report.ExportCharted(*out, f, rec, metrics)
+	}
+	if strings.EqualFold(f, "png") && term.IsTerminal(int(os.Stdout.Fd())) {
+		return usagef("a PNG is not for a terminal: write it with -o FILE.png")
 	}
 	var buf bytes.Buffer
-	if err := report.Write(&buf, rec, f); err != nil {
+	if err := report.WriteCharted(&buf, rec, f, metrics); err != nil {
 		return err
 	}
 	_, err = os.Stdout.Write(buf.Bytes())

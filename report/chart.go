@@ -1,0 +1,584 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/allocscope/allocscope/record"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// ChartOptions choose a slide chart's metrics (one panel each, sharing the time axis),
+// its format (svg or png) and size; zero values give RSS as an SVG on a 16:9 slide.
+type ChartOptions struct {
+	Format  string
+	Metrics []string
+	Width   vg.Length
+	Height  vg.Length
+	// DPI is a PNG's resolution: 144 makes the default slide 1920×1080 pixels.
+	DPI int
+}
+
+// Slide size: PowerPoint's and Keynote's 16:9 page.
+const (
+	slideWidth  = 13.333 * vg.Inch
+	slideHeight = 7.5 * vg.Inch
+	slideDPI    = 144
+)
+
+// chartMetric is one metric a chart can draw, in display units.
+type chartMetric struct {
+	key, label, unit string
+	series           func(record.TargetRun) plotter.XYs
+	// peak is the run's exact peak and when it happened, where the metric has one.
+	peak func(record.TargetRun) (t, v float64, ok bool)
+}
+
+func sampled(get func(record.Sample) float64) func(record.TargetRun) plotter.XYs {
+	return func(run record.TargetRun) plotter.XYs {
+		var pts plotter.XYs
+		for _, s := range run.Samples {
+			if v := get(s); v > 0 {
+				pts = append(pts, plotter.XY{X: s.T.Seconds(), Y: v})
+			}
+		}
+		return pts
+	}
+}
+
+func perSecond(get func(record.LoadTick) (float64, bool)) func(record.TargetRun) plotter.XYs {
+	return func(run record.TargetRun) plotter.XYs {
+		var pts plotter.XYs
+		for _, l := range run.Load {
+			if v, ok := get(l); ok {
+				pts = append(pts, plotter.XY{X: l.T.Seconds(), Y: v})
+			}
+		}
+		return pts
+	}
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+var chartMetrics = []chartMetric{
+	{"rss", "RSS", "MiB", sampled(func(s record.Sample) float64 { return mib(s.RSSBytes) }), rssPeak},
+	{"vsz", "VSZ", "MiB", sampled(func(s record.Sample) float64 { return mib(s.VSZBytes) }), nil},
+	{"pss", "PSS", "MiB", sampled(func(s record.Sample) float64 { return mib(s.PSSBytes) }), nil},
+	{"heap", "heap in use", "MiB", func(run record.TargetRun) plotter.XYs {
+		var pts plotter.XYs
+		for _, h := range run.Heap {
+			v := h.LiveBytes
+			if h.AllocatedBytes != nil {
+				v = *h.AllocatedBytes
+			}
+			pts = append(pts, plotter.XY{X: h.T.Seconds(), Y: mib(v)})
+		}
+		return pts
+	}, nil},
+	{"cpu", "CPU", "%", func(run record.TargetRun) plotter.XYs {
+		pts := make(plotter.XYs, 0, len(run.Samples))
+		for _, s := range run.Samples {
+			pts = append(pts, plotter.XY{X: s.T.Seconds(), Y: s.CPUPercent})
+		}
+		return pts
+	}, nil},
+	{"rps", "throughput", "req/s", perSecond(func(l record.LoadTick) (float64, bool) { return float64(l.Requests), true }), nil},
+	{"p99", "p99 latency", "ms", perSecond(func(l record.LoadTick) (float64, bool) {
+		return float64(l.P99.Microseconds()) / 1000, l.Requests > 0
+	}), nil},
+	{"cgroup", "cgroup memory", "MiB", sampled(func(s record.Sample) float64 { return mib(s.CgroupBytes) }), cgroupPeak},
+}
+
+// ChartMetricNames lists what --metric takes.
+func ChartMetricNames() []string {
+	var out []string
+	for _, m := range chartMetrics {
+		out = append(out, m.key)
+	}
+	return out
+}
+
+func lookupMetric(key string) (chartMetric, error) {
+	for _, m := range chartMetrics {
+		if m.key == strings.ToLower(strings.TrimSpace(key)) {
+			return m, nil
+		}
+	}
+	return chartMetric{}, fmt.Errorf("unknown metric %q: choose from %s", key, strings.Join(ChartMetricNames(), ", "))
+}
+
+// rssPeak is the kernel's peak (VmHWM per phase), placed at the largest sample's time.
+func rssPeak(run record.TargetRun) (float64, float64, bool) {
+	var peak uint64
+	for _, p := range run.Peaks {
+		peak = max(peak, p.Bytes)
+	}
+	var at float64
+	var top uint64
+	for _, s := range run.Samples {
+		if s.RSSBytes > top {
+			top, at = s.RSSBytes, s.T.Seconds()
+		}
+	}
+	peak = max(peak, top)
+	return at, mib(peak), peak > 0
+}
+
+func cgroupPeak(run record.TargetRun) (float64, float64, bool) {
+	if run.Cgroup == nil || run.Cgroup.PeakBytes == 0 {
+		return 0, 0, false
+	}
+	var at float64
+	var top uint64
+	for _, s := range run.Samples {
+		if s.CgroupBytes > top {
+			top, at = s.CgroupBytes, s.T.Seconds()
+		}
+	}
+	return at, mib(max(run.Cgroup.PeakBytes, top)), true
+}
+
+// CheckMetrics says, before anything is written, whether r can be charted with metrics:
+// each must be known and some lane must have its figures.
+func CheckMetrics(r *record.Record, metrics []string) error {
+	for _, key := range metrics {
+		m, err := lookupMetric(key)
+		if err != nil {
+			return err
+		}
+		if r.Plan.Sweep == nil && !hasSeries(r, m) {
+			return fmt.Errorf("no lane has %s figures in this record: choose another --metric (%s)", m.key, strings.Join(ChartMetricNames(), ", "))
+		}
+	}
+	return nil
+}
+
+// Chart draws a slide: a title naming the scenario and the lanes, one panel per metric
+// over a shared time axis, the load phase shaded and the phases labelled, events (OOM
+// kills, crashes, pauses) marked, exact peaks marked, and the legend beside the data.
+func Chart(w io.Writer, r *record.Record, o ChartOptions) error {
+	r = PrintableRecord(r)
+	o = o.withDefaults()
+	if r.Plan.Sweep != nil {
+		p, err := sweepPlot(r)
+		if err != nil {
+			return err
+		}
+		return render(w, o, func(c draw.Canvas) { p.Draw(c) })
+	}
+	if err := CheckMetrics(r, o.Metrics); err != nil {
+		return err
+	}
+	var metrics []chartMetric
+	for _, key := range o.Metrics {
+		m, _ := lookupMetric(key)
+		metrics = append(metrics, m)
+	}
+	r = fromFirstStart(r)
+	var xMax float64
+	for _, m := range metrics {
+		for _, t := range r.Targets {
+			for _, run := range t.Runs {
+				for _, pt := range m.series(run) {
+					xMax = math.Max(xMax, pt.X)
+				}
+			}
+		}
+	}
+	var plots [][]*plot.Plot
+	for k, m := range metrics {
+		p, err := panel(r, m, k == 0, k == len(metrics)-1, math.Max(xMax, 1))
+		if err != nil {
+			return err
+		}
+		plots = append(plots, []*plot.Plot{p})
+	}
+	legend := chartLegend(r, metrics[0])
+	title := chartTitle(r)
+	return render(w, o, func(c draw.Canvas) {
+		titleStyle := textStyle(22)
+		titleStyle.XAlign = draw.XCenter
+		titleH := titleStyle.Height(title) + vg.Points(16)
+		c.FillText(titleStyle, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - titleH + vg.Points(6)}, title)
+		legendW := legendWidth(legend, r, metrics[0])
+		data := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Min: c.Min, Max: vg.Point{X: c.Max.X - legendW, Y: c.Max.Y - titleH}}}
+		side := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: c.Max.X - legendW + vg.Points(12), Y: c.Min.Y}, Max: vg.Point{X: c.Max.X, Y: c.Max.Y - titleH - vg.Points(12)}}}
+		tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(14), PadLeft: vg.Points(8), PadBottom: vg.Points(8)}
+		for i, row := range plot.Align(plots, tiles, data) {
+			plots[i][0].Draw(row[0])
+		}
+		legend.Draw(side)
+	})
+}
+
+func (o ChartOptions) withDefaults() ChartOptions {
+	if o.Format == "" {
+		o.Format = "svg"
+	}
+	if len(o.Metrics) == 0 {
+		o.Metrics = []string{"rss"}
+	}
+	if o.Width == 0 || o.Height == 0 {
+		o.Width, o.Height = slideWidth, slideHeight
+	}
+	if o.DPI == 0 {
+		o.DPI = slideDPI
+	}
+	return o
+}
+
+// render draws onto an SVG or PNG canvas of the options' size and writes it.
+func render(w io.Writer, o ChartOptions, paint func(draw.Canvas)) error {
+	switch strings.ToLower(o.Format) {
+	case "svg":
+		c := vgsvg.New(o.Width, o.Height)
+		fillBackground(c, o.Width, o.Height)
+		paint(draw.New(c))
+		_, err := c.WriteTo(w)
+		return err
+	case "png":
+		c := vgimg.NewWith(vgimg.UseWH(o.Width, o.Height), vgimg.UseDPI(o.DPI), vgimg.UseBackgroundColor(color.White))
+		paint(draw.New(c))
+		_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
+		return err
+	}
+	return fmt.Errorf("unknown chart format %q: use svg or png", o.Format)
+}
+
+// fillBackground makes an SVG opaque white, so it reads on a dark slide too.
+func fillBackground(c vg.Canvas, w, h vg.Length) {
+	var p vg.Path
+	p.Move(vg.Point{})
+	p.Line(vg.Point{X: w})
+	p.Line(vg.Point{X: w, Y: h})
+	p.Line(vg.Point{Y: h})
+	p.Close()
+	c.SetColor(color.White)
+	c.Fill(p)
+}
+
+func textStyle(size vg.Length) text.Style {
+	return text.Style{Color: color.Black, Font: font.From(plot.DefaultFont, size), Handler: plot.DefaultTextHandler}
+}
+
+func hasSeries(r *record.Record, m chartMetric) bool {
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if len(m.series(run)) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func chartTitle(r *record.Record) string {
+	names := make([]string, len(r.Targets))
+	for i, t := range r.Targets {
+		names[i] = t.Name
+	}
+	what := r.Plan.Scenario
+	if what == "" {
+		what = r.Plan.Path
+	}
+	title := strings.Join(names, " vs ")
+	if what != "" && what != record.ScenarioWatch {
+		title += fmt.Sprintf(" — %s, %s connections, %s", what, Count(float64(r.Plan.Connections)), trimSeconds(r.Plan.Duration.Seconds()))
+	}
+	return title
+}
+
+func trimSeconds(s float64) string { return strconv.FormatFloat(s, 'f', -1, 64) + " s" }
+
+// panel is one metric's plot: every lane's runs (the first solid, later ones dashed), the
+// load phase shaded, events as vertical lines, exact peaks marked; the top panel labels
+// the phases and events, the bottom one the time axis.
+func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64) (*plot.Plot, error) {
+	p := plot.New()
+	p.Y.Label.Text = fmt.Sprintf("%s (%s)", m.label, m.unit)
+	p.Y.Label.TextStyle.Font.Size = vg.Points(15)
+	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(13), vg.Points(13)
+	p.Y.Tick.Marker, p.X.Tick.Marker = wholeTicks{}, wholeTicks{}
+	if bottom {
+		p.X.Label.Text = "seconds since start"
+		p.X.Label.TextStyle.Font.Size = vg.Points(15)
+	}
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Gray{Y: 0xe4}
+	grid.Horizontal.Color = color.Gray{Y: 0xe4}
+	p.Add(grid)
+	var maxY float64
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			for _, pt := range m.series(run) {
+				maxY = math.Max(maxY, pt.Y)
+			}
+			if m.peak != nil {
+				if _, v, ok := m.peak(run); ok {
+					maxY = math.Max(maxY, v)
+				}
+			}
+		}
+	}
+	if maxY == 0 {
+		maxY = 1
+	}
+	yTop := maxY * 1.18
+	if _, err := shadeLoadPhases(p, r, yTop); err != nil {
+		return nil, err
+	}
+	if top {
+		if err := labelPhases(p, r, yTop); err != nil {
+			return nil, err
+		}
+	}
+	if err := markEvents(p, r, yTop, top); err != nil {
+		return nil, err
+	}
+	for i, t := range r.Targets {
+		for ri, run := range t.Runs {
+			pts := m.series(run)
+			if len(pts) == 0 {
+				continue
+			}
+			line, err := plotter.NewLine(pts)
+			if err != nil {
+				return nil, err
+			}
+			line.Color, line.Width = Palette[i%len(Palette)], vg.Points(2.5)
+			if ri > 0 {
+				line.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+			}
+			p.Add(line)
+			if m.peak != nil && ri == 0 {
+				if err := markPeak(p, m, run, Palette[i%len(Palette)]); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, yTop
+	p.X.Min, p.X.Max = 0, xMax
+	return p, nil
+}
+
+func markPeak(p *plot.Plot, m chartMetric, run record.TargetRun, c color.Color) error {
+	at, v, ok := m.peak(run)
+	if !ok {
+		return nil
+	}
+	dot, err := plotter.NewScatter(plotter.XYs{{X: at, Y: v}})
+	if err != nil {
+		return err
+	}
+	// The value is in the legend: labels beside close peaks would overprint each other.
+	dot.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(6), Shape: draw.RingGlyph{}}
+	p.Add(dot)
+	return nil
+}
+
+// labelPhases writes baseline, load and cooldown over their spans (the first target's).
+func labelPhases(p *plot.Plot, r *record.Record, yTop float64) error {
+	if len(r.Targets) == 0 || len(r.Targets[0].Runs) == 0 {
+		return nil
+	}
+	ph := r.Targets[0].Runs[0].Phases
+	var xys plotter.XYs
+	var names []string
+	add := func(from, to float64, name string) {
+		if to > from {
+			xys = append(xys, plotter.XY{X: (from + to) / 2, Y: yTop})
+			names = append(names, name)
+		}
+	}
+	start, load, end, done := ph.Start.Seconds(), ph.LoadStart.Seconds(), ph.LoadEnd.Seconds(), ph.CooldownEnd.Seconds()
+	if ph.LoadStart > 0 {
+		add(start, load, "baseline")
+		if ph.LoadEnd > 0 {
+			add(load, end, "load")
+			if ph.CooldownEnd > 0 {
+				add(end, done, "cooldown")
+			}
+		}
+	}
+	if len(xys) == 0 {
+		return nil
+	}
+	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: names})
+	if err != nil {
+		return err
+	}
+	for i := range labels.TextStyle {
+		labels.TextStyle[i] = textStyle(13)
+		labels.TextStyle[i].Color = color.Gray{Y: 0x55}
+		labels.TextStyle[i].XAlign, labels.TextStyle[i].YAlign = draw.XCenter, draw.YTop
+	}
+	labels.Offset = vg.Point{Y: -vg.Points(3)}
+	p.Add(labels)
+	return nil
+}
+
+// chartEvents are the events a chart marks on its time axis.
+var chartEvents = map[string]string{"oom-kill": "OOM", "crash": "crash", "pause": "pause", "resume": "resume", "purge": "purge"}
+
+func markEvents(p *plot.Plot, r *record.Record, yTop float64, labelled bool) error {
+	var xys plotter.XYs
+	var names []string
+	for _, ev := range r.Events {
+		what, ok := chartEvents[ev.Kind]
+		if !ok {
+			continue
+		}
+		x := ev.T.Seconds()
+		line, err := plotter.NewLine(plotter.XYs{{X: x, Y: 0}, {X: x, Y: yTop}})
+		if err != nil {
+			return err
+		}
+		line.Color, line.Width, line.Dashes = color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}, vg.Points(1.5), []vg.Length{vg.Points(3), vg.Points(3)}
+		p.Add(line)
+		if ev.Target != "" {
+			what += " " + ev.Target
+		}
+		// Events close in time would overprint: each label a line lower than the last.
+		xys = append(xys, plotter.XY{X: x, Y: yTop * (0.88 - 0.09*float64(len(xys)%6))})
+		names = append(names, what)
+	}
+	if !labelled || len(xys) == 0 {
+		return nil
+	}
+	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: names})
+	if err != nil {
+		return err
+	}
+	for i := range labels.TextStyle {
+		labels.TextStyle[i] = textStyle(12)
+		labels.TextStyle[i].Color = color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}
+	}
+	labels.Offset = vg.Point{X: vg.Points(4)}
+	p.Add(labels)
+	return nil
+}
+
+// chartLegend names each lane with its exact peak of the first metric, then the marks.
+func chartLegend(r *record.Record, first chartMetric) plot.Legend {
+	l := plot.NewLegend()
+	l.Top, l.Left = true, true
+	l.TextStyle = textStyle(15)
+	l.Padding = vg.Points(6)
+	for i, name := range legendNames(r, first) {
+		l.Add(name, &plotter.Line{LineStyle: draw.LineStyle{Color: Palette[i%len(Palette)], Width: vg.Points(4)}})
+	}
+	l.Add("load phase", &swatch{color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}})
+	for _, ev := range r.Events {
+		if _, ok := chartEvents[ev.Kind]; ok {
+			l.Add("event", &plotter.Line{LineStyle: draw.LineStyle{Color: color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(3), vg.Points(3)}}})
+			break
+		}
+	}
+	return l
+}
+
+// legendWidth is what the legend's longest entry needs, at most a third of the slide.
+func legendWidth(l plot.Legend, r *record.Record, first chartMetric) vg.Length {
+	w := l.TextStyle.Width("load phase")
+	for _, name := range legendNames(r, first) {
+		w = max(w, l.TextStyle.Width(name))
+	}
+	return min(w+l.ThumbnailWidth+vg.Points(36), slideWidth/3)
+}
+
+// legendNames are the lanes' legend entries: each with the first metric's exact peak.
+func legendNames(r *record.Record, first chartMetric) []string {
+	names := make([]string, len(r.Targets))
+	for i, t := range r.Targets {
+		names[i] = t.Name
+		if first.peak != nil && len(t.Runs) > 0 {
+			if _, v, ok := first.peak(t.Runs[0]); ok {
+				names[i] += fmt.Sprintf(" · peak %.1f %s", v, first.unit)
+			}
+		}
+	}
+	return names
+}
+
+// fromFirstStart shifts every time in a copy of r so that 0 is when the first server
+// started: a run whose build took half a minute would otherwise start its chart there.
+func fromFirstStart(r *record.Record) *record.Record {
+	origin := time.Duration(-1)
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if origin < 0 || run.Phases.Start < origin {
+				origin = run.Phases.Start
+			}
+		}
+	}
+	if origin <= 0 {
+		return r
+	}
+	c := r.Clone()
+	shift := func(d *time.Duration) {
+		if *d != 0 {
+			*d -= origin
+		}
+	}
+	for i := range c.Targets {
+		for j := range c.Targets[i].Runs {
+			run := &c.Targets[i].Runs[j]
+			run.Phases.Start -= origin
+			shift(&run.Phases.LoadStart)
+			shift(&run.Phases.LoadEnd)
+			shift(&run.Phases.CooldownEnd)
+			for k := range run.Samples {
+				run.Samples[k].T -= origin
+			}
+			for k := range run.Heap {
+				run.Heap[k].T -= origin
+			}
+			for k := range run.Load {
+				run.Load[k].T -= origin
+			}
+		}
+	}
+	for k := range c.Events {
+		c.Events[k].T -= origin
+	}
+	return c
+}
+
+// wholeTicks puts about five ticks at 1, 2 or 5 times a power of ten, never finer than
+// one whole unit, labelled without trailing zeros: 0, 50, 100, not 0.00, 50.00.
+type wholeTicks struct{}
+
+func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	if span <= 0 {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', -1, 64)}}
+	}
+	raw := span / 5
+	pow := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := pow
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*pow >= raw {
+			step = m * pow
+			break
+		}
+	}
+	step = math.Max(step, 1)
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ticks
+}
