@@ -170,6 +170,13 @@ func CheckMetrics(r *record.Record, metrics []string) error {
 // kills, crashes, pauses) marked, exact peaks marked, and the legend beside the data.
 func Chart(w io.Writer, r *record.Record, o ChartOptions) error {
 	r = PrintableRecord(r)
+	// Metrics asked for must have figures; the default RSS chart is drawn even empty, as
+	// an export of a run that measured nothing yet.
+	if len(o.Metrics) > 0 {
+		if err := CheckMetrics(r, o.Metrics); err != nil {
+			return err
+		}
+	}
 	o = o.withDefaults()
 	if r.Plan.Sweep != nil {
 		p, err := sweepPlot(r)
@@ -177,9 +184,6 @@ func Chart(w io.Writer, r *record.Record, o ChartOptions) error {
 			return err
 		}
 		return render(w, o, func(c draw.Canvas) { p.Draw(c) })
-	}
-	if err := CheckMetrics(r, o.Metrics); err != nil {
-		return err
 	}
 	var metrics []chartMetric
 	for _, key := range o.Metrics {

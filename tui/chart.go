@@ -9,14 +9,115 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/runes"
 	"github.com/NimbleMarkets/ntcharts/linechart/wavelinechart"
+	"github.com/allocscope/allocscope/record"
 	"github.com/charmbracelet/lipgloss"
 )
 
 // chart draws the shared time series: one line per target over the chosen window,
-// with a ruler of the phase boundaries under it. The chart is rebuilt from the
-// window's points each frame: ntcharts keeps every point it is given, so feeding it
-// the whole run would grow without bound.
+// with a ruler of the phase boundaries under it.
 func (m Model) chart() string {
+	met := metrics[m.metric]
+	title := bold.Render(fmt.Sprintf("%s (%s)", met.name, met.unit)) + faint.Render(" · "+m.windowLabel()+" · m: metric, +/-: window, c: full chart") + "  "
+	for i, t := range m.rec.Targets {
+		title += lipgloss.NewStyle().Foreground(targetColor(i)).Render("■ "+t.Name) + " "
+	}
+	g := m.graph(m.width, m.layout.chartHeight)
+	return fit(title, m.width) + "\n" + g.view + "\n" + m.ruler(g.origin, g.width, g.x0, g.x1)
+}
+
+// bigChart is the chart alone over the whole screen, for a projector: the metric, the
+// phases and events on its time axis, and a legend with each lane's value now and its
+// peak (exact where the kernel keeps one).
+func (m Model) bigChart() string {
+	met := metrics[m.metric]
+	title := bold.Render(fmt.Sprintf("%s (%s)", met.name, met.unit)) + faint.Render(" · "+m.windowLabel()+" · m: metric, +/-: window, c: panels")
+	legend := m.legendLines()
+	g := m.graph(m.width, max(m.height-fixedRows-len(legend), 4))
+	return fit(title, m.width) + "\n" + g.view + "\n" + m.ruler(g.origin, g.width, g.x0, g.x1) + "\n" + strings.Join(legend, "\n")
+}
+
+func (m Model) windowLabel() string {
+	if win := windows[m.window]; win > 0 {
+		return "last " + win.String()
+	}
+	return "whole run"
+}
+
+// legendLines are the full chart's legend: per lane "■ name  now X  peak Y", packed
+// into as few lines as the width allows.
+func (m Model) legendLines() []string {
+	met := metrics[m.metric]
+	at := m.at()
+	var lines []string
+	line, used := "", 0
+	for i, t := range m.rec.Targets {
+		entry := "■ " + t.Name
+		if len(t.Runs) > 0 {
+			run := t.Runs[len(t.Runs)-1]
+			ps := upTo(met.series(run), at)
+			if n := len(ps); n > 0 {
+				entry += fmt.Sprintf("  now %s", short(ps[n-1].v, met.unit))
+			}
+			if label, v, ok := m.peakOf(t, run, ps); ok {
+				entry += fmt.Sprintf("  %s %s", label, short(v, met.unit))
+			}
+		}
+		w := lipgloss.Width(entry)
+		styled := lipgloss.NewStyle().Foreground(targetColor(i)).Bold(true).Render(entry)
+		if used > 0 && used+3+w > m.width {
+			lines = append(lines, line)
+			line, used = "", 0
+		}
+		if used > 0 {
+			line += "   "
+			used += 3
+		}
+		line += styled
+		used += w
+	}
+	if used > 0 {
+		lines = append(lines, line)
+	}
+	for i := range lines {
+		lines[i] = fit(lines[i], m.width)
+	}
+	return lines
+}
+
+// peakOf is the legend's peak of the current metric: the kernel's for RSS and a cgroup
+// ("peak"), else the largest value shown ("max").
+func (m Model) peakOf(t record.Target, run record.TargetRun, ps []point) (string, float64, bool) {
+	switch metrics[m.metric].name {
+	case "RSS":
+		if v := m.targetView(t).peak; v > 0 {
+			return "peak", v / (1 << 20), true
+		}
+	case "cgroup":
+		if run.Cgroup != nil && run.Cgroup.PeakBytes > 0 {
+			return "peak", float64(run.Cgroup.PeakBytes) / (1 << 20), true
+		}
+	}
+	if len(ps) == 0 {
+		return "", 0, false
+	}
+	top := ps[0].v
+	for _, p := range ps {
+		top = math.Max(top, p.v)
+	}
+	return "max", top, true
+}
+
+// graph is a drawn chart and where its graph area lies, for the ruler under it.
+type graph struct {
+	view          string
+	origin, width int
+	x0, x1        float64
+}
+
+// graph draws every lane's series of the current metric over the window, w×h cells.
+// It is rebuilt from the window's points each frame: ntcharts keeps every point it is
+// given, so feeding it the whole run would grow without bound.
+func (m Model) graph(w, h int) graph {
 	met := metrics[m.metric]
 	win := windows[m.window]
 	at := m.at()
@@ -52,19 +153,7 @@ func (m Model) chart() string {
 	}
 	top *= 1.1
 	x0, x1 := from.Seconds(), math.Max(tmax.Seconds(), from.Seconds()+1)
-
-	winLabel := "whole run"
-	if win > 0 {
-		winLabel = "last " + win.String()
-	}
-	title := bold.Render(fmt.Sprintf("%s (%s)", met.name, met.unit)) + faint.Render(" · "+winLabel+" · m: metric, +/-: window") + "  "
-	for i, t := range m.rec.Targets {
-		title += lipgloss.NewStyle().Foreground(targetColor(i)).Render("■ "+t.Name) + " "
-	}
-	title = fit(title, m.width)
-
-	h := m.layout.chartHeight
-	c := wavelinechart.New(m.width, h, wavelinechart.WithXYRange(x0, x1, 0, top), wavelinechart.WithXYSteps(4, 2))
+	c := wavelinechart.New(w, h, wavelinechart.WithXYRange(x0, x1, 0, top), wavelinechart.WithXYSteps(4, 2))
 	names := make([]string, 0, len(series))
 	gw := max(c.GraphWidth(), 2)
 	for i, ps := range series {
@@ -81,7 +170,7 @@ func (m Model) chart() string {
 		names = append(names, name)
 	}
 	c.DrawDataSets(names)
-	return title + "\n" + c.View() + "\n" + m.ruler(c.Origin().X, c.GraphWidth(), x0, x1)
+	return graph{view: c.View(), origin: c.Origin().X, width: c.GraphWidth(), x0: x0, x1: x1}
 }
 
 // ruler marks where the phases begin under the chart's graph area.
@@ -121,6 +210,15 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 	mark(ph.LoadStart, "load")
 	mark(ph.LoadEnd, "cooldown")
 	mark(ph.CooldownEnd, "end")
+	// Pauses and purges are events on the time axis too.
+	for _, ev := range m.rec.Events {
+		if label, ok := rulerEvents[ev.Kind]; ok && ev.T <= m.at() {
+			mark(ev.T, label)
+			if c := col(ev.T); c >= 0 && c < width {
+				line[c] = '┊'
+			}
+		}
+	}
 	// An OOM kill or a crash is an event on the time axis, where it happened.
 	for _, t := range m.rec.Targets {
 		if len(t.Runs) == 0 {
@@ -144,6 +242,9 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 	}
 	return strings.Repeat(" ", origin) + faint.Render(string(line))
 }
+
+// rulerEvents are the events the ruler marks besides the phases, OOM kills and crashes.
+var rulerEvents = map[string]string{"pause": "pause", "resume": "resume", "purge": "purge"}
 
 // interpolate is the series' value at x seconds, between its first and last points.
 func interpolate(ps []point, x float64) (float64, bool) {

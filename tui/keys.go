@@ -8,6 +8,7 @@ type KeyMap struct {
 	Pause   key.Binding
 	Restart key.Binding
 	Metric  key.Binding
+	Chart   key.Binding
 	Export  key.Binding
 	Wider   key.Binding
 	Narrow  key.Binding
@@ -23,6 +24,7 @@ func DefaultKeyMap() KeyMap {
 		Pause:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause load")),
 		Restart: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "run again")),
 		Metric:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metric")),
+		Chart:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "full chart")),
 		Export:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export")),
 		Wider:   key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+/-", "window")),
 		Narrow:  key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "narrower window")),
@@ -34,12 +36,12 @@ func DefaultKeyMap() KeyMap {
 
 // ShortHelp is the help bar.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Quit, k.Pause, k.Metric, k.Export, k.Wider, k.Restart, k.Back, k.Help}
+	return []key.Binding{k.Quit, k.Pause, k.Metric, k.Chart, k.Export, k.Wider, k.Restart, k.Back, k.Help}
 }
 
 // FullHelp is shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Quit, k.Pause, k.Restart}, {k.Metric, k.Wider, k.Narrow}, {k.Export, k.Back, k.Forward, k.Help}}
+	return [][]key.Binding{{k.Quit, k.Pause, k.Restart}, {k.Metric, k.Chart, k.Wider, k.Narrow}, {k.Export, k.Back, k.Forward, k.Help}}
 }
 
 // enabledKeys is the key map with only the keys that do something now: key.Matches and
@@ -52,6 +54,7 @@ func (m Model) enabledKeys() KeyMap {
 	k.Pause.SetEnabled(live && controllable)
 	k.Restart.SetEnabled(m.start != nil && !m.once && (live || m.mode == modeSummary))
 	k.Metric.SetEnabled(chart)
+	k.Chart.SetEnabled(chart)
 	k.Wider.SetEnabled(chart)
 	k.Narrow.SetEnabled(chart)
 	k.Back.SetEnabled(m.mode == modeReplay)

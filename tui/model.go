@@ -44,8 +44,10 @@ type Model struct {
 	now    time.Time
 	cursor time.Duration // replay: the moment shown
 
-	metric    int
-	window    int
+	metric int
+	window int
+	// fullChart shows the chart alone over the whole screen (c, --view chart).
+	fullChart bool
 	width     int
 	height    int
 	layout    layout
@@ -92,6 +94,18 @@ func newModel() Model {
 	h := help.New()
 	return Model{keys: DefaultKeyMap(), help: h, window: len(windows) - 1, exportDir: ".", phase: record.PhaseStarting}
 }
+
+// WithView starts the view in "chart" (the chart over the whole screen) or "panels".
+func (m Model) WithView(view string) Model {
+	m.fullChart = view == ViewChart
+	return m
+}
+
+// Views are what --view takes.
+const (
+	ViewPanels = "panels"
+	ViewChart  = "chart"
+)
 
 // WithExportDir sets where e writes its files.
 func (m Model) WithExportDir(dir string) Model {
@@ -354,6 +368,8 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 		}
 	case key.Matches(k, m.keys.Metric):
 		m.metric = (m.metric + 1) % len(metrics)
+	case key.Matches(k, m.keys.Chart):
+		m.fullChart = !m.fullChart
 	case key.Matches(k, m.keys.Wider):
 		m.window = min(m.window+1, len(windows)-1)
 	case key.Matches(k, m.keys.Narrow):

@@ -217,3 +217,82 @@ func TestQWhileRStopsTheRunQuitsInsteadOfRestarting(t *testing.T) {
 		t.Fatal("the view started another run instead of quitting")
 	}
 }
+
+// checkFits fails when a view is taller or wider than its screen.
+func checkFits(t *testing.T, name, v string, w, h int) {
+	t.Helper()
+	if lines := strings.Count(v, "\n") + 1; lines > h {
+		t.Fatalf("%s: %d lines on a %d-line screen", name, lines, h)
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if lipgloss.Width(l) > w {
+			t.Fatalf("%s: line wider than %d: %q", name, w, l)
+		}
+	}
+}
+
+func TestGoldenFullChartWithEvents(t *testing.T) {
+	for _, size := range [][2]int{{100, 30}, {80, 24}} {
+		rec := fixture(t)
+		rec.Events = append(rec.Events,
+			record.Event{T: 2800 * time.Millisecond, Kind: "pause", Message: "load paused by the user"},
+			record.Event{T: 3200 * time.Millisecond, Kind: "resume", Message: "load resumed by the user"})
+		last := len(rec.Targets) - 1
+		rec.Targets[last].Runs[0].Exit = &record.Exit{T: 3600 * time.Millisecond, Code: -1, Signal: "SIGKILL",
+			OOM: &record.OOMKill{LimitBytes: 64 << 20, Phase: record.PhaseLoad, IntoPhase: 1600 * time.Millisecond}}
+		f := newFake(rec)
+		m := Live(func(ctx context.Context) (Source, error) { return f, nil }).WithView(ViewChart)
+		m, _ = step(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m, _ = step(t, m, startedMsg{gen: 0, run: f, cancel: func() {}})
+		m, _ = step(t, m, snapshotMsg{gen: 0, rec: rec, phase: record.PhaseLoad})
+		m, _ = step(t, m, tickMsg{id: 0, t: rec.Started.Add(4 * time.Second)})
+		v := m.View()
+		name := fmt.Sprintf("chart-%dx%d", size[0], size[1])
+		golden(t, name, v)
+		checkFits(t, name, v, size[0], size[1])
+		for _, want := range []string{"pause", "OOM " + rec.Targets[last].Name, "load", "now ", "peak "} {
+			if !strings.Contains(v, want) {
+				t.Errorf("%s does not show %q", name, want)
+			}
+		}
+		m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("c")})
+		if strings.Contains(m.View(), "now ") || !strings.Contains(m.View(), "╭") {
+			t.Errorf("%s: c did not go back to the panels", name)
+		}
+	}
+}
+
+func TestGoldenEightLanes(t *testing.T) {
+	for _, size := range [][2]int{{120, 40}, {80, 24}} {
+		rec := fixture(t)
+		base := rec.Targets
+		rec.Targets = nil
+		for i := 0; i < 8; i++ {
+			tg := base[i%len(base)]
+			tg.Name = fmt.Sprintf("lane%d", i+1)
+			rec.Targets = append(rec.Targets, tg)
+		}
+		f := newFake(rec)
+		m := Live(func(ctx context.Context) (Source, error) { return f, nil })
+		m, _ = step(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m, _ = step(t, m, startedMsg{gen: 0, run: f, cancel: func() {}})
+		m, _ = step(t, m, snapshotMsg{gen: 0, rec: rec, phase: record.PhaseLoad})
+		v := m.View()
+		name := fmt.Sprintf("eight-%dx%d", size[0], size[1])
+		golden(t, name, v)
+		checkFits(t, name, v, size[0], size[1])
+		for i := 1; i <= 8; i++ {
+			if !strings.Contains(v, fmt.Sprintf("lane%d", i)) {
+				t.Errorf("%s does not show lane%d", name, i)
+			}
+		}
+	}
+	m, _ := live(t, 120, 40)
+	if l := computeLayout(120, 40, 8); !l.sideBySide || l.perRow != 4 || l.panelsHeight != 18 {
+		t.Errorf("8 lanes at 120×40: %+v; want two rows of four panels", l)
+	}
+	if l := computeLayout(80, 24, 8); l.sideBySide || l.panelsHeight != 8 {
+		t.Errorf("8 lanes at 80×24: %+v; want a line per lane", l)
+	}
+	_ = m
+}

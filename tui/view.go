@@ -58,6 +58,9 @@ func (m Model) renderBody() string {
 	if m.mode == modeSummary {
 		return m.summary()
 	}
+	if m.fullChart {
+		return m.bigChart()
+	}
 	return m.panels() + "\n" + m.chart()
 }
 
@@ -267,7 +270,12 @@ func (m Model) panels() string {
 		for i, t := range m.rec.Targets {
 			v := m.targetView(t)
 			name := lipgloss.NewStyle().Foreground(targetColor(i)).Bold(true).Render("■ " + v.name)
-			row := fmt.Sprintf("%s %s RSS %s pk %s VSZ %s %s/s p99 %s err %d %s", name, v.state, mib(v.rss), mib(v.peak), mib(v.vsz),
+			// A line per lane has no room for the pid: only a crash is worth its width.
+			state := ""
+			if v.crashed {
+				state = " " + warn.Render(v.state)
+			}
+			row := fmt.Sprintf("%s%s RSS %s pk %s VSZ %s %s/s p99 %s err %d %s", name, state, mib(v.rss), mib(v.peak), mib(v.vsz),
 				short(v.reqs, ""), short(v.p99, "ms"), v.errors, spark(v.rssSeries, 12))
 			rows = append(rows, fit(row, l.width))
 		}
@@ -315,6 +323,9 @@ func (m Model) panels() string {
 		}
 		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(c).Width(inner).Height(l.panelLines)
 		cols = append(cols, box.Render(strings.Join(lines, "\n")))
+	}
+	if len(cols) > l.perRow {
+		return lipgloss.JoinVertical(lipgloss.Left, lipgloss.JoinHorizontal(lipgloss.Top, cols[:l.perRow]...), lipgloss.JoinHorizontal(lipgloss.Top, cols[l.perRow:]...))
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top, cols...)
 }

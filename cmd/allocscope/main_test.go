@@ -125,6 +125,8 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--memory-limit", "1000"}, "below 1 MiB"},
 		{[]string{"run", "--fit", "--memory-limit", "64MiB"}, "--fit searches the memory limit itself"},
 		{[]string{"run", "--fit", "--runs", "3"}, "--fit runs its own series of trials"},
+		{[]string{"run", "--view", "big"}, "\"big\": use panels or chart"},
+		{[]string{"report", future, "--metric", "rss,bogus"}, "newer than"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

@@ -107,12 +107,14 @@ func splitFirstArg(args []string) (string, []string) {
 }
 
 func cmdReplay(args []string) error {
-	fs := newFlags("replay", "replay RUN.json")
+	fs := newFlags("replay", "replay RUN.json [--view panels|chart]")
+	var view viewFlag
+	addViewFlag(fs, &view)
 	rec, err := parseRecordArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	return tui.Run(ctx, tui.Replay(rec))
+	return tui.Run(ctx, tui.Replay(rec).WithView(string(view)))
 }

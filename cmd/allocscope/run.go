@@ -21,6 +21,7 @@ import (
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/servers"
+	"github.com/allocscope/allocscope/tui"
 	"golang.org/x/term"
 )
 
@@ -42,6 +43,26 @@ type exports struct {
 	against            *against
 	// current is the run the view follows, for --metrics-addr across restarts.
 	current *currentRun
+	// view is the TUI's first view (--view panels|chart).
+	view viewFlag
+}
+
+// viewFlag is --view: the TUI's panels, or its chart over the whole screen.
+type viewFlag string
+
+func (v *viewFlag) String() string { return string(*v) }
+func (v *viewFlag) Set(s string) error {
+	if s != tui.ViewPanels && s != tui.ViewChart {
+		return fmt.Errorf("%q: use panels or chart", s)
+	}
+	*v = viewFlag(s)
+	return nil
+}
+
+// addViewFlag defines --view on a command with a TUI.
+func addViewFlag(fs *flag.FlagSet, v *viewFlag) {
+	*v = tui.ViewPanels
+	fs.Var(v, "view", "the TUI's first view: panels, or chart (one metric over the whole screen, for a projector; c switches)")
 }
 
 // currentRun is the experiment now running: r in the TUI starts another.
@@ -145,6 +166,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	a.failIf = fs.String("fail-if", "", "with --against: exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,rps<-5%'")
 	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
 	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
+	addViewFlag(fs, &x.view)
 	fs.BoolVar(&o.Cgroup, "cgroup", false, "run each target in a memory cgroup of its own and record what the kernel charges it (usage, exact peak, anon/file/kernel/socket, OOM events)")
 	fs.Var(sizeFlag{&o.MemoryLimit}, "memory-limit", "run each target in its own memory cgroup limited to SIZE (e.g. 256MiB; no swap): an OOM kill is recorded as an event, the other targets go on")
 	fs.BoolVar(&o.Fit, "fit", false, "find each target's smallest memory limit (within 5%) that completes the scenario with no OOM kill and at least 90% of its unlimited throughput")

@@ -40,7 +40,7 @@ func runTUI(sigCtx *interruptible, first *experiment.Experiment, x exports) erro
 		x.current.set(e)
 		return last, nil
 	}
-	err := tui.Run(ctx, tui.Live(tui.StartFunc(start)))
+	err := tui.Run(ctx, tui.Live(tui.StartFunc(start)).WithView(string(x.view)))
 	cancel()
 	mu.Lock()
 	s := last

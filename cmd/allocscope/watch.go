@@ -41,6 +41,7 @@ func watchFlags() (*flag.FlagSet, *watchArgs) {
 	a.headless = fs.Bool("headless", false, "one line per interval instead of the TUI (implied when stdout is not a terminal)")
 	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
 	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
+	addViewFlag(fs, &x.view)
 	return fs, a
 }
 
@@ -96,7 +97,7 @@ func cmdWatch(args []string) error {
 		defer stopMetrics()
 	}
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
-		err = tui.Run(ctx, tui.Watch(w))
+		err = tui.Run(ctx, tui.Watch(w).WithView(string(a.x.view)))
 		cancel()
 	} else {
 	lines:
