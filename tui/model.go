@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 )
 
 type mode int
@@ -56,6 +57,9 @@ type Model struct {
 	status    string
 	exportDir string
 	tickID    int
+	// surface is the chart's canvas, kept across frames (shared by the model's copies:
+	// bubbletea calls Update and View from one goroutine).
+	surface *surface
 	// body is the rendered panels and chart (or summary): rebuilt in Update when what
 	// it shows changed, so the clock's ticks redraw only the header.
 	body string
@@ -92,7 +96,8 @@ func Replay(rec *record.Record) Model {
 
 func newModel() Model {
 	h := help.New()
-	return Model{keys: DefaultKeyMap(), help: h, window: len(windows) - 1, exportDir: ".", phase: record.PhaseStarting}
+	return Model{keys: DefaultKeyMap(), help: h, window: len(windows) - 1, exportDir: ".", phase: record.PhaseStarting,
+		surface: &surface{styles: map[int]lipgloss.Style{}}}
 }
 
 // WithView starts the view in "chart" (the chart over the whole screen) or "panels".

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"image/color"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/allocscope/allocscope/record"
@@ -21,7 +23,33 @@ func applyColorPolicy() {
 }
 
 func hex(c color.RGBA) lipgloss.Color {
-	return lipgloss.Color(fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B))
+	return termColor(fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B))
+}
+
+// termColors caches each hex colour as the terminal's profile draws it.
+var termColors sync.Map
+
+// termColor is a hex colour as a 256- or 16-colour terminal draws it, converted once:
+// termenv converts a hex colour on every Render by searching the 256-colour palette in
+// HSLuv, which was a third of each frame's cost in tmux (a 256-colour terminal).
+func termColor(h string) lipgloss.Color {
+	p := lipgloss.ColorProfile()
+	if p != termenv.ANSI256 && p != termenv.ANSI {
+		return lipgloss.Color(h)
+	}
+	key := fmt.Sprint(p, h)
+	if c, ok := termColors.Load(key); ok {
+		return c.(lipgloss.Color)
+	}
+	out := lipgloss.Color(h)
+	switch c := p.Color(h).(type) {
+	case termenv.ANSI256Color:
+		out = lipgloss.Color(strconv.Itoa(int(c)))
+	case termenv.ANSIColor:
+		out = lipgloss.Color(strconv.Itoa(int(c)))
+	}
+	termColors.Store(key, out)
+	return out
 }
 
 // targetColor gives target i the same colour as in the SVG export.
@@ -30,7 +58,7 @@ func targetColor(i int) lipgloss.Color { return hex(report.Palette[i%len(report.
 var (
 	bold   = lipgloss.NewStyle().Bold(true)
 	faint  = lipgloss.NewStyle().Faint(true)
-	warn   = lipgloss.NewStyle().Foreground(lipgloss.Color("#d62728")).Bold(true)
+	warn   = lipgloss.NewStyle().Foreground(termColor("#d62728")).Bold(true)
 	phaseC = map[string]lipgloss.Color{
 		record.PhaseBaseline: "#7f7f7f", record.PhaseLoad: "#ff7f0e", record.PhaseCooldown: "#1f77b4", record.PhaseDone: "#2ca02c",
 	}

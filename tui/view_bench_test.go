@@ -12,3 +12,13 @@ func BenchmarkView(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// BenchmarkRender is the cost of rebuilding a frame's body (panels and chart) at
+// 120×40, done once per change of the record: about once a second during a run.
+func BenchmarkRender(b *testing.B) {
+	m, _ := live(&testing.T{}, 120, 40)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.renderBody()
+	}
+}
