@@ -28,7 +28,9 @@ func writeCgroups(b *strings.Builder, r *record.Record, sums []record.Summary) {
 			if at, ok := largestCgroupSample(run.Samples); ok {
 				parts = [4]string{MiB(float64(at.CgroupAnonBytes)), MiB(float64(at.CgroupFileBytes)), MiB(float64(at.CgroupKernelBytes)), MiB(float64(at.CgroupSockBytes))}
 			}
-			if run.Cgroup != nil {
+			// v1's memory.failcnt stayed 0 on kernel 6.18 even as the OOM killer struck:
+			// only v2's memory.events counts the hits.
+			if run.Cgroup != nil && r.Plan.Cgroup == "v2" {
 				hits = Count(float64(run.Cgroup.Events.Max))
 			}
 		}
@@ -43,7 +45,7 @@ func writeCgroups(b *strings.Builder, r *record.Record, sums []record.Summary) {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(s.Target), limit, Figure(s.CgroupPeak, MiB),
 			parts[0], parts[1], parts[2], parts[3], hits, Figure(s.OOMKills, Count), outcome)
 	}
-	b.WriteString("\nCgroup peak is the kernel's high-water mark of everything charged to the target's own cgroup (" + peakFile(r.Plan.Cgroup) + "): anonymous memory, page cache, kernel memory and socket buffers, which is what a container's limit holds against. Anon, file, kernel and socket are read at the largest sample of run 1 (memory.stat, and in cgroup v1 memory.kmem.*). Limit hits count the times usage reached the limit (v1 memory.failcnt, v2 memory.events max).\n")
+	b.WriteString("\nCgroup peak is the kernel's high-water mark of everything charged to the target's own cgroup (" + peakFile(r.Plan.Cgroup) + "): anonymous memory, page cache, kernel memory and socket buffers, which is what a container's limit holds against. Anon, file, kernel and socket are read at the largest sample of run 1 (memory.stat, and in cgroup v1 memory.kmem.*). Limit hits count the times usage reached the limit (cgroup v2's memory.events max; n/a on v1, whose memory.failcnt a 6.18 kernel left at 0 even as the OOM killer struck).\n")
 }
 
 func peakFile(version string) string {

@@ -94,9 +94,16 @@ var chartMetrics = []chartMetric{
 		}
 		return pts
 	}, nil},
-	{"rps", "throughput", "req/s", perSecond(func(l record.LoadTick) (float64, bool) { return float64(l.Requests), true }), nil},
+	{"rps", "throughput", "req/s", func(run record.TargetRun) plotter.XYs {
+		pts := perSecond(func(l record.LoadTick) (float64, bool) { return float64(l.Requests), true })(run)
+		// The load's last tick is cut short by its end: a drop to 0 there is no stall.
+		for len(pts) > 0 && pts[len(pts)-1].Y == 0 {
+			pts = pts[:len(pts)-1]
+		}
+		return pts
+	}, nil},
 	{"p99", "p99 latency", "ms", perSecond(func(l record.LoadTick) (float64, bool) {
-		return float64(l.P99.Microseconds()) / 1000, l.Requests > 0
+		return float64(l.P99.Microseconds()) / 1000, l.Requests > 0 && l.P99 > 0
 	}), nil},
 	{"cgroup", "cgroup memory", "MiB", sampled(func(s record.Sample) float64 { return mib(s.CgroupBytes) }), cgroupPeak},
 }
@@ -336,6 +343,11 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64) (*pl
 			}
 		}
 	}
+	limit := 0.0
+	if m.key == "cgroup" {
+		limit = mib(r.Plan.MemoryLimitBytes)
+		maxY = math.Max(maxY, limit)
+	}
 	if maxY == 0 {
 		maxY = 1
 	}
@@ -373,9 +385,31 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64) (*pl
 			}
 		}
 	}
+	if limit > 0 {
+		if err := markLimit(p, limit, xMax); err != nil {
+			return nil, err
+		}
+	}
 	p.Y.Min, p.Y.Max = 0, yTop
 	p.X.Min, p.X.Max = 0, xMax
 	return p, nil
+}
+
+// markLimit draws the cgroups' memory limit across the panel, labelled.
+func markLimit(p *plot.Plot, limit, xMax float64) error {
+	line, err := plotter.NewLine(plotter.XYs{{X: 0, Y: limit}, {X: xMax, Y: limit}})
+	if err != nil {
+		return err
+	}
+	line.Color, line.Width, line.Dashes = color.Black, vg.Points(1.5), []vg.Length{vg.Points(8), vg.Points(4)}
+	label, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: 0, Y: limit}}, Labels: []string{fmt.Sprintf("limit %.0f MiB", limit)}})
+	if err != nil {
+		return err
+	}
+	label.TextStyle[0] = textStyle(12)
+	label.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(3)}
+	p.Add(line, label)
+	return nil
 }
 
 func markPeak(p *plot.Plot, m chartMetric, run record.TargetRun, c color.Color) error {
@@ -500,7 +534,9 @@ func legendWidth(l plot.Legend, r *record.Record, first chartMetric) vg.Length {
 	for _, name := range legendNames(r, first) {
 		w = max(w, l.TextStyle.Width(name))
 	}
-	return min(w+l.ThumbnailWidth+vg.Points(36), slideWidth/3)
+	// A third more than measured: an SVG viewer without the Liberation fonts sets the
+	// text in a wider face (rsvg-convert used DejaVu, and cut the entries short).
+	return min(w*4/3+l.ThumbnailWidth+vg.Points(36), slideWidth/3)
 }
 
 // legendNames are the lanes' legend entries: each with the first metric's exact peak.

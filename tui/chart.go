@@ -183,7 +183,10 @@ func (m Model) graph(w, h int) graph {
 		every = []float64{1, 2, 5}[k%3] * math.Pow(10, float64(k/3))
 	}
 	for t := math.Ceil(x0/every) * every; t <= x1; t += every {
-		sf.text(axis+1+int(math.Round((t-x0)/perCol)), gh+1, strconv.FormatFloat(t, 'f', 0, 64))
+		label, x := strconv.FormatFloat(t, 'f', 0, 64), axis+1+int(math.Round((t-x0)/perCol))
+		if x+len(label) <= w { // a label cut at the edge would read as another number
+			sf.text(x, gh+1, label)
+		}
 	}
 	for i, ps := range series {
 		prev := -1
