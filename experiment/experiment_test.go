@@ -163,7 +163,7 @@ func checkReports(t *testing.T, rec *record.Record) {
 				}
 			}
 			// A data line has a point per sample; the legend's swatch has two.
-			if strings.Contains(style, "stroke-width:3") && strings.Count(d, "L") > 2 {
+			if strings.Contains(style, "stroke-width:2.5") && strings.Count(d, "L") > 2 {
 				lines[style]++
 			}
 		}
