@@ -363,3 +363,29 @@ func FuzzPlanValidation(f *testing.F) {
 		_ = o.lanes()
 	})
 }
+
+func TestLaneSettingsReachTheServerAndNameTheLane(t *testing.T) {
+	lanes, err := servers.ParseLanes("system,arena1=system+MALLOC_ARENA_MAX=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := shortPlan(t, "system", "system")
+	o.Lanes, o.Threads, o.Scenario = lanes, 8, "churn"
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, arena1 := rec.Targets[0], rec.Targets[1]
+	if plain.Name != "system" || arena1.Name != "arena1" || arena1.Allocator != "system" {
+		t.Fatalf("lanes named %q (%s) and %q (%s)", plain.Name, plain.Allocator, arena1.Name, arena1.Allocator)
+	}
+	if arena1.Env["MALLOC_ARENA_MAX"] != "1" || plain.Env["MALLOC_ARENA_MAX"] != "" {
+		t.Fatalf("settings recorded: system %v, arena1 %v", plain.Env, arena1.Env)
+	}
+	// glibc gives threads that contend their own arena, each reserving 64 MiB of
+	// address space; with one arena the eight threads share the main one.
+	sums := record.Summarize(rec)
+	if !(sums[1].PeakVSZ.Median < sums[0].PeakVSZ.Median) {
+		t.Errorf("peak VSZ with MALLOC_ARENA_MAX=1 %.0f MiB, without %.0f MiB: the setting did not reach the server", sums[1].PeakVSZ.Median/(1<<20), sums[0].PeakVSZ.Median/(1<<20))
+	}
+}

@@ -63,6 +63,11 @@ func (t CustomTarget) Remote() bool {
 // Options is the plan as the user gave it.
 type Options struct {
 	Allocators []string
+	// Lanes, when set, are the --allocators lanes one by one (Allocators holds their
+	// allocators): each lane's name and the settings its server runs with.
+	Lanes []servers.Lane
+	// TargetLanes are the same for TargetAllocators.
+	TargetLanes []servers.Lane
 	// Preload runs the system build with each allocator LD_PRELOADed instead of linked builds.
 	Preload bool
 	Targets []CustomTarget
@@ -364,28 +369,32 @@ type lane struct {
 	name      string
 	allocator string
 	kind      record.TargetKind
-	command   string // custom command
-	preload   string // allocator name to preload
-	url       string // a remote target's URL
-	memory    string // a remote target's memory source
+	command   string   // custom command
+	preload   string   // allocator name to preload
+	url       string   // a remote target's URL
+	memory    string   // a remote target's memory source
+	env       []string // the lane's allocator settings, VAR=VALUE
 }
 
 func (o Options) lanes() []lane {
 	var out []lane
-	for _, a := range o.Allocators {
+	for i, a := range o.Allocators {
+		name, env := a, []string(nil)
+		if i < len(o.Lanes) {
+			name, env = o.Lanes[i].Name, o.Lanes[i].Settings
+		}
 		if o.Preload {
-			name := a
-			if a != "system" {
+			if a != "system" && name == a {
 				name = a + "-preload"
 			}
-			l := lane{name: name, allocator: a, kind: record.KindPreload}
+			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env}
 			if a != "system" {
 				l.preload = a
 			}
 			out = append(out, l)
 			continue
 		}
-		out = append(out, lane{name: a, allocator: a, kind: record.KindBuiltin})
+		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env})
 	}
 	for _, t := range o.Targets {
 		if t.Remote() {
@@ -396,8 +405,12 @@ func (o Options) lanes() []lane {
 			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command})
 			continue
 		}
-		for _, a := range o.TargetAllocators {
-			l := lane{name: t.Name + "+" + a, allocator: a, kind: record.KindCommand, command: t.Command}
+		for i, a := range o.TargetAllocators {
+			name, env := a, []string(nil)
+			if i < len(o.TargetLanes) {
+				name, env = o.TargetLanes[i].Name, o.TargetLanes[i].Settings
+			}
+			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env}
 			if a != "system" {
 				l.preload = a
 			}

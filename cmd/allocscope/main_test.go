@@ -126,6 +126,10 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--fit", "--memory-limit", "64MiB"}, "--fit searches the memory limit itself"},
 		{[]string{"run", "--fit", "--runs", "3"}, "--fit runs its own series of trials"},
 		{[]string{"run", "--view", "big"}, "\"big\": use panels or chart"},
+		{[]string{"run", "--allocators", "system+MALLOC_ARENA_MAX"}, "is not VAR=VALUE"},
+		{[]string{"run", "--allocators", "=system"}, "has an empty name"},
+		{[]string{"run", "--allocators", "a=system,a=jemalloc"}, "two lanes are named \"a\""},
+		{[]string{"run", "--allocators", "system,nope+MALLOC_ARENA_MAX=2"}, "unknown allocator"},
 		{[]string{"report", future, "--metric", "rss,bogus"}, "newer than"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)

@@ -132,12 +132,12 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs := newFlags("run", "run [flags]")
 	a := &runArgs{}
 	o, x := &a.o, &a.x
-	a.allocs = fs.String("allocators", strings.Join(servers.DefaultAllocators, ","), "allocators to compare: "+strings.Join(servers.Names(), ", "))
+	a.allocs = fs.String("allocators", strings.Join(servers.DefaultAllocators, ","), "lanes to compare, each [NAME=]ALLOCATOR[+VAR=VALUE]... (e.g. system,arena2=system+MALLOC_ARENA_MAX=2); allocators: "+strings.Join(servers.Names(), ", "))
 	fs.BoolVar(&o.Preload, "preload", false, "run the system build with each allocator LD_PRELOADed instead of linked builds")
 	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port), or NAME=http://HOST:PORT/PATH for a service on another host (with --memory-from)")
 	o.MemoryFrom = map[string]string{}
 	fs.Var(memoryFromFlag(o.MemoryFrom), "memory-from", "NAME=prom+http://HOST:PORT/metrics?LABEL=VALUE or NAME=promql+http://HOST:PORT/?query=EXPR: where a remote target's memory is read (repeatable)")
-	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded (e.g. system,jemalloc)")
+	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded, in --allocators' syntax (e.g. system,jemalloc+MALLOC_CONF=narenas:2)")
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
@@ -193,13 +193,13 @@ func cmdRun(args []string) error {
 		return usagef("-d and --interval must be above 0")
 	}
 	var err error
-	if o.Allocators, err = allocatorNames(*allocs); err != nil {
+	if o.Allocators, o.Lanes, err = allocatorLanes(*allocs); err != nil {
 		return err
 	}
 	if len(o.Targets) > 0 && !flagSet(fs, "allocators") {
-		o.Allocators = nil
+		o.Allocators, o.Lanes = nil, nil
 	}
-	if o.TargetAllocators, err = allocatorNames(*targetAllocs); err != nil {
+	if o.TargetAllocators, o.TargetLanes, err = allocatorLanes(*targetAllocs); err != nil {
 		return err
 	}
 	if o.Self, err = selfArgv(); err != nil {
@@ -501,20 +501,21 @@ func loadWorkerMain(args []string) int {
 	return loadgen.ServeWorker(os.Stdin, os.Stdout)
 }
 
-// allocatorNames checks a comma-separated allocator list; "" gives none.
-func allocatorNames(list string) ([]string, error) {
+// allocatorLanes reads an --allocators list of lanes ([NAME=]ALLOCATOR[+VAR=VALUE]...):
+// each lane's allocator, and the lanes.
+func allocatorLanes(list string) ([]string, []servers.Lane, error) {
 	if list == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	allocs, err := servers.ParseAllocators(list)
+	lanes, err := servers.ParseLanes(list)
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return nil, nil, usageError{err.Error()}
 	}
-	names := make([]string, len(allocs))
-	for i, a := range allocs {
-		names[i] = a.Name
+	allocs := make([]string, len(lanes))
+	for i, l := range lanes {
+		allocs[i] = l.Allocator
 	}
-	return names, nil
+	return allocs, lanes, nil
 }
 
 // measuredAnything is false when the run failed before any target started.

@@ -1,0 +1,101 @@
+package servers
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Lane is one lane of --allocators: an allocator and the settings it runs with, written
+// as one word: [NAME=]ALLOCATOR[+VAR=VALUE]... (system+MALLOC_ARENA_MAX=2,
+// arena2=system+MALLOC_ARENA_MAX=2, jemalloc+MALLOC_CONF=background_thread:true).
+type Lane struct {
+	// Name heads the lane's panel, table rows and CSV: NAME= where given, else the word.
+	Name      string
+	Allocator string
+	// Settings are VAR=VALUE pairs added to the lane's environment.
+	Settings []string
+	// Named says the user chose the name (two lanes may not share one).
+	Named bool
+}
+
+// ParseLanes reads a comma-separated list of lanes. A comma inside a setting's value
+// (MALLOC_CONF=background_thread:true,dirty_decay_ms:1000) stays in the value: a piece
+// after a comma starts a new lane only when it reads as one ([NAME=]ALLOCATOR[+…]).
+func ParseLanes(list string) ([]Lane, error) {
+	var out []Lane
+	for _, piece := range strings.Split(list, ",") {
+		word := strings.TrimSpace(piece)
+		lane, isLane, err := parseLane(word)
+		switch {
+		case isLane && err != nil:
+			return nil, err
+		case isLane:
+			out = append(out, lane)
+		case word == "":
+			continue
+		case len(out) > 0 && len(out[len(out)-1].Settings) > 0:
+			last := &out[len(out)-1]
+			last.Settings[len(last.Settings)-1] += "," + piece
+			if !last.Named {
+				last.Name += "," + piece
+			}
+		default:
+			_, err := LookupAllocator(alias(allocatorPart(word)))
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no allocator in %q: choose from %s", list, strings.Join(Names(), ", "))
+	}
+	seen := map[string]bool{}
+	for _, l := range out {
+		if l.Named && seen[l.Name] {
+			return nil, fmt.Errorf("two lanes are named %q: give each lane its own name", l.Name)
+		}
+		seen[l.Name] = true
+	}
+	return out, nil
+}
+
+// parseLane reads one word; isLane is false when it does not start a lane (a piece of
+// the previous setting's value).
+func parseLane(word string) (l Lane, isLane bool, err error) {
+	name, rest := "", word
+	if i := strings.IndexAny(word, "=+"); i >= 0 && word[i] == '=' {
+		if _, err := LookupAllocator(alias(allocatorPart(word[i+1:]))); err == nil {
+			name, rest = word[:i], word[i+1:]
+			if strings.TrimSpace(name) == "" {
+				return l, true, fmt.Errorf("lane %q has an empty name: write NAME=ALLOCATOR, or leave out the =", word)
+			}
+		}
+	}
+	a, err := LookupAllocator(alias(allocatorPart(rest)))
+	if err != nil {
+		return l, false, nil
+	}
+	l = Lane{Name: word, Allocator: a.Name, Named: name != ""}
+	if l.Named {
+		l.Name = strings.TrimSpace(name)
+	}
+	parts := strings.Split(rest, "+")
+	for _, s := range parts[1:] {
+		k, _, ok := strings.Cut(s, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return l, true, fmt.Errorf("setting %q of lane %q is not VAR=VALUE: write it like %s+MALLOC_ARENA_MAX=2", s, word, a.Name)
+		}
+		l.Settings = append(l.Settings, s)
+	}
+	return l, true, nil
+}
+
+func allocatorPart(s string) string {
+	a, _, _ := strings.Cut(s, "+")
+	return strings.TrimSpace(a)
+}
+
+func alias(name string) string {
+	if name == "glibc" {
+		return "system"
+	}
+	return name
+}

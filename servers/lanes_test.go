@@ -1,0 +1,44 @@
+package servers
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseLanes(t *testing.T) {
+	got, err := ParseLanes("system,arena2=system+MALLOC_ARENA_MAX=2,jemalloc+MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,glibc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Lane{
+		{Name: "system", Allocator: "system"},
+		{Name: "arena2", Allocator: "system", Settings: []string{"MALLOC_ARENA_MAX=2"}, Named: true},
+		{Name: "jemalloc+MALLOC_CONF=background_thread:true,dirty_decay_ms:1000", Allocator: "jemalloc", Settings: []string{"MALLOC_CONF=background_thread:true,dirty_decay_ms:1000"}},
+		{Name: "glibc", Allocator: "system"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	for list, wantErr := range map[string]string{
+		"tcmallocc":                          "unknown allocator",
+		"system+MALLOC_ARENA_MAX":            "is not VAR=VALUE",
+		"=system":                            "has an empty name",
+		"a=system,a=jemalloc":                "two lanes are named \"a\"",
+		"system+=2":                          "is not VAR=VALUE",
+		"":                                   "no allocator",
+		"system,nope+MALLOC_ARENA_MAX=2":     "unknown allocator",
+		"jemalloc+MALLOC_CONF=a:1,,mimalloc": "",
+	} {
+		_, err := ParseLanes(list)
+		if wantErr == "" {
+			if err != nil {
+				t.Errorf("%q: %v", list, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%q: got %v, want %q", list, err, wantErr)
+		}
+	}
+}
