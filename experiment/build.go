@@ -52,6 +52,10 @@ func (e *Experiment) spec(l lane, bins map[string]servers.Binary) (servers.Spec,
 		spec = servers.ServerSpec(l.name, bins[l.allocator].Path, e.opts.Bind, e.opts.Threads)
 	}
 	spec.Env = append(spec.Env, l.env...)
+	if l.library != "" {
+		spec.Preload = l.library
+		return spec, nil
+	}
 	if l.preload != "" {
 		alloc, err := servers.LookupAllocator(l.preload)
 		if err != nil {

@@ -389,3 +389,39 @@ func TestLaneSettingsReachTheServerAndNameTheLane(t *testing.T) {
 		t.Errorf("peak VSZ with MALLOC_ARENA_MAX=1 %.0f MiB, without %.0f MiB: the setting did not reach the server", sums[1].PeakVSZ.Median/(1<<20), sums[0].PeakVSZ.Median/(1<<20))
 	}
 }
+
+func TestALaneFromALibraryPathRunsWithThatLibraryServingMalloc(t *testing.T) {
+	lib := servers.FindLibrary("libjemalloc.so.2")
+	if lib == "" {
+		t.Skip("libjemalloc.so.2 is not installed (scripts/setup.sh installs it)")
+	}
+	lanes, err := servers.ParseLanes("je=" + lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := shortPlan(t, "system")
+	o.Lanes = lanes
+	var mallocFrom string
+	rec, err := runPlan(t, context.Background(), o, func(e *Experiment) {
+		for e.Phase() != record.PhaseLoad {
+			time.Sleep(20 * time.Millisecond)
+		}
+		addr := e.Snapshot().Targets[0].Runs[0].Addr
+		if s, err := servers.FetchStats(context.Background(), &http.Client{Timeout: 5 * time.Second}, addr); err == nil {
+			mallocFrom = s.MallocFrom
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := rec.Targets[0]
+	if tg.Name != "je" || tg.Allocator != "libjemalloc.so.2" || tg.Preload != lib || tg.Kind != record.KindPreload {
+		t.Fatalf("lane: name %q allocator %q preload %q kind %s", tg.Name, tg.Allocator, tg.Preload, tg.Kind)
+	}
+	if !strings.Contains(mallocFrom, "libjemalloc") {
+		t.Errorf("/stats says malloc comes from %q, want the preloaded %s", mallocFrom, lib)
+	}
+	if run := tg.Runs[0]; run.Result == nil || run.Result.Requests == 0 {
+		t.Errorf("the lane served nothing: %+v", run.Result)
+	}
+}

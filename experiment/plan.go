@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -374,6 +375,7 @@ type lane struct {
 	url       string   // a remote target's URL
 	memory    string   // a remote target's memory source
 	env       []string // the lane's allocator settings, VAR=VALUE
+	library   string   // a shared library preloaded as the allocator (a path)
 }
 
 func (o Options) lanes() []lane {
@@ -382,6 +384,10 @@ func (o Options) lanes() []lane {
 		name, env := a, []string(nil)
 		if i < len(o.Lanes) {
 			name, env = o.Lanes[i].Name, o.Lanes[i].Settings
+			if lib := o.Lanes[i].Library; lib != "" {
+				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib})
+				continue
+			}
 		}
 		if o.Preload {
 			if a != "system" && name == a {
@@ -407,11 +413,15 @@ func (o Options) lanes() []lane {
 		}
 		for i, a := range o.TargetAllocators {
 			name, env := a, []string(nil)
+			lib := ""
 			if i < len(o.TargetLanes) {
-				name, env = o.TargetLanes[i].Name, o.TargetLanes[i].Settings
+				name, env, lib = o.TargetLanes[i].Name, o.TargetLanes[i].Settings, o.TargetLanes[i].Library
 			}
-			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env}
-			if a != "system" {
+			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib}
+			if lib != "" {
+				l.allocator = filepath.Base(lib)
+			}
+			if a != "system" && lib == "" {
 				l.preload = a
 			}
 			out = append(out, l)

@@ -1,7 +1,10 @@
 package servers
 
 import (
+	"debug/elf"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 )
 
@@ -16,6 +19,9 @@ type Lane struct {
 	Settings []string
 	// Named says the user chose the name (two lanes may not share one).
 	Named bool
+	// Library is a malloc-compatible shared library preloaded into the system build
+	// (NAME=/path/to/lib.so), "" for a named allocator.
+	Library string
 }
 
 // ParseLanes reads a comma-separated list of lanes. A comma inside a setting's value
@@ -62,18 +68,24 @@ func ParseLanes(list string) ([]Lane, error) {
 func parseLane(word string) (l Lane, isLane bool, err error) {
 	name, rest := "", word
 	if i := strings.IndexAny(word, "=+"); i >= 0 && word[i] == '=' {
-		if _, err := LookupAllocator(alias(allocatorPart(word[i+1:]))); err == nil {
+		if _, err := LookupAllocator(alias(allocatorPart(word[i+1:]))); err == nil || isLibraryPath(allocatorPart(word[i+1:])) {
 			name, rest = word[:i], word[i+1:]
 			if strings.TrimSpace(name) == "" {
 				return l, true, fmt.Errorf("lane %q has an empty name: write NAME=ALLOCATOR, or leave out the =", word)
 			}
 		}
 	}
-	a, err := LookupAllocator(alias(allocatorPart(rest)))
-	if err != nil {
+	var a Allocator
+	lib := ""
+	if part := allocatorPart(rest); isLibraryPath(part) {
+		if err := CheckLibrary(part); err != nil {
+			return l, true, err
+		}
+		a, lib = Allocator{Name: "system"}, part
+	} else if a, err = LookupAllocator(alias(part)); err != nil {
 		return l, false, nil
 	}
-	l = Lane{Name: word, Allocator: a.Name, Named: name != ""}
+	l = Lane{Name: word, Allocator: a.Name, Named: name != "", Library: lib}
 	if l.Named {
 		l.Name = strings.TrimSpace(name)
 	}
@@ -86,6 +98,39 @@ func parseLane(word string) (l Lane, isLane bool, err error) {
 		l.Settings = append(l.Settings, s)
 	}
 	return l, true, nil
+}
+
+// isLibraryPath says whether a lane's allocator is a path to a shared library.
+func isLibraryPath(s string) bool {
+	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") ||
+		strings.HasSuffix(s, ".so") || strings.Contains(s, ".so.")
+}
+
+// CheckLibrary refuses, before anything starts, a library that cannot replace malloc:
+// missing, not an ELF shared object, or not exporting both malloc and free.
+func CheckLibrary(path string) error {
+	f, err := elf.Open(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("allocator library %s does not exist: give the path of a malloc replacement (.so)", path)
+	case err != nil:
+		return fmt.Errorf("allocator library %s is not an ELF shared object (%v): give a malloc replacement built as a .so", path, err)
+	}
+	defer f.Close()
+	if f.Type != elf.ET_DYN {
+		return fmt.Errorf("allocator library %s is an ELF %s, not a shared object: give a malloc replacement built as a .so", path, f.Type)
+	}
+	syms, _ := f.DynamicSymbols()
+	exported := map[string]bool{}
+	for _, s := range syms {
+		if s.Section != elf.SHN_UNDEF && elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+			exported[s.Name] = true
+		}
+	}
+	if !exported["malloc"] || !exported["free"] {
+		return fmt.Errorf("allocator library %s does not export both malloc and free: it cannot replace the allocator", path)
+	}
+	return nil
 }
 
 func allocatorPart(s string) string {

@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,5 +41,31 @@ func TestParseLanes(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%q: got %v, want %q", list, err, wantErr)
 		}
+	}
+}
+
+func TestLibraryLanesAreCheckedBeforeAnythingStarts(t *testing.T) {
+	dir := t.TempDir()
+	text := dir + "/notelf.so"
+	os.WriteFile(text, []byte("not a library"), 0o644)
+	for list, want := range map[string]string{
+		"x=" + dir + "/missing.so": "does not exist",
+		"x=" + text:                "is not an ELF shared object",
+		"x=/bin/true":              "does not export both malloc and free",
+	} {
+		if _, err := ParseLanes(list); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", list, err, want)
+		}
+	}
+	lib := FindLibrary("libjemalloc.so.2")
+	if lib == "" {
+		t.Skip("libjemalloc.so.2 is not installed (scripts/setup.sh installs it)")
+	}
+	lanes, err := ParseLanes("system,je=" + lib + "+MALLOC_CONF=narenas:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := lanes[1]; l.Name != "je" || l.Library != lib || l.Allocator != "system" || len(l.Settings) != 1 {
+		t.Errorf("library lane: %+v", l)
 	}
 }

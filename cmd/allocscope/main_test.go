@@ -130,6 +130,8 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--allocators", "=system"}, "has an empty name"},
 		{[]string{"run", "--allocators", "a=system,a=jemalloc"}, "two lanes are named \"a\""},
 		{[]string{"run", "--allocators", "system,nope+MALLOC_ARENA_MAX=2"}, "unknown allocator"},
+		{[]string{"run", "--allocators", "x=/nonexistent/libx.so"}, "does not exist"},
+		{[]string{"run", "--allocators", "x=/bin/true"}, "does not export both malloc and free"},
 		{[]string{"report", future, "--metric", "rss,bogus"}, "newer than"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
