@@ -38,90 +38,49 @@ const (
 	slideDPI    = 144
 )
 
-// chartMetric is one metric a chart can draw, in display units.
+// chartMetric is a record.Series as a slide draws it, with its exact peak where the
+// metric has one.
 type chartMetric struct {
 	key, label, unit string
 	series           func(record.TargetRun) plotter.XYs
-	// peak is the run's exact peak and when it happened, where the metric has one.
+	// peak is the run's exact peak and when it happened.
 	peak func(record.TargetRun) (t, v float64, ok bool)
 }
 
-func sampled(get func(record.Sample) float64) func(record.TargetRun) plotter.XYs {
-	return func(run record.TargetRun) plotter.XYs {
-		var pts plotter.XYs
-		for _, s := range run.Samples {
-			if v := get(s); v > 0 {
-				pts = append(pts, plotter.XY{X: s.T.Seconds(), Y: v})
-			}
-		}
-		return pts
-	}
-}
+// chartPeaks are the metrics whose peak the kernel keeps.
+var chartPeaks = map[string]func(record.TargetRun) (float64, float64, bool){"rss": rssPeak, "cgroup": cgroupPeak}
 
-func perSecond(get func(record.LoadTick) (float64, bool)) func(record.TargetRun) plotter.XYs {
-	return func(run record.TargetRun) plotter.XYs {
-		var pts plotter.XYs
-		for _, l := range run.Load {
-			if v, ok := get(l); ok {
-				pts = append(pts, plotter.XY{X: l.T.Seconds(), Y: v})
+func newChartMetric(s record.Series) chartMetric {
+	return chartMetric{key: s.Key, label: s.Label, unit: s.Unit, peak: chartPeaks[s.Key], series: func(run record.TargetRun) plotter.XYs {
+		pts := s.Of(run)
+		// The load's last second is cut short by its end: a drop to 0 there is no stall.
+		if s.Key == "rps" || s.Key == "p99" {
+			for len(pts) > 0 && pts[len(pts)-1].V == 0 {
+				pts = pts[:len(pts)-1]
 			}
 		}
-		return pts
-	}
+		xys := make(plotter.XYs, len(pts))
+		for i, p := range pts {
+			xys[i] = plotter.XY{X: p.T.Seconds(), Y: p.V}
+		}
+		return xys
+	}}
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
-var chartMetrics = []chartMetric{
-	{"rss", "RSS", "MiB", sampled(func(s record.Sample) float64 { return mib(s.RSSBytes) }), rssPeak},
-	{"vsz", "VSZ", "MiB", sampled(func(s record.Sample) float64 { return mib(s.VSZBytes) }), nil},
-	{"pss", "PSS", "MiB", sampled(func(s record.Sample) float64 { return mib(s.PSSBytes) }), nil},
-	{"heap", "heap in use", "MiB", func(run record.TargetRun) plotter.XYs {
-		var pts plotter.XYs
-		for _, h := range run.Heap {
-			v := h.LiveBytes
-			if h.AllocatedBytes != nil {
-				v = *h.AllocatedBytes
-			}
-			pts = append(pts, plotter.XY{X: h.T.Seconds(), Y: mib(v)})
-		}
-		return pts
-	}, nil},
-	{"cpu", "CPU", "%", func(run record.TargetRun) plotter.XYs {
-		pts := make(plotter.XYs, 0, len(run.Samples))
-		for _, s := range run.Samples {
-			pts = append(pts, plotter.XY{X: s.T.Seconds(), Y: s.CPUPercent})
-		}
-		return pts
-	}, nil},
-	{"rps", "throughput", "req/s", func(run record.TargetRun) plotter.XYs {
-		pts := perSecond(func(l record.LoadTick) (float64, bool) { return float64(l.Requests), true })(run)
-		// The load's last tick is cut short by its end: a drop to 0 there is no stall.
-		for len(pts) > 0 && pts[len(pts)-1].Y == 0 {
-			pts = pts[:len(pts)-1]
-		}
-		return pts
-	}, nil},
-	{"p99", "p99 latency", "ms", perSecond(func(l record.LoadTick) (float64, bool) {
-		return float64(l.P99.Microseconds()) / 1000, l.Requests > 0 && l.P99 > 0
-	}), nil},
-	{"cgroup", "cgroup memory", "MiB", sampled(func(s record.Sample) float64 { return mib(s.CgroupBytes) }), cgroupPeak},
-}
-
 // ChartMetricNames lists what --metric takes.
 func ChartMetricNames() []string {
 	var out []string
-	for _, m := range chartMetrics {
-		out = append(out, m.key)
+	for _, m := range record.AllSeries {
+		out = append(out, m.Key)
 	}
 	return out
 }
 
 func lookupMetric(key string) (chartMetric, error) {
-	for _, m := range chartMetrics {
-		if m.key == strings.ToLower(strings.TrimSpace(key)) {
-			return m, nil
-		}
+	if s, ok := record.LookupSeries(strings.ToLower(strings.TrimSpace(key))); ok {
+		return newChartMetric(s), nil
 	}
 	return chartMetric{}, fmt.Errorf("unknown metric %q: choose from %s", key, strings.Join(ChartMetricNames(), ", "))
 }

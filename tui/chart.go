@@ -86,8 +86,8 @@ func (m Model) legendLines() []string {
 // peakOf is the legend's peak of the current metric: the kernel's for RSS and a cgroup
 // ("peak"), else the largest value shown ("max").
 func (m Model) peakOf(t record.Target, run record.TargetRun, ps []point) (string, float64, bool) {
-	switch metrics[m.metric].name {
-	case "RSS":
+	switch metrics[m.metric].key {
+	case "rss":
 		if v := m.targetView(t).peak; v > 0 {
 			return "peak", v / (1 << 20), true
 		}

@@ -13,78 +13,30 @@ type point struct {
 	v float64
 }
 
-// metric is what the shared chart plots, in display units.
+// metric is what the shared chart plots, in display units (record.AllSeries).
 type metric struct {
+	key    string
 	name   string
 	unit   string
 	series func(record.TargetRun) []point
 }
 
-func memory(get func(record.Sample) uint64) func(record.TargetRun) []point {
-	return func(r record.TargetRun) []point {
-		out := make([]point, 0, len(r.Samples))
-		for _, s := range r.Samples {
-			out = append(out, point{s.T, float64(get(s)) / (1 << 20)})
-		}
-		return out
-	}
-}
-
-// measured is memory, leaving out the samples that did not have the figure (0): PSS is
-// read less often than RSS, and a cgroup only with --cgroup.
-func measured(get func(record.Sample) uint64) func(record.TargetRun) []point {
-	return func(r record.TargetRun) []point {
-		var out []point
-		for _, s := range r.Samples {
-			if v := get(s); v > 0 {
-				out = append(out, point{s.T, float64(v) / (1 << 20)})
-			}
-		}
-		return out
-	}
-}
-
 // metrics in the order m cycles through them.
-var metrics = []metric{
-	{"RSS", "MiB", memory(func(s record.Sample) uint64 { return s.RSSBytes })},
-	{"VSZ", "MiB", memory(func(s record.Sample) uint64 { return s.VSZBytes })},
-	{"PSS", "MiB", measured(func(s record.Sample) uint64 { return s.PSSBytes })},
-	{"cgroup", "MiB", measured(func(s record.Sample) uint64 { return s.CgroupBytes })},
-	{"heap in use", "MiB", func(r record.TargetRun) []point {
-		var out []point
-		for _, h := range r.Heap {
-			v := h.AllocatedBytes
-			if v == nil {
-				v = &h.LiveBytes
+var metrics = func() []metric {
+	out := make([]metric, len(record.AllSeries))
+	for i, s := range record.AllSeries {
+		of := s.Of
+		out[i] = metric{key: s.Key, name: s.Name, unit: s.Unit, series: func(r record.TargetRun) []point {
+			rps := of(r)
+			ps := make([]point, len(rps))
+			for j, p := range rps {
+				ps[j] = point{p.T, p.V}
 			}
-			out = append(out, point{h.T, float64(*v) / (1 << 20)})
-		}
-		return out
-	}},
-	{"CPU", "%", func(r record.TargetRun) []point {
-		out := make([]point, 0, len(r.Samples))
-		for _, s := range r.Samples {
-			out = append(out, point{s.T, s.CPUPercent})
-		}
-		return out
-	}},
-	{"req/s", "req/s", func(r record.TargetRun) []point {
-		var out []point
-		for _, l := range r.Load {
-			out = append(out, point{l.T, float64(l.Requests)})
-		}
-		return out
-	}},
-	{"p99", "ms", func(r record.TargetRun) []point {
-		var out []point
-		for _, l := range r.Load {
-			if l.Requests > 0 {
-				out = append(out, point{l.T, float64(l.P99) / float64(time.Millisecond)})
-			}
-		}
-		return out
-	}},
-}
+			return ps
+		}}
+	}
+	return out
+}()
 
 // upTo keeps the points at or before t (replay's cursor).
 func upTo(ps []point, t time.Duration) []point {
