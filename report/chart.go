@@ -53,11 +53,10 @@ var chartPeaks = map[string]func(record.TargetRun) (float64, float64, bool){"rss
 func newChartMetric(s record.Series) chartMetric {
 	return chartMetric{key: s.Key, label: s.Label, unit: s.Unit, peak: chartPeaks[s.Key], series: func(run record.TargetRun) plotter.XYs {
 		pts := s.Of(run)
-		// The load's last second is cut short by its end: a drop to 0 there is no stall.
-		if s.Key == "rps" || s.Key == "p99" {
-			for len(pts) > 0 && pts[len(pts)-1].V == 0 {
-				pts = pts[:len(pts)-1]
-			}
+		// The load's last tick covers the moment it stopped (0.1–0.2 s, a request or
+		// two): drawn as a second of load it reads as a collapse at the end.
+		if n := len(pts); (s.Key == "rps" || s.Key == "p99") && n >= 2 && pts[n-1].T-pts[n-2].T < 500*time.Millisecond {
+			pts = pts[:n-1]
 		}
 		xys := make(plotter.XYs, len(pts))
 		for i, p := range pts {
