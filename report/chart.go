@@ -360,12 +360,10 @@ func markLimit(p *plot.Plot, limit, xMax float64) error {
 		return err
 	}
 	line.Color, line.Width, line.Dashes = color.Black, vg.Points(1.5), []vg.Length{vg.Points(8), vg.Points(4)}
-	label, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: 0, Y: limit}}, Labels: []string{fmt.Sprintf("limit %.0f MiB", limit)}})
+	label, err := textLabels(plotter.XYs{{X: 0, Y: limit}}, []string{fmt.Sprintf("limit %.0f MiB", limit)}, textStyle(12), vg.Point{X: vg.Points(4), Y: vg.Points(3)})
 	if err != nil {
 		return err
 	}
-	label.TextStyle[0] = textStyle(12)
-	label.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(3)}
 	p.Add(line, label)
 	return nil
 }
@@ -412,22 +410,34 @@ func labelPhases(p *plot.Plot, r *record.Record, yTop float64) error {
 	if len(xys) == 0 {
 		return nil
 	}
-	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: names})
+	style := textStyle(13)
+	style.Color, style.XAlign, style.YAlign = color.Gray{Y: 0x55}, draw.XCenter, draw.YTop
+	labels, err := textLabels(xys, names, style, vg.Point{Y: -vg.Points(3)})
 	if err != nil {
 		return err
 	}
-	for i := range labels.TextStyle {
-		labels.TextStyle[i] = textStyle(13)
-		labels.TextStyle[i].Color = color.Gray{Y: 0x55}
-		labels.TextStyle[i].XAlign, labels.TextStyle[i].YAlign = draw.XCenter, draw.YTop
-	}
-	labels.Offset = vg.Point{Y: -vg.Points(3)}
 	p.Add(labels)
 	return nil
 }
 
 // chartEvents are the events a chart marks on its time axis.
-var chartEvents = map[string]string{"oom-kill": "OOM", "crash": "crash", "pause": "pause", "resume": "resume", "purge": "purge"}
+var chartEvents = map[string]string{"oom-kill": "OOM", "crash": "crash", "pause": "pause", "resume": "resume"}
+
+// eventColor draws events: their lines, labels and legend entry.
+var eventColor = color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}
+
+// textLabels writes names at xys, all in one style, offset from their points.
+func textLabels(xys plotter.XYs, names []string, style text.Style, offset vg.Point) (*plotter.Labels, error) {
+	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: names})
+	if err != nil {
+		return nil, err
+	}
+	for i := range labels.TextStyle {
+		labels.TextStyle[i] = style
+	}
+	labels.Offset = offset
+	return labels, nil
+}
 
 func markEvents(p *plot.Plot, r *record.Record, yTop float64, labelled bool) error {
 	var xys plotter.XYs
@@ -442,7 +452,7 @@ func markEvents(p *plot.Plot, r *record.Record, yTop float64, labelled bool) err
 		if err != nil {
 			return err
 		}
-		line.Color, line.Width, line.Dashes = color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}, vg.Points(1.5), []vg.Length{vg.Points(3), vg.Points(3)}
+		line.Color, line.Width, line.Dashes = eventColor, vg.Points(1.5), []vg.Length{vg.Points(3), vg.Points(3)}
 		p.Add(line)
 		if ev.Target != "" {
 			what += " " + ev.Target
@@ -454,15 +464,12 @@ func markEvents(p *plot.Plot, r *record.Record, yTop float64, labelled bool) err
 	if !labelled || len(xys) == 0 {
 		return nil
 	}
-	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: names})
+	style := textStyle(12)
+	style.Color = eventColor
+	labels, err := textLabels(xys, names, style, vg.Point{X: vg.Points(4)})
 	if err != nil {
 		return err
 	}
-	for i := range labels.TextStyle {
-		labels.TextStyle[i] = textStyle(12)
-		labels.TextStyle[i].Color = color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}
-	}
-	labels.Offset = vg.Point{X: vg.Points(4)}
 	p.Add(labels)
 	return nil
 }
@@ -479,7 +486,7 @@ func chartLegend(r *record.Record, first chartMetric) plot.Legend {
 	l.Add("load phase", &swatch{color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}})
 	for _, ev := range r.Events {
 		if _, ok := chartEvents[ev.Kind]; ok {
-			l.Add("event", &plotter.Line{LineStyle: draw.LineStyle{Color: color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(3), vg.Points(3)}}})
+			l.Add("event", &plotter.Line{LineStyle: draw.LineStyle{Color: eventColor, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(3), vg.Points(3)}}})
 			break
 		}
 	}

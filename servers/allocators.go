@@ -63,10 +63,7 @@ func ParseAllocators(list string) ([]Allocator, error) {
 		if name == "" {
 			continue
 		}
-		if name == "glibc" {
-			name = "system"
-		}
-		a, err := LookupAllocator(name)
+		a, err := LookupAllocator(alias(name))
 		if err != nil {
 			return nil, err
 		}

@@ -342,7 +342,7 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 	mark(ph.LoadStart, "load")
 	mark(ph.LoadEnd, "cooldown")
 	mark(ph.CooldownEnd, "end")
-	// Pauses and purges are events on the time axis too.
+	// Pauses are events on the time axis too.
 	for _, ev := range m.rec.Events {
 		if label, ok := rulerEvents[ev.Kind]; ok && ev.T <= m.at() {
 			mark(ev.T, label)
@@ -376,7 +376,7 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 }
 
 // rulerEvents are the events the ruler marks besides the phases, OOM kills and crashes.
-var rulerEvents = map[string]string{"pause": "pause", "resume": "resume", "purge": "purge"}
+var rulerEvents = map[string]string{"pause": "pause", "resume": "resume"}
 
 // interpolate is the series' value at x seconds, between its first and last points.
 func interpolate(ps []point, x float64) (float64, bool) {

@@ -287,12 +287,10 @@ func TestGoldenEightLanes(t *testing.T) {
 			}
 		}
 	}
-	m, _ := live(t, 120, 40)
 	if l := computeLayout(120, 40, 8); !l.sideBySide || l.perRow != 4 || l.panelsHeight != 18 {
 		t.Errorf("8 lanes at 120×40: %+v; want two rows of four panels", l)
 	}
 	if l := computeLayout(80, 24, 8); l.sideBySide || l.panelsHeight != 8 {
 		t.Errorf("8 lanes at 80×24: %+v; want a line per lane", l)
 	}
-	_ = m
 }
