@@ -12,6 +12,7 @@ import (
 	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/servers"
 )
 
 // AutosaveInterval is how often a running experiment saves its record, so that even a
@@ -43,6 +44,10 @@ type Experiment struct {
 	groups    []*cgroup.Group
 	// fitLimits are the lanes' limits in the current --fit trial.
 	fitLimits []uint64
+	// procs are the current run's started processes (nil between runs), procsRun its
+	// index: what an on-demand purge reaches.
+	procs    []*servers.Process
+	procsRun int
 }
 
 // New validates the options and prepares an experiment.

@@ -71,12 +71,31 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 		lr.stop()
 		return err
 	}
+	e.mu.Lock()
+	e.procs, e.procsRun = lr.procs, run
+	e.mu.Unlock()
 	err := e.phases(ctx, run, lr.procs)
 	// An interrupted phase still gets its peak, read before the processes are stopped.
 	for i := range lr.procs {
 		e.turnPhase(i, run, "")
 	}
+	// Some settings show only under load (glibc makes its arenas as threads contend).
+	if ctx.Err() == nil {
+		for i, p := range lr.procs {
+			if p == nil {
+				continue
+			}
+			select {
+			case <-p.Done():
+			default:
+				e.checkSettings(ctx, i, p)
+			}
+		}
+	}
 	e.setPhase(record.PhaseDone)
+	e.mu.Lock()
+	e.procs = nil
+	e.mu.Unlock()
 	lr.stop()
 	stopSampling()
 	consumers.Wait()
@@ -136,6 +155,9 @@ func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]se
 			defer lr.exits.Done()
 			e.recordExit(i, run, p, g)
 		}()
+		if err := e.checkSettings(ctx, i, p); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -264,13 +286,17 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 			e.rec.Targets[i].Runs[run].Phases.CooldownEnd = now
 		}
 		e.mu.Unlock()
-		if ok {
-			for _, i := range group {
-				e.turnPhase(i, run, "")
-			}
-		}
 		if !ok {
 			return nil
+		}
+		if e.opts.Purge {
+			if !e.purgePhase(ctx, run, group, procs) {
+				return nil
+			}
+			continue
+		}
+		for _, i := range group {
+			e.turnPhase(i, run, "")
 		}
 	}
 	return nil

@@ -110,7 +110,16 @@ type Options struct {
 	// FitTrials trials after an unlimited run.
 	Fit       bool
 	FitTrials int
+	// Strict refuses a plan in which an allocator ignored or rejected a lane's setting.
+	Strict bool
+	// Purge adds a purge phase after the cooldown: every lane is asked to give memory
+	// back (GET /purge), then measured for PurgeWait.
+	Purge     bool
+	PurgeWait time.Duration
 }
+
+// DefaultPurgeWait is how long the purge phase measures after asking.
+const DefaultPurgeWait = 3 * time.Second
 
 // Steps is the number of steps: the sweep's values, or 1.
 func (o Options) Steps() int {
@@ -154,10 +163,14 @@ func (o Options) recordSweep() *record.Sweep {
 // Estimate is how long the whole plan takes, roughly: every step's runs with their
 // phases, and a few seconds a run to start and stop the servers.
 func (o Options) Estimate() time.Duration {
-	perRun := o.Baseline + o.Duration + o.Cooldown + 2*time.Second
+	purge := time.Duration(0)
+	if o.Purge {
+		purge = o.PurgeWait
+	}
+	perRun := o.Baseline + o.Duration + o.Cooldown + purge + 2*time.Second
 	if o.Sequential {
 		lanes := max(len(o.lanes()), 1)
-		perRun = o.Baseline + time.Duration(lanes)*(o.Duration+o.Cooldown) + 2*time.Second
+		perRun = o.Baseline + time.Duration(lanes)*(o.Duration+o.Cooldown+purge) + 2*time.Second
 	}
 	if o.Fit {
 		return time.Duration(1+o.FitTrials) * perRun
@@ -193,6 +206,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.Fit && o.FitTrials == 0 {
 		o.FitTrials = record.DefaultFitTrials
+	}
+	if o.Purge && o.PurgeWait == 0 {
+		o.PurgeWait = DefaultPurgeWait
 	}
 	return o
 }
@@ -281,9 +297,21 @@ func (o Options) validateStep() error {
 		return fmt.Errorf("--path %q must start with /", o.Path)
 	}
 	for _, a := range append(append([]string(nil), o.Allocators...), o.TargetAllocators...) {
-		if _, err := servers.LookupAllocator(a); err != nil {
+		alloc, err := servers.LookupAllocator(a)
+		if err != nil {
 			return err
 		}
+		if why := alloc.Missing(); alloc.PreloadOnly && why != "" {
+			return fmt.Errorf("cannot run %s: %s", alloc.Name, why)
+		}
+	}
+	for _, l := range o.TargetLanes {
+		if l.Arena {
+			return fmt.Errorf("lane %s: +arena is a mode of the built-in server; a --target command has none: drop +arena from --target-allocators", l.Name)
+		}
+	}
+	if o.Purge && o.PurgeWait <= 0 {
+		return fmt.Errorf("--purge-wait must be above 0 (e.g. 3s)")
 	}
 	if err := o.validateRemotes(); err != nil {
 		return err
@@ -376,31 +404,33 @@ type lane struct {
 	memory    string   // a remote target's memory source
 	env       []string // the lane's allocator settings, VAR=VALUE
 	library   string   // a shared library preloaded as the allocator (a path)
+	arena     bool     // the built-in server's per-request bump arena mode
 }
 
 func (o Options) lanes() []lane {
 	var out []lane
 	for i, a := range o.Allocators {
-		name, env := a, []string(nil)
+		name, env, arena := a, []string(nil), false
 		if i < len(o.Lanes) {
-			name, env = o.Lanes[i].Name, o.Lanes[i].Settings
+			name, env, arena = o.Lanes[i].Name, o.Lanes[i].Settings, o.Lanes[i].Arena
 			if lib := o.Lanes[i].Library; lib != "" {
-				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib})
+				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib, arena: arena})
 				continue
 			}
 		}
-		if o.Preload {
-			if a != "system" && name == a {
+		alloc, _ := servers.LookupAllocator(a)
+		if o.Preload || alloc.PreloadOnly {
+			if a != "system" && name == a && !alloc.PreloadOnly {
 				name = a + "-preload"
 			}
-			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env}
+			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env, arena: arena}
 			if a != "system" {
 				l.preload = a
 			}
 			out = append(out, l)
 			continue
 		}
-		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env})
+		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena})
 	}
 	for _, t := range o.Targets {
 		if t.Remote() {

@@ -146,6 +146,13 @@ type Target struct {
 	MemoryFrom string `json:"memory_from,omitempty"`
 	// Env holds the allocator settings the target ran with (MALLOC_*, MALLOC_CONF, …).
 	Env map[string]string `json:"env"`
+	// Settings are what the allocator reports running with (the built-in server's
+	// /stats, read back from the allocator): the proof that Env took effect.
+	Settings map[string]string `json:"settings,omitempty"`
+	// SettingIssues name each setting the allocator ignored or rejected.
+	SettingIssues []string `json:"setting_issues,omitempty"`
+	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
+	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).
 	Runs []TargetRun `json:"runs"`
 	// FitTrials are a --fit search's trials, each a run under a memory limit; Runs holds
@@ -177,6 +184,18 @@ type TargetRun struct {
 	Peaks map[string]PeakRSS `json:"peaks,omitempty"`
 	// Cgroup is what the kernel accounted to the target's own memory cgroup.
 	Cgroup *CgroupRun `json:"cgroup,omitempty"`
+	// Purges are the times the allocator was asked to give memory back.
+	Purges []Purge `json:"purges,omitempty"`
+}
+
+// Purge is one request to the allocator to give back what it can (GET /purge).
+type Purge struct {
+	T time.Duration `json:"t_ns"`
+	// Call is what the server called (malloc_trim(0), mi_collect(true), …).
+	Call  string `json:"call,omitempty"`
+	Error string `json:"error,omitempty"`
+	// RSSBeforeBytes is the last RSS sample before the purge.
+	RSSBeforeBytes uint64 `json:"rss_before_bytes,omitempty"`
 }
 
 // CgroupRun is a target's memory cgroup in one run: its limit, peak and events.
@@ -228,6 +247,8 @@ type Phases struct {
 	LoadStart   time.Duration `json:"load_start_ns,omitempty"`
 	LoadEnd     time.Duration `json:"load_end_ns,omitempty"`
 	CooldownEnd time.Duration `json:"cooldown_end_ns,omitempty"`
+	// PurgeEnd closes the purge phase (--purge), which starts at CooldownEnd.
+	PurgeEnd time.Duration `json:"purge_end_ns,omitempty"`
 }
 
 // Phase names.
@@ -236,6 +257,7 @@ const (
 	PhaseBaseline = "baseline"
 	PhaseLoad     = "load"
 	PhaseCooldown = "cooldown"
+	PhasePurge    = "purge"
 	PhaseDone     = "done"
 )
 
@@ -248,6 +270,8 @@ func (p Phases) PhaseAt(t time.Duration) string {
 		return PhaseLoad
 	case p.CooldownEnd == 0 || t < p.CooldownEnd:
 		return PhaseCooldown
+	case p.PurgeEnd > 0 && t < p.PurgeEnd:
+		return PhasePurge
 	}
 	return PhaseDone
 }

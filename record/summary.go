@@ -42,9 +42,13 @@ type Summary struct {
 	PeakRSSCooldown  Figure `json:"peak_rss_cooldown"`
 	MeanRSSLoad      Figure `json:"mean_rss_under_load"`
 	RSSAfterCooldown Figure `json:"rss_after_cooldown"`
-	PeakVSZ          Figure `json:"peak_vsz"`
-	HeapInUse        Figure `json:"heap_in_use"`
-	BinaryBytes      Figure `json:"binary_size"`
+	// RSSAfterPurge is the RSS at the end of the purge phase (--purge), and LiveAfterPurge
+	// the heap the program itself held then: what no purge can give back.
+	RSSAfterPurge  Figure `json:"rss_after_purge"`
+	LiveAfterPurge Figure `json:"live_after_purge"`
+	PeakVSZ        Figure `json:"peak_vsz"`
+	HeapInUse      Figure `json:"heap_in_use"`
+	BinaryBytes    Figure `json:"binary_size"`
 	// Rates and counts.
 	ReqPerSec Figure `json:"req_per_sec"`
 	Errors    Figure `json:"errors"`
@@ -87,7 +91,7 @@ func Summarize(r *Record) []Summary {
 	out := make([]Summary, 0, len(r.Targets))
 	for _, t := range r.Targets {
 		s := Summary{Target: t.Name, Allocator: t.Allocator}
-		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99, cgPeak, kills []float64
+		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99, cgPeak, kills, purged, live []float64
 		for _, run := range t.Runs {
 			if v, src, upper, ok := runPeak(run); ok {
 				peak = append(peak, v)
@@ -110,6 +114,9 @@ func Summarize(r *Record) []Summary {
 			appendOf(&vsz, MetricPeakVSZ, run)
 			appendOf(&mean, MetricMeanRSSLoad, run)
 			appendOf(&after, MetricRSSAfterCooldown, run)
+			if rss, l, ok := afterPurge(run); ok {
+				purged, live = append(purged, rss), append(live, l)
+			}
 			if v, ok := heapInUse(run); ok {
 				heap = append(heap, v)
 			}
@@ -140,6 +147,7 @@ func Summarize(r *Record) []Summary {
 			}
 		}
 		s.CgroupPeak, s.OOMKills = figure(cgPeak), figure(kills)
+		s.RSSAfterPurge, s.LiveAfterPurge = figure(purged), figure(live)
 		s.PeakRSS, s.MeanRSSLoad, s.RSSAfterCooldown, s.PeakVSZ = figure(peak), figure(mean), figure(after), figure(vsz)
 		s.PeakRSSLoad, s.PeakRSSCooldown, s.Threads = figure(peakLoad), figure(peakCool), figure(threads)
 		s.HeapInUse, s.ReqPerSec, s.Errors, s.P50, s.P99 = figure(heap), figure(rps), figure(errs), figure(p50), figure(p99)
@@ -231,16 +239,46 @@ func meanUnderLoad(run TargetRun) (float64, bool) {
 	return sum / float64(n), true
 }
 
-// afterCooldown is the last RSS reading once the cooldown has run its course.
+// afterCooldown is the last RSS reading once the cooldown has run its course (before
+// any purge phase).
 func afterCooldown(run TargetRun) (float64, bool) {
 	if run.Phases.CooldownEnd == 0 || len(run.Samples) == 0 {
 		return 0, false
 	}
-	last := run.Samples[len(run.Samples)-1]
-	if last.T < run.Phases.LoadEnd {
+	last, ok := lastBefore(run.Samples, run.Phases.CooldownEnd)
+	if !ok || last.T < run.Phases.LoadEnd {
 		return 0, false
 	}
 	return float64(last.RSSBytes), true
+}
+
+// lastBefore is the last sample at or before t.
+func lastBefore(samples []Sample, t time.Duration) (Sample, bool) {
+	for i := len(samples) - 1; i >= 0; i-- {
+		if samples[i].T <= t {
+			return samples[i], true
+		}
+	}
+	return Sample{}, false
+}
+
+// afterPurge is the last RSS reading of the purge phase (--purge), once the allocator
+// was asked to give memory back, and the heap the program held then.
+func afterPurge(run TargetRun) (rss, live float64, ok bool) {
+	if run.Phases.PurgeEnd == 0 || len(run.Purges) == 0 {
+		return 0, 0, false
+	}
+	last, found := lastBefore(run.Samples, run.Phases.PurgeEnd)
+	if !found || last.T < run.Purges[0].T {
+		return 0, 0, false
+	}
+	for i := len(run.Heap) - 1; i >= 0; i-- {
+		if h := run.Heap[i]; h.T <= run.Phases.PurgeEnd {
+			live = float64(h.LiveBytes)
+			break
+		}
+	}
+	return float64(last.RSSBytes), live, true
 }
 
 // heapInUse is the most the allocator reported handing out while the load ran.

@@ -187,8 +187,13 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	sums := record.Summarize(r)
 	v := Judge(r)
 	b.WriteString("\n## Summary\n\n")
-	b.WriteString("| Target | Threads | Peak RSS | Peak RSS in cooldown | Mean RSS under load | RSS after cooldown | Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	purged := anyPurge(sums)
+	after := ""
+	if purged {
+		after = " RSS after purge |"
+	}
+	b.WriteString("| Target | Threads | Peak RSS | Peak RSS in cooldown | Mean RSS under load | RSS after cooldown |" + after + " Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|" + strings.Repeat("---:|", strings.Count(after, "|")) + "---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i, s := range sums {
 		name := mdCell(s.Target)
 		if s.Crash != "" {
@@ -196,10 +201,17 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 		} else if s.LoadError != "" {
 			name += " (load worker died)"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, Figure(s.Threads, Count),
+		if len(r.Targets[i].SettingIssues) > 0 {
+			name += " ⚠"
+		}
+		afterPurge := ""
+		if purged {
+			afterPurge = " " + Figure(s.RSSAfterPurge, MiB) + " |"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |%s %s | %s | %s | %s | %s | %s | %s | %s |\n", name, Figure(s.Threads, Count),
 			PeakCell(s.PeakRSS, s)+v.Mark(i, record.MetricPeakRSS.Key), PeakCell(s.PeakRSSCooldown, s),
 			Figure(s.MeanRSSLoad, MiB)+v.Mark(i, record.MetricMeanRSSLoad.Key), Figure(s.RSSAfterCooldown, MiB)+v.Mark(i, record.MetricRSSAfterCooldown.Key),
-			Figure(s.PeakVSZ, MiB)+v.Mark(i, record.MetricPeakVSZ.Key), Figure(s.HeapInUse, MiB),
+			afterPurge, Figure(s.PeakVSZ, MiB)+v.Mark(i, record.MetricPeakVSZ.Key), Figure(s.HeapInUse, MiB),
 			Figure(s.ReqPerSec, Rate)+v.Mark(i, record.MetricReqPerSec.Key), Figure(s.P50, Millis), Figure(s.P99, Millis)+v.Mark(i, record.MetricP99.Key),
 			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[0].PeakRSS))
 	}
@@ -207,6 +219,8 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	if note := v.Footnote(r); note != "" {
 		b.WriteString("\n" + note + "\n")
 	}
+	writeSettings(b, r)
+	writePurge(b, r, sums)
 	writeCgroups(b, r, sums)
 	writeFit(b, r)
 	b.WriteString("\n### Conclusion\n\n")
@@ -258,6 +272,8 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 			out = append(out, fmt.Sprintf("%s ended the cooldown at %s, %.0f%% below its peak.", s.Target, MiB(s.RSSAfterCooldown.Median), 100*drop))
 		}
 	}
+	out = append(out, purgeConclusion(r, sums)...)
+	out = append(out, settingsConclusion(r)...)
 	for _, s := range sums {
 		switch {
 		case s.OOM != "":

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -22,6 +23,11 @@ type Allocator struct {
 	LinkName string
 	// Package is the Debian package that provides the library and its link name.
 	Package string
+	// PreloadOnly: there is no build of its own; the system build runs with the library
+	// LD_PRELOADed (scudo, whose Debian package ships no link name).
+	PreloadOnly bool
+	// Glob finds the library where ldconfig does not (LLVM's runtime directory).
+	Glob string
 }
 
 // Allocators lists every allocator allocscope knows, in their display order.
@@ -30,6 +36,17 @@ var Allocators = []Allocator{
 	{Name: "jemalloc", Library: "libjemalloc.so.2", LinkName: "libjemalloc.so", Package: "libjemalloc-dev"},
 	{Name: "mimalloc", Library: "libmimalloc.so.2", LinkName: "libmimalloc.so", Package: "libmimalloc-dev"},
 	{Name: "tcmalloc", Library: "libtcmalloc_minimal.so.4", LinkName: "libtcmalloc_minimal.so", Package: "libgoogle-perftools-dev"},
+	{Name: "scudo", Library: "libclang_rt.scudo_standalone-x86_64.so", Package: "libclang-rt-14-dev", PreloadOnly: true,
+		Glob: "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.scudo_standalone-x86_64.so"},
+}
+
+// BuildName is the build the allocator runs in: its own, or the system build it is
+// preloaded into.
+func (a Allocator) BuildName() string {
+	if a.PreloadOnly {
+		return "system"
+	}
+	return a.Name
 }
 
 // DefaultAllocators is the seed benchmark's set.
@@ -105,15 +122,43 @@ func (a Allocator) PreloadPath() (string, error) {
 	if a.Library == "" {
 		return "", nil
 	}
-	p := FindLibrary(a.Library)
+	p := a.findLibrary()
 	if p == "" {
 		return "", fmt.Errorf("%s is not installed (%s not found): install it with: apt-get install %s", a.Name, a.Library, a.Package)
 	}
 	return p, nil
 }
 
-// Missing says why the allocator cannot be linked into a build, or "" when it can.
+// findLibrary is the library's path, or "" when it is not installed.
+func (a Allocator) findLibrary() string {
+	if p := FindLibrary(a.Library); p != "" || a.Glob == "" {
+		return p
+	}
+	m, _ := filepath.Glob(a.Glob)
+	if len(m) == 0 {
+		return ""
+	}
+	sort.Strings(m)
+	return m[len(m)-1] // the newest LLVM
+}
+
+// LibraryPath is the allocator library's path, or "" when absent or the allocator is glibc's.
+func (a Allocator) LibraryPath() string {
+	if a.Library == "" {
+		return ""
+	}
+	return a.findLibrary()
+}
+
+// Missing says why the allocator cannot be linked into a build (or, preload-only,
+// cannot be preloaded), or "" when it can.
 func (a Allocator) Missing() string {
+	if a.PreloadOnly {
+		if a.findLibrary() == "" {
+			return fmt.Sprintf("%s not found: install it with: apt-get install %s", a.Library, a.Package)
+		}
+		return ""
+	}
 	if a.LinkName == "" {
 		return ""
 	}

@@ -155,6 +155,9 @@ func (b *Builder) key(alloc Allocator) (string, CargoSource, error) {
 
 // Build returns a current binary for the allocator, building it only when its inputs changed.
 func (b *Builder) Build(ctx context.Context, alloc Allocator) (Binary, error) {
+	if alloc.PreloadOnly {
+		return Binary{}, fmt.Errorf("%s has no build of its own: it runs in the system build with LD_PRELOAD", alloc.Name)
+	}
 	start := time.Now()
 	if why := alloc.Missing(); why != "" {
 		return Binary{}, fmt.Errorf("cannot build %s: %s", alloc.Name, why)

@@ -22,6 +22,9 @@ type Lane struct {
 	// Library is a malloc-compatible shared library preloaded into the system build
 	// (NAME=/path/to/lib.so), "" for a named allocator.
 	Library string
+	// Arena: the built-in server takes /alloc's and /json's per-request allocations from
+	// a bump arena (+arena) instead of one heap call per object.
+	Arena bool
 }
 
 // ParseLanes reads a comma-separated list of lanes. A comma inside a setting's value
@@ -91,14 +94,22 @@ func parseLane(word string) (l Lane, isLane bool, err error) {
 	}
 	parts := strings.Split(rest, "+")
 	for _, s := range parts[1:] {
+		if strings.TrimSpace(s) == ArenaModifier {
+			l.Arena = true
+			continue
+		}
 		k, _, ok := strings.Cut(s, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return l, true, fmt.Errorf("setting %q of lane %q is not VAR=VALUE: write it like %s+MALLOC_ARENA_MAX=2", s, word, a.Name)
+			return l, true, fmt.Errorf("setting %q of lane %q is not VAR=VALUE (or arena): write it like %s+MALLOC_ARENA_MAX=2", s, word, a.Name)
 		}
 		l.Settings = append(l.Settings, s)
 	}
 	return l, true, nil
 }
+
+// ArenaModifier, written as a lane's setting (jemalloc+arena), runs the built-in
+// server in its per-request bump arena mode.
+const ArenaModifier = "arena"
 
 // isLibraryPath says whether a lane's allocator is a path to a shared library.
 func isLibraryPath(s string) bool {

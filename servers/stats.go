@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // Stats is the built-in server's own account, from GET /stats.
@@ -25,6 +26,36 @@ type Stats struct {
 	CommittedBytes *uint64 `json:"committed_bytes"`
 	// Raw keeps the allocator's own statistics under its own names.
 	Raw map[string]uint64 `json:"raw"`
+	// Mode is "arena" when /alloc and /json allocate from a per-request bump arena, else "heap".
+	Mode string `json:"mode"`
+	// Purges counts the /purge requests served.
+	Purges uint64 `json:"purges"`
+	// Settings are the settings the allocator runs with, read back from it (jemalloc's
+	// opt.*, mimalloc's options, tcmalloc's properties, glibc's arena count).
+	Settings map[string]string `json:"settings"`
+}
+
+// Purge asks the built-in server at addr to give back what its allocator can, and
+// returns the call it made (malloc_trim(0), mi_collect(true), …).
+func Purge(ctx context.Context, client *http.Client, addr string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/purge", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Call string `json:"call"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return "", fmt.Errorf("/purge: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&r)
+	return r.Call, err
 }
 
 // FetchStats asks the built-in server at addr for its /stats.

@@ -96,7 +96,7 @@ func run(args []string) int {
 	if errors.As(err, &sig) {
 		return 128 + int(sig.sig)
 	}
-	if errors.Is(err, errUsage) || errors.Is(err, experiment.ErrPlan) {
+	if errors.Is(err, errUsage) || errors.Is(err, experiment.ErrPlan) || errors.Is(err, experiment.ErrRefused) {
 		return 2
 	}
 	return 1

@@ -123,6 +123,7 @@ type runArgs struct {
 	against, failIf      *string
 	metricsAddr          *string
 	metricsPublic        *bool
+	preset               *string
 	// The parameters a sweep can list: one value each, or a list on one of them.
 	scenarios, conns, threads listFlag
 }
@@ -171,6 +172,10 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.Var(sizeFlag{&o.MemoryLimit}, "memory-limit", "run each target in its own memory cgroup limited to SIZE (e.g. 256MiB; no swap): an OOM kill is recorded as an event, the other targets go on")
 	fs.BoolVar(&o.Fit, "fit", false, "find each target's smallest memory limit (within 5%) that completes the scenario with no OOM kill and at least 90% of its unlimited throughput")
 	fs.IntVar(&o.FitTrials, "fit-trials", record.DefaultFitTrials, "with --fit: the most trials after the unlimited run")
+	fs.BoolVar(&o.Strict, "strict", false, "refuse to run when an allocator ignored or rejected a lane's setting (a typo, another allocator's variable, an invalid MALLOC_CONF pair)")
+	fs.BoolVar(&o.Purge, "purge", false, "after the cooldown, ask each allocator to give back what it can (GET /purge) and measure the RSS after purge")
+	fs.Var(durationFlag{&o.PurgeWait}, "purge-wait", "with --purge: how long the purge phase measures (default 3s)")
+	a.preset = fs.String("preset", "", "a talk's shorthand for lanes and flags: "+presetNames()+" (flags given too win; --preset list describes them)")
 	return fs, a
 }
 
@@ -178,6 +183,17 @@ func cmdRun(args []string) error {
 	fs, a := runFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *a.preset == "list" {
+		for _, p := range experiment.Presets {
+			fmt.Printf("%s: %s\n  %s\n", p.Name, p.Description, presetFlags(p))
+		}
+		return nil
+	}
+	if *a.preset != "" {
+		if err := a.applyPreset(fs); err != nil {
+			return err
+		}
 	}
 	o, x, allocs, targetAllocs, headless := a.o, a.x, a.allocs, a.targetAllocs, a.headless
 	if fs.NArg() > 0 {
@@ -325,6 +341,50 @@ func (a *runArgs) sweep(o *experiment.Options) error {
 		return usagef("--path and a --scenario sweep: choose one")
 	}
 	return nil
+}
+
+// applyPreset sets what the preset names and the command line left unset.
+func (a *runArgs) applyPreset(fs *flag.FlagSet) error {
+	p, err := experiment.LookupPreset(*a.preset)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if !flagSet(fs, "allocators") {
+		*a.allocs = p.Allocators
+	}
+	if !flagSet(fs, "scenario") && !flagSet(fs, "path") && p.Scenario != "" {
+		a.scenarios.Set(p.Scenario)
+	}
+	if !flagSet(fs, "c") && p.Connections > 0 {
+		a.conns.Set(strconv.Itoa(p.Connections))
+	}
+	if !flagSet(fs, "threads") && p.Threads > 0 {
+		a.threads.Set(strconv.Itoa(p.Threads))
+	}
+	if !flagSet(fs, "purge") && p.Purge {
+		a.o.Purge = true
+	}
+	return nil
+}
+
+func presetNames() string {
+	var names []string
+	for _, p := range experiment.Presets {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// presetFlags is the preset written as the flags it stands for.
+func presetFlags(p experiment.Preset) string {
+	out := fmt.Sprintf("--allocators '%s' --scenario %s -c %d", p.Allocators, p.Scenario, p.Connections)
+	if p.Threads > 0 {
+		out += fmt.Sprintf(" --threads %d", p.Threads)
+	}
+	if p.Purge {
+		out += " --purge"
+	}
+	return out
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

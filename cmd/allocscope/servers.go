@@ -43,6 +43,11 @@ func cmdServersBuild(args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	for i, a := range allocs {
+		if a.PreloadOnly {
+			allocs[i], _ = servers.LookupAllocator(a.BuildName())
+		}
+	}
 	allocs = slices.CompactFunc(allocs, func(a, b servers.Allocator) bool { return a.Name == b.Name })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,16 +86,20 @@ func cmdServersList(args []string) error {
 		}
 		lib := "glibc malloc"
 		if a.Library != "" {
-			lib = servers.FindLibrary(a.Library)
+			lib = a.LibraryPath()
 			if lib == "" {
 				lib = a.Library + " (missing)"
 			}
 		}
 		bin, size := "not built (allocscope servers build)", "-"
-		if p := b.CachedPath(a); p != "" {
+		build, _ := servers.LookupAllocator(a.BuildName())
+		if p := b.CachedPath(build); p != "" {
 			bin = p
 			if st, err := os.Stat(p); err == nil {
 				size = humanBytes(st.Size())
+			}
+			if a.PreloadOnly {
+				bin += " (LD_PRELOAD)"
 			}
 		}
 		ver := a.PackageVersion()

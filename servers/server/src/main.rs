@@ -27,9 +27,10 @@ struct Args {
     threads: usize,
     header_timeout: Duration,
     memory_budget: u64,
+    arena: bool,
 }
 
-const USAGE: &str = "usage: allocscope-server [--port N (0 = any free port)] [--bind ADDR (default 127.0.0.1)] [--threads N (default: cores, at most 1024)] [--header-timeout SECONDS (default 10)] [--memory-budget BYTES (what /hold and /large may keep alive; default: an eighth of the machine's memory)]";
+const USAGE: &str = "usage: allocscope-server [--port N (0 = any free port)] [--bind ADDR (default 127.0.0.1)] [--threads N (default: cores, at most 1024)] [--header-timeout SECONDS (default 10)] [--memory-budget BYTES (what /hold and /large may keep alive; default: an eighth of the machine's memory)] [--arena (/alloc and /json allocate from a per-request bump arena)]";
 
 const MAX_THREADS: usize = 1024;
 
@@ -40,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         header_timeout: Duration::from_secs(10),
         memory_budget: workloads::default_budget(),
+        arena: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +52,10 @@ fn parse_args() -> Result<Args, String> {
         if name == "--help" || name == "-h" {
             println!("{USAGE}");
             std::process::exit(0);
+        }
+        if name == "--arena" && inline.is_none() {
+            a.arena = true;
+            continue;
         }
         let value = match inline.or_else(|| it.next()) {
             Some(v) => v,
@@ -115,16 +121,18 @@ fn stats_json() -> String {
     let heap = stats::heap(allocator);
     let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
     let raw: Vec<String> = heap.raw.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    let settings: Vec<String> = stats::settings(allocator).iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
     format!(
         concat!(
-            "{{\"build\":\"{}\",\"allocator\":\"{}\",\"version\":\"{}\",\"malloc_from\":\"{}\",",
+            "{{\"build\":\"{}\",\"allocator\":\"{}\",\"version\":\"{}\",\"malloc_from\":\"{}\",\"mode\":\"{}\",",
             "\"requests\":{},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},",
-            "\"allocated_bytes\":{},\"committed_bytes\":{},\"raw\":{{{}}}}}"
+            "\"allocated_bytes\":{},\"committed_bytes\":{},\"purges\":{},\"raw\":{{{}}},\"settings\":{{{}}}}}"
         ),
         alloc::BUILD,
         allocator,
         heap.version.replace('"', "'"),
         stats::malloc_owner().replace('"', "'"),
+        if workloads::ARENA.load(Ordering::Relaxed) { "arena" } else { "heap" },
         REQUESTS.load(Ordering::Relaxed),
         CONNECTION_ERRORS.load(Ordering::Relaxed),
         alloc::live_bytes().max(0),
@@ -132,8 +140,23 @@ fn stats_json() -> String {
         workloads::LARGE_BYTES.load(Ordering::Relaxed),
         opt(heap.allocated),
         opt(heap.committed),
+        PURGES.load(Ordering::Relaxed),
         raw.join(","),
+        settings.join(","),
     )
+}
+
+static PURGES: AtomicU64 = AtomicU64::new(0);
+
+fn purge_json() -> Response<Body> {
+    let allocator = stats::allocator(alloc::BUILD);
+    match stats::purge(allocator) {
+        Ok(call) => {
+            PURGES.fetch_add(1, Ordering::Relaxed);
+            reply(StatusCode::OK, "application/json", format!("{{\"allocator\":\"{allocator}\",\"call\":\"{}\"}}", call.replace('"', "\\\"")))
+        }
+        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e + "\n"),
+    }
 }
 
 async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
@@ -159,7 +182,8 @@ async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
             Err(reason) => bad_request(reason),
         },
         "/stats" => reply(StatusCode::OK, "application/json", stats_json()),
-        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found: try / /alloc /json /hold /large /stats\n".into()),
+        "/purge" => purge_json(),
+        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found: try / /alloc /json /hold /large /stats /purge\n".into()),
     };
     Ok(resp)
 }
@@ -218,6 +242,7 @@ fn main() {
     };
     raise_fd_limit();
     workloads::MEMORY_BUDGET.store(args.memory_budget, Ordering::Relaxed);
+    workloads::ARENA.store(args.arena, Ordering::Relaxed);
     let listener = match std::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)) {
         Ok(l) => l,
         Err(e) => {

@@ -42,6 +42,8 @@ pub fn allocator(build: &str) -> &'static str {
                 "mimalloc"
             } else if owner.contains("tcmalloc") {
                 "tcmalloc"
+            } else if owner.contains("scudo") {
+                "scudo"
             } else {
                 "glibc"
             }
@@ -63,6 +65,9 @@ pub fn heap(alloc: &str) -> Heap {
         "jemalloc" => jemalloc(),
         "mimalloc" => mimalloc(),
         "tcmalloc" => tcmalloc(),
+        // scudo's mallinfo2 has glibc's layout (uordblks: what it hands out), but glibc's
+        // version is not scudo's.
+        "scudo" => Heap { version: String::new(), ..glibc() },
         _ => glibc(),
     }
 }
@@ -200,4 +205,161 @@ fn tcmalloc() -> Heap {
         _ => None,
     };
     h
+}
+
+/// The settings the allocator actually runs with, read back from the allocator itself
+/// (not from the environment): what proves that a lane's setting took effect.
+pub fn settings(alloc: &str) -> Vec<(String, String)> {
+    match alloc {
+        "jemalloc" => jemalloc_settings(),
+        "mimalloc" => mimalloc_settings(),
+        "tcmalloc" => tcmalloc_settings(),
+        "scudo" => vec![],
+        _ => glibc_settings(),
+    }
+}
+
+/// glibc keeps no getter for its tunables; the number of arenas it made is what
+/// MALLOC_ARENA_MAX bounds, and malloc_info lists one <heap> per arena.
+fn glibc_settings() -> Vec<(String, String)> {
+    let Some(f) = symbol("malloc_info") else { return vec![] };
+    let info: extern "C" fn(c_int, *mut libc::FILE) -> c_int = unsafe { std::mem::transmute(f) };
+    let mut buf: *mut c_char = std::ptr::null_mut();
+    let mut len: size_t = 0;
+    let stream = unsafe { libc::open_memstream(&mut buf, &mut len) };
+    if stream.is_null() {
+        return vec![];
+    }
+    info(0, stream);
+    unsafe { libc::fclose(stream) };
+    if buf.is_null() {
+        return vec![];
+    }
+    let xml = unsafe { CStr::from_ptr(buf) }.to_string_lossy().into_owned();
+    unsafe { libc::free(buf as *mut c_void) };
+    vec![("arenas".to_string(), xml.matches("<heap nr=").count().to_string())]
+}
+
+fn jemalloc_settings() -> Vec<(String, String)> {
+    let Some(f) = symbol("mallctl") else { return vec![] };
+    let mallctl: Mallctl = unsafe { std::mem::transmute(f) };
+    let mut out = vec![];
+    for (name, key) in [("background_thread", c"opt.background_thread"), ("tcache", c"opt.tcache")] {
+        let mut v: bool = false;
+        let mut l = std::mem::size_of::<bool>();
+        if mallctl(key.as_ptr(), &mut v as *mut _ as *mut c_void, &mut l, std::ptr::null_mut(), 0) == 0 {
+            out.push((name.to_string(), v.to_string()));
+        }
+    }
+    for (name, key) in [("dirty_decay_ms", c"opt.dirty_decay_ms"), ("muzzy_decay_ms", c"opt.muzzy_decay_ms")] {
+        let mut v: isize = 0;
+        let mut l = std::mem::size_of::<isize>();
+        if mallctl(key.as_ptr(), &mut v as *mut _ as *mut c_void, &mut l, std::ptr::null_mut(), 0) == 0 {
+            out.push((name.to_string(), v.to_string()));
+        }
+    }
+    for (name, key) in [("narenas", c"opt.narenas"), ("arenas", c"arenas.narenas")] {
+        let mut v: u32 = 0;
+        let mut l = std::mem::size_of::<u32>();
+        if mallctl(key.as_ptr(), &mut v as *mut _ as *mut c_void, &mut l, std::ptr::null_mut(), 0) == 0 {
+            out.push((name.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+// mi_option_t's order changes between releases: these are 2.0.x's (Debian 12 ships 2.0.9),
+// each read as MIMALLOC_<NAME>. Another release reports no options rather than wrong ones.
+const MIMALLOC_2_0_OPTIONS: [&str; 28] = [
+    "show_errors", "show_stats", "verbose", "eager_commit", "", "", "large_os_pages", "reserve_huge_os_pages",
+    "reserve_huge_os_pages_at", "reserve_os_memory", "", "page_reset", "abandoned_page_decommit", "",
+    "eager_commit_delay", "decommit_delay", "use_numa_nodes", "limit_os_alloc", "os_tag", "max_errors",
+    "max_warnings", "max_segment_reclaim", "allow_decommit", "segment_decommit_delay", "decommit_extend_delay",
+    "destroy_on_exit", "", "",
+];
+
+fn mimalloc_settings() -> Vec<(String, String)> {
+    let (Some(v), Some(g)) = (symbol("mi_version"), symbol("mi_option_get")) else { return vec![] };
+    let version: extern "C" fn() -> c_int = unsafe { std::mem::transmute(v) };
+    let get: extern "C" fn(c_int) -> libc::c_long = unsafe { std::mem::transmute(g) };
+    let v = version();
+    if !(200..210).contains(&v) {
+        return vec![];
+    }
+    MIMALLOC_2_0_OPTIONS
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.is_empty())
+        .map(|(i, n)| (n.to_string(), get(i as c_int).to_string()))
+        .collect()
+}
+
+fn tcmalloc_settings() -> Vec<(String, String)> {
+    let mut out = vec![];
+    if let Some(f) = symbol("MallocExtension_GetNumericProperty") {
+        let get: extern "C" fn(*const c_char, *mut size_t) -> c_int = unsafe { std::mem::transmute(f) };
+        for (name, key) in [
+            ("max_total_thread_cache_bytes", c"tcmalloc.max_total_thread_cache_bytes"),
+            ("aggressive_memory_decommit", c"tcmalloc.aggressive_memory_decommit"),
+        ] {
+            let mut v: size_t = 0;
+            if get(key.as_ptr(), &mut v) != 0 {
+                out.push((name.to_string(), v.to_string()));
+            }
+        }
+    }
+    // The release rate has only a C++ getter: MallocExtension::instance() is the
+    // TCMallocImplementation whose (non-virtual-called) method reads the flag.
+    if let (Some(i), Some(r)) = (symbol("_ZN15MallocExtension8instanceEv"), symbol("_ZN22TCMallocImplementation20GetMemoryReleaseRateEv")) {
+        let instance: extern "C" fn() -> *mut c_void = unsafe { std::mem::transmute(i) };
+        let rate: extern "C" fn(*mut c_void) -> f64 = unsafe { std::mem::transmute(r) };
+        let this = instance();
+        if !this.is_null() {
+            out.push(("release_rate".to_string(), format!("{}", rate(this))));
+        }
+    }
+    out
+}
+
+/// Asks the allocator to give back to the OS what it can; returns the call made.
+pub fn purge(alloc: &str) -> Result<&'static str, String> {
+    match alloc {
+        "jemalloc" => {
+            let f = symbol("mallctl").ok_or("jemalloc's mallctl is missing")?;
+            let mallctl: Mallctl = unsafe { std::mem::transmute(f) };
+            // 4096 is MALLCTL_ARENAS_ALL: every arena's dirty and muzzy pages.
+            let r = mallctl(c"arena.4096.purge".as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0);
+            if r != 0 {
+                return Err(format!("mallctl(arena.4096.purge) failed with {r}"));
+            }
+            Ok("mallctl(\"arena.4096.purge\")")
+        }
+        "mimalloc" => {
+            let f = symbol("mi_collect").ok_or("mimalloc's mi_collect is missing")?;
+            let collect: extern "C" fn(bool) = unsafe { std::mem::transmute(f) };
+            collect(true);
+            Ok("mi_collect(true)")
+        }
+        "tcmalloc" => {
+            let f = symbol("MallocExtension_ReleaseFreeMemory").ok_or("tcmalloc's MallocExtension_ReleaseFreeMemory is missing")?;
+            let release: extern "C" fn() = unsafe { std::mem::transmute(f) };
+            release();
+            Ok("MallocExtension_ReleaseFreeMemory()")
+        }
+        "scudo" => {
+            let f = symbol("mallopt").ok_or("scudo's mallopt is missing")?;
+            let mallopt: extern "C" fn(c_int, c_int) -> c_int = unsafe { std::mem::transmute(f) };
+            // M_PURGE (-101) makes scudo release every free page of its primary and secondary.
+            if mallopt(-101, 0) != 1 {
+                return Err("scudo's mallopt(M_PURGE) was refused".into());
+            }
+            Ok("mallopt(M_PURGE, 0)")
+        }
+        _ => {
+            let f = symbol("malloc_trim").ok_or("glibc's malloc_trim is missing")?;
+            let trim: extern "C" fn(size_t) -> c_int = unsafe { std::mem::transmute(f) };
+            trim(0);
+            Ok("malloc_trim(0)")
+        }
+    }
 }

@@ -1,0 +1,61 @@
+package experiment
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Preset is a documented shorthand for a talk: a lane list plus the flags that make its
+// point. Flags given on the command line win over the preset's.
+type Preset struct {
+	Name        string
+	Description string
+	// Allocators is the --allocators lane list.
+	Allocators  string
+	Scenario    string
+	Connections int
+	Threads     int
+	Purge       bool
+}
+
+// Presets are the talks' shorthands, in the order `--preset list` shows them.
+var Presets = []Preset{
+	{
+		Name:        "give-back",
+		Description: "each allocator as shipped against its give-memory-back settings, with a purge phase after the cooldown",
+		Allocators: "system,glibc-trim=system+MALLOC_TRIM_THRESHOLD_=0," +
+			"jemalloc,jemalloc-decay=jemalloc+MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0," +
+			"mimalloc,mimalloc-decommit=mimalloc+MIMALLOC_DECOMMIT_DELAY=0," +
+			"tcmalloc,tcmalloc-release=tcmalloc+TCMALLOC_RELEASE_RATE=10+TCMALLOC_AGGRESSIVE_DECOMMIT=1",
+		Scenario:    "json",
+		Connections: 500,
+		Purge:       true,
+	},
+	{
+		Name:        "arenas",
+		Description: "glibc as shipped against MALLOC_ARENA_MAX=1 and =2, at 16 server threads: glibc's arenas and its address space",
+		Allocators:  "system,arena-max-1=system+MALLOC_ARENA_MAX=1,arena-max-2=system+MALLOC_ARENA_MAX=2",
+		Scenario:    "churn",
+		Connections: 500,
+		Threads:     16,
+	},
+	{
+		Name:        "arena",
+		Description: "per-request heap allocations against a per-request bump arena (seed 004), under each allocator",
+		Allocators:  "system,system+arena,jemalloc,jemalloc+arena,mimalloc,mimalloc+arena",
+		Scenario:    "json",
+		Connections: 500,
+	},
+}
+
+// LookupPreset finds a preset by name.
+func LookupPreset(name string) (Preset, error) {
+	var names []string
+	for _, p := range Presets {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return Preset{}, fmt.Errorf("unknown preset %q: choose from %s", name, strings.Join(names, ", "))
+}
