@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -388,6 +390,79 @@ func TestLaneSettingsReachTheServerAndNameTheLane(t *testing.T) {
 	if !(sums[1].PeakVSZ.Median < sums[0].PeakVSZ.Median) {
 		t.Errorf("peak VSZ with MALLOC_ARENA_MAX=1 %.0f MiB, without %.0f MiB: the setting did not reach the server", sums[1].PeakVSZ.Median/(1<<20), sums[0].PeakVSZ.Median/(1<<20))
 	}
+	// The proof from inside: glibc itself counts one arena (malloc_info), against
+	// several for the eight contending threads without the setting.
+	if arena1.Settings["arenas"] != "1" || len(arena1.SettingIssues) > 0 {
+		t.Errorf("arena1: /stats settings %v, issues %v; want arenas=1 and none", arena1.Settings, arena1.SettingIssues)
+	}
+	if n, _ := strconv.Atoi(plain.Settings["arenas"]); n < 2 {
+		t.Errorf("system at 8 threads under churn ran %q arenas, want several", plain.Settings["arenas"])
+	}
+	t.Logf("arenas: system %s, arena1 %s; peak VSZ %.1f vs %.1f MiB", plain.Settings["arenas"], arena1.Settings["arenas"], sums[0].PeakVSZ.Median/(1<<20), sums[1].PeakVSZ.Median/(1<<20))
+}
+
+func TestAMisspelledSettingIsFlaggedAndStrictRefusesIt(t *testing.T) {
+	lanes, err := servers.ParseLanes("jemalloc+MALLOC_CONF=dirty_decay_ms:2000,bakground_thread:true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := shortPlan(t, "jemalloc")
+	o.Lanes = lanes
+	o.Duration = time.Second
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := rec.Targets[0]
+	if tg.Settings["dirty_decay_ms"] != "2000" {
+		t.Errorf("jemalloc runs with dirty_decay_ms %q, want the 2000 asked (settings %v)", tg.Settings["dirty_decay_ms"], tg.Settings)
+	}
+	if len(tg.SettingIssues) != 1 || !strings.Contains(tg.SettingIssues[0], "Invalid conf pair: bakground_thread:true") {
+		t.Errorf("setting issues %q, want jemalloc's complaint about bakground_thread", tg.SettingIssues)
+	}
+	if md := markdown(t, rec); !strings.Contains(md, "**no: &lt;jemalloc&gt;: Invalid conf pair") {
+		t.Errorf("the Markdown does not flag the ignored setting:\n%s", md)
+	}
+
+	o.Strict = true
+	o.SavePath = filepath.Join(t.TempDir(), "strict.json")
+	rec, err = runPlan(t, context.Background(), o, nil)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "bakground_thread") {
+		t.Fatalf("--strict ran a plan with an invalid conf pair: err %v", err)
+	}
+	if runs := rec.Targets[0].Runs; len(runs) > 0 && runs[0].Result != nil {
+		t.Errorf("--strict refused the plan only after loading it: %+v", runs[0].Result)
+	}
+}
+
+func TestPurgePhaseAsksEachLaneAndMeasuresWhatStayed(t *testing.T) {
+	o := shortPlan(t, "system", "jemalloc")
+	o.Path, o.Connections = "/hold?bytes=1MiB&ms=200", 16
+	o.Purge, o.PurgeWait = true, time.Second
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := record.Summarize(rec)
+	for i, tg := range rec.Targets {
+		run := tg.Runs[0]
+		if len(run.Purges) != 1 || run.Purges[0].Error != "" || run.Purges[0].Call == "" {
+			t.Fatalf("%s: purges %+v, want one that succeeded", tg.Name, run.Purges)
+		}
+		if run.Phases.PurgeEnd <= run.Phases.CooldownEnd || run.Phases.PhaseAt(run.Purges[0].T) != record.PhasePurge {
+			t.Errorf("%s: phases %+v, purge at %s", tg.Name, run.Phases, run.Purges[0].T)
+		}
+		if !sums[i].RSSAfterPurge.Known() || !sums[i].RSSAfterCooldown.Known() {
+			t.Errorf("%s: RSS after purge %+v, after cooldown %+v", tg.Name, sums[i].RSSAfterPurge, sums[i].RSSAfterCooldown)
+		}
+		t.Logf("%s: %s: RSS after cooldown %.1f MiB, after purge %.1f MiB", tg.Name, run.Purges[0].Call, sums[i].RSSAfterCooldown.Median/(1<<20), sums[i].RSSAfterPurge.Median/(1<<20))
+	}
+	if !strings.Contains(rec.Targets[0].Runs[0].Purges[0].Call, "malloc_trim") || !strings.Contains(rec.Targets[1].Runs[0].Purges[0].Call, "arena.4096.purge") {
+		t.Errorf("calls: %q, %q", rec.Targets[0].Runs[0].Purges[0].Call, rec.Targets[1].Runs[0].Purges[0].Call)
+	}
+	if md := markdown(t, rec); !strings.Contains(md, "RSS after purge") || !strings.Contains(md, "a purge gave back") {
+		t.Errorf("the Markdown has no purge figures:\n%s", md)
+	}
 }
 
 func TestALaneFromALibraryPathRunsWithThatLibraryServingMalloc(t *testing.T) {
@@ -424,4 +499,13 @@ func TestALaneFromALibraryPathRunsWithThatLibraryServingMalloc(t *testing.T) {
 	if run := tg.Runs[0]; run.Result == nil || run.Result.Requests == 0 {
 		t.Errorf("the lane served nothing: %+v", run.Result)
 	}
+}
+
+func markdown(t *testing.T, rec *record.Record) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := report.Markdown(&b, rec); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

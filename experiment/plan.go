@@ -310,6 +310,15 @@ func (o Options) validateStep() error {
 			return fmt.Errorf("lane %s: +arena is a mode of the built-in server; a --target command has none: drop +arena from --target-allocators", l.Name)
 		}
 	}
+	// A variable the allocator does not read is known before anything starts; what the
+	// allocator makes of a value is checked once it runs (checkSettings).
+	if o.Strict {
+		for _, l := range append(append([]servers.Lane(nil), o.Lanes...), o.TargetLanes...) {
+			if issues := servers.CheckSettings(servers.Family(l.Allocator), l.Settings, nil, nil); l.Library == "" && len(issues) > 0 {
+				return fmt.Errorf("%w by --strict: lane %s: %s (fix the setting, or drop --strict to run it anyway)", ErrRefused, l.Name, strings.Join(issues, "; "))
+			}
+		}
+	}
 	if o.Purge && o.PurgeWait <= 0 {
 		return fmt.Errorf("--purge-wait must be above 0 (e.g. 3s)")
 	}

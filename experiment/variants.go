@@ -98,8 +98,10 @@ func (e *Experiment) purgePhase(ctx context.Context, run int, group []int, procs
 	return ok
 }
 
-// purge sends GET /purge to the lanes in group at once and records each answer.
+// purge sends GET /purge to the lanes in group at once and records each answer: one
+// "purge" event marks the moment on the charts, a "purged" event per lane its answer.
 func (e *Experiment) purge(ctx context.Context, run int, group []int, procs []*servers.Process, why string) {
+	e.event("", "purge", "purge ("+why+"): asking each allocator to give memory back")
 	var wg sync.WaitGroup
 	for _, i := range group {
 		l := e.lanes[i]
@@ -133,7 +135,7 @@ func (e *Experiment) purge(ctx context.Context, run int, group []int, procs []*s
 			tr = &e.rec.Targets[i].Runs[run]
 			tr.Purges = append(tr.Purges, pg)
 			e.mu.Unlock()
-			e.event(l.name, "purge", msg)
+			e.event(l.name, "purged", msg)
 		}()
 	}
 	wg.Wait()

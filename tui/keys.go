@@ -7,6 +7,7 @@ type KeyMap struct {
 	Quit    key.Binding
 	Pause   key.Binding
 	Restart key.Binding
+	Purge   key.Binding
 	Metric  key.Binding
 	Chart   key.Binding
 	Export  key.Binding
@@ -23,6 +24,7 @@ func DefaultKeyMap() KeyMap {
 		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Pause:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause load")),
 		Restart: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "run again")),
+		Purge:   key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "purge (give back)")),
 		Metric:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metric")),
 		Chart:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "full chart")),
 		Export:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export")),
@@ -41,7 +43,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Quit, k.Pause, k.Restart}, {k.Metric, k.Chart, k.Wider, k.Narrow}, {k.Export, k.Back, k.Forward, k.Help}}
+	return [][]key.Binding{{k.Quit, k.Pause, k.Restart, k.Purge}, {k.Metric, k.Chart, k.Wider, k.Narrow}, {k.Export, k.Back, k.Forward, k.Help}}
 }
 
 // enabledKeys is the key map with only the keys that do something now: key.Matches and
@@ -52,6 +54,8 @@ func (m Model) enabledKeys() KeyMap {
 	live := m.mode == modeLive && m.run != nil
 	chart := m.mode == modeLive || m.mode == modeReplay || m.mode == modeStopping
 	k.Pause.SetEnabled(live && controllable)
+	_, purgeable := m.run.(Purger)
+	k.Purge.SetEnabled(live && purgeable)
 	k.Restart.SetEnabled(m.start != nil && !m.once && (live || m.mode == modeSummary))
 	k.Metric.SetEnabled(chart)
 	k.Chart.SetEnabled(chart)

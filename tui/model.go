@@ -357,6 +357,14 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 				return nil
 			}
 		}
+	case key.Matches(k, m.keys.Purge):
+		if run, ok := m.run.(Purger); ok && m.mode == modeLive {
+			m.status = "purge: asking every lane's allocator to give memory back"
+			return m, func() tea.Msg {
+				run.PurgeNow()
+				return nil
+			}
+		}
 	case key.Matches(k, m.keys.Restart):
 		switch m.mode {
 		case modeLive:

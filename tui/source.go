@@ -30,5 +30,11 @@ type Controller interface {
 	Paused() bool
 }
 
+// Purger is what a source running the built-in server offers besides: the purge key,
+// which asks every lane's allocator to give memory back now.
+type Purger interface {
+	PurgeNow()
+}
+
 // StartFunc starts a new run; the run ends by itself or when ctx is cancelled.
 type StartFunc func(ctx context.Context) (Source, error)

@@ -44,6 +44,7 @@ type fakeSession struct {
 	changed chan struct{}
 	done    chan struct{}
 	paused  bool
+	purges  int
 }
 
 func newFake(rec *record.Record) *fakeSession {
@@ -54,6 +55,7 @@ func (f *fakeSession) Phase() string            { return record.PhaseLoad }
 func (f *fakeSession) Pause()                   { f.paused = true }
 func (f *fakeSession) Resume()                  { f.paused = false }
 func (f *fakeSession) Paused() bool             { return f.paused }
+func (f *fakeSession) PurgeNow()                { f.purges++ }
 func (f *fakeSession) Changed() <-chan struct{} { return f.changed }
 func (f *fakeSession) Done() <-chan struct{}    { return f.done }
 func (f *fakeSession) Err() error               { return nil }
@@ -292,5 +294,23 @@ func TestGoldenEightLanes(t *testing.T) {
 	}
 	if l := computeLayout(80, 24, 8); l.sideBySide || l.panelsHeight != 8 {
 		t.Errorf("8 lanes at 80×24: %+v; want a line per lane", l)
+	}
+}
+
+func TestPurgeKeyAsksTheRunAndAnIgnoredSettingIsFlagged(t *testing.T) {
+	m, f := live(t, 120, 40)
+	m, cmd := step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("g")})
+	if cmd == nil {
+		t.Fatal("g did nothing during a live run")
+	}
+	cmd()
+	if f.purges != 1 || !strings.Contains(m.View(), "purge: asking every lane") {
+		t.Fatalf("purges %d after g; view:\n%s", f.purges, m.View())
+	}
+	rec := m.rec.Clone()
+	rec.Targets[1].SettingIssues = []string{"<jemalloc>: Invalid conf pair: bogus:1"}
+	m, _ = step(t, m, snapshotMsg{gen: 0, rec: rec, phase: record.PhaseLoad})
+	if v := m.View(); !strings.Contains(v, "⚠ setting ignored") {
+		t.Fatalf("a lane whose setting was ignored is not flagged:\n%s", v)
 	}
 }

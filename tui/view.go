@@ -298,6 +298,9 @@ func (m Model) panels() string {
 		for i, t := range m.rec.Targets {
 			v := m.targetView(t)
 			name := lipgloss.NewStyle().Foreground(targetColor(i)).Bold(true).Render("■ " + v.name)
+			if len(t.SettingIssues) > 0 {
+				name += warn.Render(" ⚠")
+			}
 			// A line per lane has no room for the pid: only a crash is worth its width.
 			state := ""
 			if v.crashed {
@@ -321,6 +324,10 @@ func (m Model) panels() string {
 		state := v.state
 		if v.crashed {
 			state = warn.Render(state)
+		}
+		// A setting the allocator ignored makes the lane's name a lie: say so first.
+		if len(t.SettingIssues) > 0 {
+			state = warn.Render("⚠ setting ignored: " + t.SettingIssues[0])
 		}
 		heap := "heap n/a"
 		if v.heapKnown {
@@ -420,7 +427,7 @@ type summaryColumn struct {
 // summaryColumns are the summary table's columns in priority order, with a * where the
 // verdict calls a difference from the baseline.
 func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
-	return []summaryColumn{
+	cols := []summaryColumn{
 		{"Target", func(i int, s record.Summary) string { return s.Target }},
 		{"Peak RSS", func(i int, s record.Summary) string {
 			return report.PeakCell(s.PeakRSS, s) + v.Mark(i, record.MetricPeakRSS.Key)
@@ -437,6 +444,11 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 		{"After cool", func(i int, s record.Summary) string {
 			return report.Figure(s.RSSAfterCooldown, report.MiB) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
 		}},
+	}
+	if anyPurged(sums) {
+		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, report.MiB) }})
+	}
+	return append(cols, []summaryColumn{
 		{"Errors", func(i int, s record.Summary) string { return report.Figure(s.Errors, report.Count) }},
 		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[0].PeakRSS) }},
 		{"Threads", func(i int, s record.Summary) string { return report.Figure(s.Threads, report.Count) }},
@@ -446,7 +458,16 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 		}},
 		{"p50", func(i int, s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
 		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
+	}...)
+}
+
+func anyPurged(sums []record.Summary) bool {
+	for _, s := range sums {
+		if s.RSSAfterPurge.Known() {
+			return true
+		}
 	}
+	return false
 }
 
 // currentStep is the sweep step of the latest run.
