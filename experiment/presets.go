@@ -11,8 +11,10 @@ type Preset struct {
 	Name        string
 	Description string
 	// Allocators is the --allocators lane list.
-	Allocators  string
-	Scenario    string
+	Allocators string
+	Scenario   string
+	// Path, when set, is the request path instead of the scenario's.
+	Path        string
 	Connections int
 	Threads     int
 	Purge       bool
@@ -27,7 +29,9 @@ var Presets = []Preset{
 			"jemalloc,jemalloc-decay=jemalloc+MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0," +
 			"mimalloc,mimalloc-decommit=mimalloc+MIMALLOC_DECOMMIT_DELAY=0," +
 			"tcmalloc,tcmalloc-release=tcmalloc+TCMALLOC_RELEASE_RATE=10+TCMALLOC_AGGRESSIVE_DECOMMIT=1",
-		Scenario:    "json",
+		// fragment keeps each request's 16 KiB alive for 2 s: a heap of 100 MiB and more
+		// under load, all of it free once the load stops, for the allocator to give back or keep.
+		Scenario:    "fragment",
 		Connections: 500,
 		Purge:       true,
 	},
@@ -43,8 +47,11 @@ var Presets = []Preset{
 		Name:        "arena",
 		Description: "per-request heap allocations against a per-request bump arena (seed 004), under each allocator",
 		Allocators:  "system,system+arena,jemalloc,jemalloc+arena,mimalloc,mimalloc+arena",
+		// 2,000 objects a request: enough per-request work for where it is allocated to
+		// show. At the json scenario's 100, connection buffers dominate and the modes tie.
 		Scenario:    "json",
-		Connections: 500,
+		Path:        "/json?items=2000",
+		Connections: 200,
 	},
 }
 

@@ -43,6 +43,9 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 		}
 	}
 	issues := servers.CheckSettings(family, l.env, effective, p.Output())
+	if l.arena && effective != nil && mode != "arena" {
+		issues = append(issues, "+arena asked, but the server runs its heap mode")
+	}
 	e.mu.Lock()
 	t := &e.rec.Targets[i]
 	before := len(t.SettingIssues)

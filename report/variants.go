@@ -123,8 +123,11 @@ func purgeConclusion(r *record.Record, sums []record.Summary) []string {
 		}
 		before, after := s.RSSAfterCooldown.Median, s.RSSAfterPurge.Median
 		given := max(before-after, 0)
-		line := fmt.Sprintf("%s: of the %s it held after the cooldown, a purge gave back %s (%.0f%%): that much was reclaimable; %s stayed",
+		line := fmt.Sprintf("%s: of the %s it held after the cooldown, a purge gave back %s (%.0f%%), what was still reclaimable; %s stayed",
 			s.Target, MiB(before), MiB(given), 100*given/before, MiB(after))
+		if given < before/100 {
+			line = fmt.Sprintf("%s: a purge gave back nothing more of the %s it held after the cooldown (it had given back what it could by itself)", s.Target, MiB(before))
+		}
 		if s.LiveAfterPurge.Known() {
 			line += fmt.Sprintf(", of which %s is live heap and %s code, stacks and the allocator's own (metadata, caches, fragmentation)",
 				MiB(s.LiveAfterPurge.Median), MiB(max(after-s.LiveAfterPurge.Median, 0)))

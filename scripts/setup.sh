@@ -3,7 +3,7 @@
 # Run by `make demo` and `make test`. Extra Debian packages can be named as arguments.
 set -euo pipefail
 
-packages=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev librust-hyper-dev librust-tokio-dev librust-tokio-macros-dev tmux procps "$@")
+packages=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libclang-rt-14-dev librust-hyper-dev librust-tokio-dev librust-tokio-macros-dev librust-bumpalo-dev tmux procps "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -88,7 +88,7 @@ func (b *Builder) resolvedSource() (CargoSource, error) {
 }
 
 func hasDebianCrates() bool {
-	for _, prefix := range []string{"hyper-0.14", "tokio-1."} {
+	for _, prefix := range []string{"hyper-0.14", "tokio-1.", "bumpalo-3."} {
 		m, _ := filepath.Glob(filepath.Join(DebianRegistry, prefix+"*"))
 		if len(m) == 0 {
 			return false
@@ -228,7 +228,7 @@ func cargoHint(lines []string, src CargoSource) string {
 	case src == SourceCratesIO && (strings.Contains(out, "Could not resolve host") || strings.Contains(out, "failed to download") ||
 		strings.Contains(out, "failed to get") || strings.Contains(out, "network failure")):
 		return "cargo cannot reach crates.io and Debian's crate sources are not installed: run scripts/setup.sh " +
-			"(or: sudo apt-get install librust-hyper-dev librust-tokio-dev librust-tokio-macros-dev), or let cargo reach crates.io"
+			"(or: sudo apt-get install librust-hyper-dev librust-tokio-dev librust-tokio-macros-dev librust-bumpalo-dev), or let cargo reach crates.io"
 	case src == SourceDebian && (strings.Contains(out, "no matching package") || strings.Contains(out, "failed to select a version")):
 		return "Debian's crate sources lack a crate the server needs: run scripts/setup.sh, or ALLOCSCOPE_CARGO_SOURCE=crates-io where cargo can reach crates.io"
 	}

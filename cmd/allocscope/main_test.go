@@ -133,6 +133,11 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--allocators", "x=/nonexistent/libx.so"}, "does not exist"},
 		{[]string{"run", "--allocators", "x=/bin/true"}, "does not export both malloc and free"},
 		{[]string{"report", future, "--metric", "rss,bogus"}, "newer than"},
+		{[]string{"run", "--preset", "talk"}, "unknown preset \"talk\": choose from give-back, arenas, arena"},
+		{[]string{"run", "--strict", "--allocators", "system+MALOC_ARENA_MAX=2"}, "plan refused by --strict: lane system+MALOC_ARENA_MAX=2: MALOC_ARENA_MAX is not a setting glibc reads"},
+		{[]string{"run", "--strict", "--allocators", "jemalloc+MALLOC_ARENA_MAX=1"}, "MALLOC_ARENA_MAX is not a setting jemalloc reads"},
+		{[]string{"run", "--target", "a=sleep 60", "--target-allocators", "jemalloc+arena"}, "+arena is a mode of the built-in server"},
+		{[]string{"run", "--purge", "--purge-wait", "0"}, "--purge-wait must be above 0"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
@@ -319,12 +324,24 @@ func TestUnwritableExportOrSaveIsRefusedBeforeAnythingStarts(t *testing.T) {
 	}
 }
 
+func TestPresetListSaysWhatEachStandsFor(t *testing.T) {
+	out, stderr, code := allocscope(t, "run", "--preset", "list")
+	if code != 0 {
+		t.Fatalf("--preset list: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"give-back:", "--purge", "arenas:", "MALLOC_ARENA_MAX=1", "--threads 16", "arena:", "jemalloc+arena"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--preset list lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestServersListNamesEveryAllocator(t *testing.T) {
 	out, stderr, code := allocscope(t, "servers", "list")
 	if code != 0 {
 		t.Fatalf("servers list: exit %d: %s", code, stderr)
 	}
-	for _, a := range []string{"system", "jemalloc", "mimalloc", "tcmalloc"} {
+	for _, a := range []string{"system", "jemalloc", "mimalloc", "tcmalloc", "scudo"} {
 		if !strings.Contains(out, "\n"+a+" ") {
 			t.Fatalf("servers list does not show %s:\n%s", a, out)
 		}

@@ -208,6 +208,9 @@ func cmdRun(args []string) error {
 	if o.Duration <= 0 || o.Interval <= 0 {
 		return usagef("-d and --interval must be above 0")
 	}
+	if flagSet(fs, "purge-wait") && o.PurgeWait <= 0 {
+		return usagef("--purge-wait must be above 0 (e.g. 3s)")
+	}
 	var err error
 	if o.Allocators, o.Lanes, err = allocatorLanes(*allocs); err != nil {
 		return err
@@ -352,8 +355,12 @@ func (a *runArgs) applyPreset(fs *flag.FlagSet) error {
 	if !flagSet(fs, "allocators") {
 		*a.allocs = p.Allocators
 	}
-	if !flagSet(fs, "scenario") && !flagSet(fs, "path") && p.Scenario != "" {
-		a.scenarios.Set(p.Scenario)
+	if !flagSet(fs, "scenario") && !flagSet(fs, "path") {
+		if p.Path != "" {
+			a.o.Path = p.Path
+		} else {
+			a.scenarios.Set(p.Scenario)
+		}
 	}
 	if !flagSet(fs, "c") && p.Connections > 0 {
 		a.conns.Set(strconv.Itoa(p.Connections))
@@ -378,6 +385,9 @@ func presetNames() string {
 // presetFlags is the preset written as the flags it stands for.
 func presetFlags(p experiment.Preset) string {
 	out := fmt.Sprintf("--allocators '%s' --scenario %s -c %d", p.Allocators, p.Scenario, p.Connections)
+	if p.Path != "" {
+		out = fmt.Sprintf("--allocators '%s' --path '%s' -c %d", p.Allocators, p.Path, p.Connections)
+	}
 	if p.Threads > 0 {
 		out += fmt.Sprintf(" --threads %d", p.Threads)
 	}
