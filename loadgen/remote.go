@@ -72,6 +72,9 @@ func ServeWorker(stdin io.Reader, stdout io.Writer) int {
 		}
 	}
 	r := g.Wait()
+	// The parent keeps the summary, not the histogram: its 28,000 buckets were the
+	// largest message a worker sent, decoded by allocscope just as the load ended.
+	r.Histogram = nil
 	if err := enc.Encode(workerMessage{Result: &r}); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen worker: cannot report the result:", err)
 		return 1
