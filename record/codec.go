@@ -136,6 +136,8 @@ func (r *Record) Clone() *Record {
 	for i, t := range r.Targets {
 		t.Command = slices.Clone(t.Command)
 		t.Env = cloneMap(t.Env)
+		t.Settings = cloneMap(t.Settings)
+		t.SettingIssues = slices.Clone(t.SettingIssues)
 		t.Runs = cloneRuns(t.Runs)
 		t.FitTrials = cloneRuns(t.FitTrials)
 		c.Targets[i] = t
@@ -153,6 +155,7 @@ func cloneRuns(in []TargetRun) []TargetRun {
 		run.Client = slices.Clone(run.Client)
 		run.Load = slices.Clone(run.Load)
 		run.Heap = slices.Clone(run.Heap)
+		run.Purges = slices.Clone(run.Purges)
 		for k := range run.Heap {
 			run.Heap[k].AllocatedBytes = clonePtr(run.Heap[k].AllocatedBytes)
 			run.Heap[k].CommittedBytes = clonePtr(run.Heap[k].CommittedBytes)

@@ -2,7 +2,9 @@
 # allocscope's own CPU (its process alone, not its servers or load workers) over the load
 # phase of a default run, with the TUI at 120×40 and headless, in the same session:
 #   bash scripts/tui-cpu.sh [BIN] [EXTRA RUN FLAGS...]
-# It reads utime+stime from /proc/PID/stat when the load starts and when it ends.
+# It reads utime+stime from /proc/PID/stat when the load starts and when it ends; with
+# WINDOW=N, over N seconds from 1 s into the load instead (the steady state, without the
+# load's end: reaping the load workers and reading their results).
 set -euo pipefail
 bin=$(realpath "${1:-bin/allocscope}")
 shift || true
@@ -19,7 +21,11 @@ measure() {
   until grep -q "load" "$log" 2>/dev/null; do sleep 0.1; done
   sleep 1 # past the load workers' start
   t0=$(date +%s.%N); c0=$(ticks "$pid")
-  until grep -q "cooldown" "$log" 2>/dev/null; do sleep 0.1; done
+  if [ -n "${WINDOW:-}" ]; then
+    sleep "$WINDOW"
+  else
+    until grep -q "cooldown" "$log" 2>/dev/null; do sleep 0.1; done
+  fi
   t1=$(date +%s.%N); c1=$(ticks "$pid")
   awk -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f%% of a core over %.1f s\n", 100 * c / hz / (t1 - t0), t1 - t0 }'
 }
