@@ -263,6 +263,10 @@ func chartTitle(r *record.Record) string {
 		what = r.Plan.Path
 	}
 	title := strings.Join(names, " vs ")
+	// A slide's title fits one line; the legend names every lane anyway.
+	if len(title) > 60 {
+		title = fmt.Sprintf("%d lanes", len(names))
+	}
 	if what != "" && what != record.ScenarioWatch {
 		title += fmt.Sprintf(" — %s, %s connections, %s", what, Count(float64(r.Plan.Connections)), trimSeconds(r.Plan.Duration.Seconds()))
 	}
@@ -404,6 +408,9 @@ func labelPhases(p *plot.Plot, r *record.Record, yTop float64) error {
 			add(load, end, "load")
 			if ph.CooldownEnd > 0 {
 				add(end, done, "cooldown")
+				if ph.PurgeEnd > 0 {
+					add(done, ph.PurgeEnd.Seconds(), "purge")
+				}
 			}
 		}
 	}
@@ -545,6 +552,7 @@ func fromFirstStart(r *record.Record) *record.Record {
 			shift(&run.Phases.LoadStart)
 			shift(&run.Phases.LoadEnd)
 			shift(&run.Phases.CooldownEnd)
+			shift(&run.Phases.PurgeEnd)
 			for k := range run.Samples {
 				run.Samples[k].T -= origin
 			}

@@ -341,7 +341,12 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 	}
 	mark(ph.LoadStart, "load")
 	mark(ph.LoadEnd, "cooldown")
-	mark(ph.CooldownEnd, "end")
+	if ph.PurgeEnd > 0 {
+		// The purge event marks where the purge phase starts; the phase ends here.
+		mark(ph.PurgeEnd, "end")
+	} else {
+		mark(ph.CooldownEnd, "end")
+	}
 	// Pauses are events on the time axis too.
 	for _, ev := range m.rec.Events {
 		if label, ok := rulerEvents[ev.Kind]; ok && ev.T <= m.at() {
