@@ -73,6 +73,11 @@ func completionTree() *cobra.Command {
 	}
 	run.RegisterFlagCompletionFunc("target-allocators", allocators)
 	run.RegisterFlagCompletionFunc("scenario", listValue(experiment.ScenarioNames()))
+	presets := []string{"list"}
+	for _, p := range experiment.Presets {
+		presets = append(presets, p.Name)
+	}
+	run.RegisterFlagCompletionFunc("preset", words(presets...))
 	run.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
 	load.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
 	rep.RegisterFlagCompletionFunc("format", words(report.Formats...))
