@@ -231,18 +231,44 @@ func TestPortInUseIsReported(t *testing.T) {
 }
 
 func alive(pid int) bool {
+	_, ok := startTime(pid)
+	return ok
+}
+
+// startTime is a live process's start time (clock ticks since boot); ok is false for a
+// process that is gone or a zombie (it has exited; only its parent has yet to reap it).
+func startTime(pid int) (ticks string, ok bool) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return "", false
 	}
-	// A zombie has exited; only its parent has yet to reap it.
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
+	if len(fields) < 20 || fields[0] == "Z" {
+		return "", false
+	}
+	return fields[19], true
+}
+
+// proc is one process, told apart from a later one given the same PID: pid_max is 32,768
+// here and a test suite that starts thousands of threads wraps it within seconds.
+type proc struct {
+	pid   int
+	start string
+}
+
+func identify(pid int) proc {
+	start, _ := startTime(pid)
+	return proc{pid: pid, start: start}
+}
+
+func (p proc) alive() bool {
+	start, ok := startTime(p.pid)
+	return ok && p.start != "" && start == p.start
 }
 
 // killParent runs a helper that starts spec like allocscope does, SIGKILLs the helper, and
 // returns the target's PID, which must then disappear.
-func killParent(t *testing.T, spec Spec) int {
+func killParent(t *testing.T, spec Spec, beforeKill func()) proc {
 	t.Helper()
 	self, _ := os.Executable()
 	js, _ := json.Marshal(spec)
@@ -258,23 +284,27 @@ func killParent(t *testing.T, spec Spec) int {
 	var word string
 	var pid int
 	fmt.Fscan(out, &word, &pid)
-	if word != "PID" || !alive(pid) {
+	target := identify(pid)
+	if word != "PID" || !target.alive() {
 		t.Fatalf("helper did not start its target: %q %d", word, pid)
+	}
+	if beforeKill != nil {
+		beforeKill()
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) && time.Now().Before(deadline) {
+	for target.alive() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	return pid
+	return target
 }
 
 func TestServerDiesWithKilledParent(t *testing.T) {
 	bin := build(t, "jemalloc")
-	if pid := killParent(t, ServerSpec("jemalloc", bin.Path, "", 1)); alive(pid) {
-		syscall.Kill(pid, syscall.SIGKILL)
-		t.Fatalf("server %d outlived its parent's kill -9", pid)
+	if p := killParent(t, ServerSpec("jemalloc", bin.Path, "", 1), nil); p.alive() {
+		syscall.Kill(p.pid, syscall.SIGKILL)
+		t.Fatalf("server %d outlived its parent's kill -9", p.pid)
 	}
 }
 
@@ -289,22 +319,26 @@ func guardedChildDies(t *testing.T, script string) {
 		Guard:   []string{self},
 		Env:     []string{"ALLOCSCOPE_TEST_HELPER=guard"},
 	}
-	pid := killParent(t, spec)
-	if alive(pid) {
-		t.Fatalf("command %d outlived its parent's kill -9", pid)
+	// The server is up once Start returns, so sh has written its PID by then.
+	var child proc
+	cmd := killParent(t, spec, func() {
+		childPID, err := os.ReadFile(spec.Command[4])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(childPID)))
+		child = identify(pid)
+	})
+	if cmd.alive() {
+		t.Fatalf("command %d outlived its parent's kill -9", cmd.pid)
 	}
-	childPID, err := os.ReadFile(spec.Command[4])
-	if err != nil {
-		t.Fatal(err)
-	}
-	child, _ := strconv.Atoi(strings.TrimSpace(string(childPID)))
 	deadline := time.Now().Add(10 * time.Second)
-	for alive(child) && time.Now().Before(deadline) {
+	for child.alive() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if alive(child) {
-		syscall.Kill(child, syscall.SIGKILL)
-		t.Fatalf("grandchild %d outlived allocscope's kill -9", child)
+	if child.alive() {
+		syscall.Kill(child.pid, syscall.SIGKILL)
+		t.Fatalf("grandchild %d outlived allocscope's kill -9", child.pid)
 	}
 }
 

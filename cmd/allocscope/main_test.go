@@ -202,13 +202,44 @@ func startRun(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 }
 
 func alive(pid int) bool {
+	_, ok := startTime(pid)
+	return ok
+}
+
+// startTime is a live process's start time in clock ticks; ok is false once it is gone
+// or a zombie.
+func startTime(pid int) (string, bool) {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return "", false
 	}
 	s := string(stat)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(fields) > 0 && fields[0] != "Z"
+	if len(fields) < 20 || fields[0] == "Z" {
+		return "", false
+	}
+	return fields[19], true
+}
+
+// proc tells a process from a later one given its PID: pid_max is 32,768 here, and the
+// suite's servers, load workers and their threads can wrap it within seconds.
+type proc struct {
+	pid   int
+	start string
+}
+
+func identify(pids []int) []proc {
+	out := make([]proc, len(pids))
+	for i, pid := range pids {
+		start, _ := startTime(pid)
+		out[i] = proc{pid, start}
+	}
+	return out
+}
+
+func (p proc) alive() bool {
+	start, ok := startTime(p.pid)
+	return ok && p.start != "" && start == p.start
 }
 
 func TestKill9LeavesNoServerOrLoadWorker(t *testing.T) {
@@ -218,16 +249,17 @@ func TestKill9LeavesNoServerOrLoadWorker(t *testing.T) {
 	if err != nil || len(children) < 4 {
 		t.Fatalf("want 2 servers and 2 load workers under allocscope, found %v (%v)", children, err)
 	}
+	procs := identify(children)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
-	for _, pid := range children {
-		for alive(pid) && time.Now().Before(deadline) {
+	for _, p := range procs {
+		for p.alive() && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if alive(pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Errorf("process %d outlived kill -9 of allocscope", pid)
+		if p.alive() {
+			syscall.Kill(p.pid, syscall.SIGKILL)
+			t.Errorf("process %d outlived kill -9 of allocscope", p.pid)
 		}
 	}
 }
@@ -284,6 +316,7 @@ func TestSigtermLeavesACompleteRecord(t *testing.T) {
 		cmd, save, stderr := startRun(t, "--allocators", "system", "-c", "20", "-d", "60", "--baseline", "0", "--interval", "250ms")
 		fs, _ := probe.NewFS(probe.DefaultRoot)
 		children, _ := fs.Descendants(cmd.Process.Pid)
+		procs := identify(children)
 		time.Sleep(time.Second)
 		cmd.Process.Signal(sig)
 		err := cmd.Wait()
@@ -298,9 +331,9 @@ func TestSigtermLeavesACompleteRecord(t *testing.T) {
 		if rec.State != record.StateInterrupted || len(run.Samples) == 0 || len(run.Load) == 0 || run.Result == nil || run.Exit == nil {
 			t.Fatalf("%v: record state %s, %d samples, %d load seconds, result %v, exit %v", sig, rec.State, len(run.Samples), len(run.Load), run.Result, run.Exit)
 		}
-		for _, pid := range children {
-			if alive(pid) {
-				t.Fatalf("%v: child %d still running after allocscope exited", sig, pid)
+		for _, p := range procs {
+			if p.alive() {
+				t.Fatalf("%v: child %d still running after allocscope exited", sig, p.pid)
 			}
 		}
 	}
