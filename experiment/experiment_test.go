@@ -476,19 +476,19 @@ func TestALaneFromALibraryPathRunsWithThatLibraryServingMalloc(t *testing.T) {
 	}
 	o := shortPlan(t, "system")
 	o.Lanes = lanes
-	var mallocFrom string
+	fetched := make(chan string, 1)
 	rec, err := runPlan(t, context.Background(), o, func(e *Experiment) {
 		for e.Phase() != record.PhaseLoad {
 			time.Sleep(20 * time.Millisecond)
 		}
 		addr := e.Snapshot().Targets[0].Runs[0].Addr
-		if s, err := servers.FetchStats(context.Background(), &http.Client{Timeout: 5 * time.Second}, addr); err == nil {
-			mallocFrom = s.MallocFrom
-		}
+		s, _ := servers.FetchStats(context.Background(), &http.Client{Timeout: 5 * time.Second}, addr)
+		fetched <- s.MallocFrom
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	mallocFrom := <-fetched
 	tg := rec.Targets[0]
 	if tg.Name != "je" || tg.Allocator != "libjemalloc.so.2" || tg.Preload != lib || tg.Kind != record.KindPreload {
 		t.Fatalf("lane: name %q allocator %q preload %q kind %s", tg.Name, tg.Allocator, tg.Preload, tg.Kind)

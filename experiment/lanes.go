@@ -279,13 +279,7 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 		}
 		e.setPhase(record.PhaseCooldown)
 		e.logf("cooldown: %s idle", e.opts.Cooldown)
-		ok := sleep(ctx, e.opts.Cooldown)
-		e.mu.Lock()
-		now := e.since(time.Now())
-		for _, i := range group {
-			e.rec.Targets[i].Runs[run].Phases.CooldownEnd = now
-		}
-		e.mu.Unlock()
+		ok := e.idle(ctx, run, group, e.opts.Cooldown, func(p *record.Phases) *time.Duration { return &p.CooldownEnd })
 		if !ok {
 			return nil
 		}
@@ -300,6 +294,19 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 		}
 	}
 	return nil
+}
+
+// idle lets the lanes in group sit for d (or until ctx ends) and stamps the moment it
+// stopped as the phase end that end points to; false when ctx ended it.
+func (e *Experiment) idle(ctx context.Context, run int, group []int, d time.Duration, end func(*record.Phases) *time.Duration) bool {
+	ok := sleep(ctx, d)
+	e.mu.Lock()
+	now := e.since(time.Now())
+	for _, i := range group {
+		*end(&e.rec.Targets[i].Runs[run].Phases) = now
+	}
+	e.mu.Unlock()
+	return ok
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -86,13 +86,7 @@ func (e *Experiment) purgePhase(ctx context.Context, run int, group []int, procs
 		e.turnPhase(i, run, record.PhasePurge)
 	}
 	e.purge(ctx, run, group, procs, "purge phase")
-	ok := sleep(ctx, e.opts.PurgeWait)
-	e.mu.Lock()
-	now := e.since(time.Now())
-	for _, i := range group {
-		e.rec.Targets[i].Runs[run].Phases.PurgeEnd = now
-	}
-	e.mu.Unlock()
+	ok := e.idle(ctx, run, group, e.opts.PurgeWait, func(p *record.Phases) *time.Duration { return &p.PurgeEnd })
 	if ok {
 		for _, i := range group {
 			e.turnPhase(i, run, "")

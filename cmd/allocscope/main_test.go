@@ -202,44 +202,36 @@ func startRun(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 }
 
 func alive(pid int) bool {
-	_, ok := startTime(pid)
-	return ok
-}
-
-// startTime is a live process's start time in clock ticks; ok is false once it is gone
-// or a zombie.
-func startTime(pid int) (string, bool) {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return "", false
+		return false
 	}
 	s := string(stat)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 20 || fields[0] == "Z" {
-		return "", false
-	}
-	return fields[19], true
+	return len(fields) > 0 && fields[0] != "Z"
 }
 
 // proc tells a process from a later one given its PID: pid_max is 32,768 here, and the
 // suite's servers, load workers and their threads can wrap it within seconds.
 type proc struct {
 	pid   int
-	start string
+	start uint64
 }
 
 func identify(pids []int) []proc {
+	fs, _ := probe.NewFS(probe.DefaultRoot)
 	out := make([]proc, len(pids))
 	for i, pid := range pids {
-		start, _ := startTime(pid)
-		out[i] = proc{pid, start}
+		p, _ := fs.ReadProcess(pid, 0)
+		out[i] = proc{pid, p.StartTicks}
 	}
 	return out
 }
 
 func (p proc) alive() bool {
-	start, ok := startTime(p.pid)
-	return ok && p.start != "" && start == p.start
+	fs, _ := probe.NewFS(probe.DefaultRoot)
+	_, err := fs.ReadProcess(p.pid, p.start)
+	return p.start != 0 && err == nil
 }
 
 func TestKill9LeavesNoServerOrLoadWorker(t *testing.T) {
