@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,7 +55,7 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 	}
 	t.Mode = mode
 	for _, is := range issues {
-		if !contains(t.SettingIssues, is) {
+		if !slices.Contains(t.SettingIssues, is) {
 			t.SettingIssues = append(t.SettingIssues, is)
 		}
 	}
@@ -67,15 +68,6 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 		return fmt.Errorf("%w by --strict: lane %s: %s (fix the setting, or drop --strict to run it anyway)", ErrRefused, l.name, strings.Join(issues, "; "))
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // purgePhase asks each lane's allocator to give memory back and measures for PurgeWait.

@@ -159,6 +159,16 @@ func Summarize(r *Record) []Summary {
 	return out
 }
 
+// AnyPurged says whether any target has an RSS after purge: the run had a purge phase.
+func AnyPurged(sums []Summary) bool {
+	for _, s := range sums {
+		if s.RSSAfterPurge.Known() {
+			return true
+		}
+	}
+	return false
+}
+
 func appendOf(dst *[]float64, m Metric, run TargetRun) {
 	if v, ok := m.Of(run); ok {
 		*dst = append(*dst, v)

@@ -187,7 +187,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	sums := record.Summarize(r)
 	v := Judge(r)
 	b.WriteString("\n## Summary\n\n")
-	purged := anyPurge(sums)
+	purged := record.AnyPurged(sums)
 	after := ""
 	if purged {
 		after = " RSS after purge |"

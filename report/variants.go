@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/allocscope/allocscope/record"
-	"github.com/allocscope/allocscope/servers"
 )
 
 // writeSettings is the table of each lane's allocator settings: what was asked, what
@@ -54,18 +53,18 @@ func askedSettings(t record.Target) string {
 	return strings.Join(out, " ")
 }
 
-// runsWith lists the allocator's settings; mimalloc has over twenty options, so only the
-// ones the lane asked for are shown.
+// runsWith lists the allocator's settings. An allocator with many (mimalloc has over
+// twenty options) shows only those the lane asked for: a variable named after the
+// setting (MIMALLOC_DECOMMIT_DELAY for decommit_delay).
 func runsWith(t record.Target) string {
 	if len(t.Settings) == 0 {
 		return "n/a"
 	}
 	var keys []string
 	for k := range t.Settings {
-		if servers.Family(t.Allocator) == "mimalloc" && t.Env["MIMALLOC_"+strings.ToUpper(k)] == "" {
-			continue
+		if len(t.Settings) <= manySettings || askedFor(t.Env, k) {
+			keys = append(keys, k)
 		}
-		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	if len(keys) == 0 {
@@ -78,9 +77,12 @@ func runsWith(t record.Target) string {
 	return strings.Join(out, " ")
 }
 
-func anyPurge(sums []record.Summary) bool {
-	for _, s := range sums {
-		if s.RSSAfterPurge.Known() {
+// manySettings is the most settings the table lists whole.
+const manySettings = 8
+
+func askedFor(env map[string]string, setting string) bool {
+	for name := range env {
+		if strings.HasSuffix(name, "_"+strings.ToUpper(setting)) {
 			return true
 		}
 	}
@@ -89,7 +91,7 @@ func anyPurge(sums []record.Summary) bool {
 
 // writePurge is the purge phase's table: what each allocator gave back when asked.
 func writePurge(b *strings.Builder, r *record.Record, sums []record.Summary) {
-	if !anyPurge(sums) {
+	if !record.AnyPurged(sums) {
 		return
 	}
 	b.WriteString("\n### Purge\n\n")

@@ -445,7 +445,7 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 			return report.Figure(s.RSSAfterCooldown, report.MiB) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
 		}},
 	}
-	if anyPurged(sums) {
+	if record.AnyPurged(sums) {
 		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, report.MiB) }})
 	}
 	return append(cols, []summaryColumn{
@@ -459,15 +459,6 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 		{"p50", func(i int, s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
 		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
 	}...)
-}
-
-func anyPurged(sums []record.Summary) bool {
-	for _, s := range sums {
-		if s.RSSAfterPurge.Known() {
-			return true
-		}
-	}
-	return false
 }
 
 // currentStep is the sweep step of the latest run.
