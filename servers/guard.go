@@ -21,6 +21,8 @@ import (
 // found and killed too. It returns the exit code to exit with.
 func RunGuard(argv []string) int {
 	parent := os.Getppid()
+	// The parent-death signal is per thread: Start set SIGTERM on the first one at fork.
+	// This sets it on the thread running now as well, which may be another.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0, 0, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "allocscope guard:", err)
 		return 1

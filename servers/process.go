@@ -141,9 +141,15 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Preload != "" {
 		cmd.Env = append(cmd.Env, "LD_PRELOAD="+spec.Preload)
 	}
-	// Its own process group, so a stop reaches every process it forks; SIGKILL when
+	// Its own process group, so a stop reaches every process it forks; a signal when
 	// allocscope dies, even by kill -9, because the kernel sends it, not allocscope.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// A guard gets SIGTERM, which it answers by taking its command down: the signal is set
+	// on its first thread, and a SIGKILL there would kill it before any other thread could.
+	deathSignal := syscall.SIGKILL
+	if len(spec.Guard) > 0 {
+		deathSignal = syscall.SIGTERM
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSignal}
 	p := &Process{Name: spec.Name, cmd: cmd, output: &syncTail{tail: lineTail{max: 50}}, done: make(chan struct{})}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The test binary doubles as the helper processes these tests need.
@@ -27,9 +30,27 @@ func TestMain(m *testing.M) {
 		runParent()
 	case "guard":
 		os.Exit(RunGuard(os.Args[1:]))
+	case "guard-offthread":
+		os.Exit(guardOffMainThread(os.Args[1:]))
 	default:
 		os.Exit(m.Run())
 	}
+}
+
+// guardOffMainThread runs the guard on an OS thread other than the process's first: the
+// Go runtime may run any goroutine there, and the parent-death signal is per thread.
+func guardOffMainThread(argv []string) int {
+	code := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// The locked thread is the first one: lock it away and try again on another.
+			code <- guardOffMainThread(argv)
+			select {}
+		}
+		code <- RunGuard(argv)
+	}()
+	return <-code
 }
 
 func serveHello(port string) {
@@ -249,8 +270,8 @@ func startTime(pid int) (ticks string, ok bool) {
 	return fields[19], true
 }
 
-// proc is one process, told apart from a later one given the same PID: pid_max is 32,768
-// here and a test suite that starts thousands of threads wraps it within seconds.
+// proc is one process, told apart by its start time from a later one given the same PID
+// (pid_max is 32,768 here), so that "still alive" never means "its PID was reused".
 type proc struct {
 	pid   int
 	start string
@@ -312,12 +333,17 @@ func TestServerDiesWithKilledParent(t *testing.T) {
 // writes its PID to "$1"), kills the guard's parent with -9, and fails if that server lives on.
 func guardedChildDies(t *testing.T, script string) {
 	t.Helper()
+	guardedChildDiesUnder(t, "guard", script)
+}
+
+func guardedChildDiesUnder(t *testing.T, helper, script string) {
+	t.Helper()
 	self, _ := os.Executable()
 	spec := Spec{
 		Name:    "guarded",
 		Command: []string{"sh", "-c", script, self, t.TempDir() + "/child"},
 		Guard:   []string{self},
-		Env:     []string{"ALLOCSCOPE_TEST_HELPER=guard"},
+		Env:     []string{"ALLOCSCOPE_TEST_HELPER=" + helper},
 	}
 	// The server is up once Start returns, so sh has written its PID by then.
 	var child proc
@@ -351,6 +377,14 @@ func TestGuardTakesDownAChildThatLeftTheGroup(t *testing.T) {
 	// setsid puts the server in a session and group of its own: a kill of the guard's
 	// group misses it, the subreaper's sweep does not.
 	guardedChildDies(t, `ALLOCSCOPE_TEST_HELPER=serve setsid "$0" {port} & echo "$!" > "$1"; wait`)
+}
+
+func TestGuardOnAnyThreadTakesItsCommandDown(t *testing.T) {
+	// Start's parent-death signal lands on the guard's first thread. It used to be SIGKILL,
+	// and the guard's own prctl(SIGTERM) applied only to whichever thread ran it: when that
+	// was another one, allocscope's kill -9 killed the guard outright and its command lived
+	// on (CI saw this once in three runs).
+	guardedChildDiesUnder(t, "guard-offthread", `ALLOCSCOPE_TEST_HELPER=serve "$0" {port} & echo "$!" > "$1"; wait`)
 }
 
 func TestHoldsNeverOvershootTheMemoryBudget(t *testing.T) {

@@ -211,8 +211,8 @@ func alive(pid int) bool {
 	return len(fields) > 0 && fields[0] != "Z"
 }
 
-// proc tells a process from a later one given its PID: pid_max is 32,768 here, and the
-// suite's servers, load workers and their threads can wrap it within seconds.
+// proc is one process, told apart by its start time from a later one given the same PID
+// (pid_max is 32,768 here), so that "still alive" never means "its PID was reused".
 type proc struct {
 	pid   int
 	start uint64
