@@ -31,12 +31,13 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 	}
 	family := servers.Family(l.allocator)
 	var effective map[string]string
-	mode := ""
+	mode, fetched := "", false
 	if l.hasStats() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		s, err := servers.FetchStats(cctx, &http.Client{}, p.Addr)
 		cancel()
 		if err == nil {
+			fetched = true
 			family, effective = servers.Family(s.Allocator), s.Settings
 			if s.Mode == "arena" {
 				mode = "arena"
@@ -44,7 +45,7 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 		}
 	}
 	issues := servers.CheckSettings(family, l.env, effective, p.Output())
-	if l.arena && effective != nil && mode != "arena" {
+	if l.arena && fetched && mode != "arena" {
 		issues = append(issues, "+arena asked, but the server runs its heap mode")
 	}
 	e.mu.Lock()
@@ -53,7 +54,10 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 	if len(effective) > 0 {
 		t.Settings = effective
 	}
-	t.Mode = mode
+	// A server too busy to answer at the run's end keeps what it said at its start.
+	if fetched {
+		t.Mode = mode
+	}
 	for _, is := range issues {
 		if !slices.Contains(t.SettingIssues, is) {
 			t.SettingIssues = append(t.SettingIssues, is)
