@@ -35,8 +35,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "allocscope setup: installing ${missing[*]} (apt-get; a minute at most)" >&2
   log=$(mktemp)
-  # An old package list finds nothing: refresh it once before installing.
-  if ! { DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
+  # An old package list finds nothing: refresh it once before installing. Another apt-get
+  # (unattended upgrades, a second setup) may hold dpkg's lock for a while: wait for it
+  # rather than fail on a fresh machine.
+  lock=(-o DPkg::Lock::Timeout=600)
+  if ! { DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${lock[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${lock[@]}" install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
     tail -n 15 "$log" >&2
     echo "allocscope setup: installing failed (above); try: sudo apt-get install -y ${missing[*]}" >&2
     rm -f "$log"
