@@ -15,8 +15,8 @@ type stat struct {
 	utimeTicks, stimeTicks uint64
 	// The CPU of the process's waited-for descendants, reaped into it.
 	cutimeTicks, cstimeTicks uint64
-	threads                int
-	startTicks, vsizeBytes uint64
+	threads                  int
+	startTicks, vsizeBytes   uint64
 }
 
 // parseStat parses /proc/PID/stat without allocating. The command name may hold spaces
