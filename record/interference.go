@@ -56,6 +56,18 @@ func (in *Interference) Refuses() bool { return in != nil && in.Busy && !in.Allo
 // Summarize sets the summary figures and the Busy judgement from the series and the
 // load phases of r's targets.
 func (in *Interference) Summarize(r *Record) {
+	in.MeanOtherPct, in.MaxOtherPct = 0, 0
+	under := in.UnderLoad(r)
+	for _, s := range under {
+		in.MeanOtherPct += s.OtherPct / float64(len(under))
+		in.MaxOtherPct = max(in.MaxOtherPct, s.OtherPct)
+	}
+	in.Busy = in.MeanOtherPct > BusyOtherPct
+}
+
+// UnderLoad is the part of the series taken while some target was under load: each
+// interval whose middle falls in a load phase. With no load phase, it is all of it.
+func (in *Interference) UnderLoad(r *Record) []CPUShare {
 	var windows [][2]time.Duration
 	for _, t := range r.Targets {
 		for _, run := range t.Runs {
@@ -68,28 +80,21 @@ func (in *Interference) Summarize(r *Record) {
 			}
 		}
 	}
-	var sum float64
-	n := 0
-	in.MaxOtherPct = 0
+	if len(windows) == 0 {
+		return in.Series
+	}
+	var out []CPUShare
 	for i, s := range in.Series {
-		// An interval counts when its middle is under load.
 		from := s.T - r.Plan.Interval
 		if i > 0 {
 			from = in.Series[i-1].T
 		}
 		mid := from + (s.T-from)/2
-		if len(windows) > 0 && !slices.ContainsFunc(windows, func(w [2]time.Duration) bool { return mid >= w[0] && mid <= w[1] }) {
-			continue
+		if slices.ContainsFunc(windows, func(w [2]time.Duration) bool { return mid >= w[0] && mid <= w[1] }) {
+			out = append(out, s)
 		}
-		sum += s.OtherPct
-		n++
-		in.MaxOtherPct = max(in.MaxOtherPct, s.OtherPct)
 	}
-	in.MeanOtherPct = 0
-	if n > 0 {
-		in.MeanOtherPct = sum / float64(n)
-	}
-	in.Busy = in.MeanOtherPct > BusyOtherPct
+	return out
 }
 
 // AllowBusy marks every record as read with --allow-busy.
