@@ -4,20 +4,21 @@ import (
 	"fmt"
 
 	"github.com/allocscope/allocscope/record"
-	"github.com/allocscope/allocscope/report"
 )
 
-// busyNote warns, on the progress line, that other work is taking the machine's CPU:
-// live while the latest reading is over the threshold (in a replay, the reading at the
-// cursor), and for the whole run once it has ended busy.
+// busyNote warns, on the progress line, that other work is taking the machine's CPU (in
+// percent of all its cores): live while the latest reading is over the threshold (in a
+// replay, the reading at the cursor), and for the whole run once it has ended busy. It
+// is short to fit beside the progress bar at 80 columns; the summary's conclusion says
+// it in full.
 func (m Model) busyNote() string {
 	in := m.rec.Interference
 	if in == nil {
 		return ""
 	}
 	if m.mode == modeSummary || m.rec.State != record.StateRunning && m.mode != modeReplay {
-		if b := report.BusyMachine(m.rec); b != "" {
-			return "  " + warn.Render("⚠ "+b)
+		if in.Busy {
+			return "  " + warn.Render(fmt.Sprintf("⚠ busy: %.0f%% other work", in.MeanOtherPct))
 		}
 		return ""
 	}
@@ -31,5 +32,5 @@ func (m Model) busyNote() string {
 	if now == nil || now.OtherPct <= record.BusyOtherPct {
 		return ""
 	}
-	return "  " + warn.Render(fmt.Sprintf("⚠ the machine is busy with other work (%.0f%% of its CPU)", now.OtherPct))
+	return "  " + warn.Render(fmt.Sprintf("⚠ busy: %.0f%% other work", now.OtherPct))
 }
