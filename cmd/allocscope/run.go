@@ -500,6 +500,9 @@ func progressLine(r *record.Record, phase string) string {
 		}
 		parts = append(parts, s)
 	}
+	if in := r.Interference; in != nil && len(in.Series) > 0 && in.Series[len(in.Series)-1].OtherPct > record.BusyOtherPct {
+		parts = append(parts, fmt.Sprintf("busy: %.0f%% other work", in.Series[len(in.Series)-1].OtherPct))
+	}
 	return strings.Join(parts, " | ")
 }
 
