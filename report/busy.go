@@ -53,7 +53,7 @@ func busyConclusion(r *record.Record) []string {
 // writeBusy is the Markdown's warning at the top of a busy run's report.
 func writeBusy(b *strings.Builder, r *record.Record) {
 	if m := BusyMachine(r); m != "" {
-		fmt.Fprintf(b, "> **Warning: %s** on average under load, up to %.0f%% (of all its cores together): the servers and the load generators got that much less, and the figures are not this machine's at rest. %s\n\n",
+		fmt.Fprintf(b, "> **Warning: %s** on average under load, up to %.0f%% (of all its cores together): the servers and the load generators shared the cores with it, so the figures are not this machine's at rest. %s\n\n",
 			m, r.Interference.MaxOtherPct, refusedOrAllowed(r))
 	}
 }
@@ -104,6 +104,15 @@ func refuseBusyCompare(c *Compared) {
 	if c.Refused = compareBusy(append([]Named{c.Base}, c.Others...)...); len(c.Refused) > 0 {
 		c.Figures, c.Tested = nil, false
 	}
+}
+
+// refusedLegend is what a comparison of busy records says instead of its legend.
+func refusedLegend(c *Compared) string {
+	var b strings.Builder
+	for _, line := range c.Refused {
+		b.WriteString(Printable(line) + "\n")
+	}
+	return b.String()
 }
 
 func upperFirst(s string) string {

@@ -410,7 +410,7 @@ func ratioCell(c verdict.Comparison) string {
 
 func (c *Compared) legend() string {
 	if len(c.Refused) > 0 {
-		return Printable(strings.Join(c.Refused, "\n")) + "\n"
+		return refusedLegend(c)
 	}
 	var b strings.Builder
 	if c.Tested {
