@@ -201,7 +201,9 @@ func (e *Experiment) Run(ctx context.Context) (*record.Record, error) {
 		return e.Snapshot(), fmt.Errorf("cannot save the run record to %s: %w", e.opts.SavePath, err)
 	}
 	stopSaving := e.autosave()
+	stopMetering := e.meterInterference()
 	err := e.run(ctx)
+	stopMetering()
 	stopSaving()
 	e.mu.Lock()
 	e.rec.Ended = time.Now()

@@ -116,6 +116,9 @@ type Options struct {
 	// back (GET /purge), then measured for PurgeWait.
 	Purge     bool
 	PurgeWait time.Duration
+	// AllowBusy compares the lanes even when other work kept the machine busy during the
+	// run (record.Interference.AllowBusy).
+	AllowBusy bool
 }
 
 // DefaultPurgeWait is how long the purge phase measures after asking.

@@ -13,8 +13,10 @@ type stat struct {
 	ppid                   int
 	minflt, majflt         uint64
 	utimeTicks, stimeTicks uint64
-	threads                int
-	startTicks, vsizeBytes uint64
+	// The CPU of the process's waited-for descendants, reaped into it.
+	cutimeTicks, cstimeTicks uint64
+	threads                  int
+	startTicks, vsizeBytes   uint64
 }
 
 // parseStat parses /proc/PID/stat without allocating. The command name may hold spaces
@@ -52,6 +54,10 @@ func parseStat(b []byte) (stat, error) {
 			s.utimeTicks = atou(tok)
 		case 15:
 			s.stimeTicks = atou(tok)
+		case 16:
+			s.cutimeTicks = atou(tok)
+		case 17:
+			s.cstimeTicks = atou(tok)
 		case 20:
 			s.threads = atoi(tok)
 		case 22:

@@ -132,6 +132,11 @@ func (r *Record) Clone() *Record {
 	}
 	c.Plan.Fit = clonePtr(r.Plan.Fit)
 	c.Events = slices.Clone(r.Events)
+	if r.Interference != nil {
+		in := *r.Interference
+		in.Series = slices.Clone(in.Series)
+		c.Interference = &in
+	}
 	c.Targets = make([]Target, len(r.Targets))
 	for i, t := range r.Targets {
 		t.Command = slices.Clone(t.Command)

@@ -22,6 +22,9 @@ type Record struct {
 	State   string   `json:"state"`
 	Targets []Target `json:"targets"`
 	Events  []Event  `json:"events,omitempty"`
+	// Interference is how much of the machine's CPU other work took during the run;
+	// nil in records made before it was measured, and by watch.
+	Interference *Interference `json:"interference,omitempty"`
 }
 
 // TargetKind says what a target is.

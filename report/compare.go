@@ -28,6 +28,8 @@ type Compared struct {
 	Unmatched []string
 	// Tested: every comparison had runs enough to be tested.
 	Tested bool
+	// Refused says, record by record, why nothing is compared (a busy machine), or is nil.
+	Refused []string
 }
 
 // Named is a record with the name it was given on the command line.
@@ -100,6 +102,7 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 		out.Tested = out.Tested && cs[i].Testable()
 	}
 	out.Figures = rows
+	refuseBusyCompare(out)
 	return out, nil
 }
 
@@ -332,7 +335,8 @@ func CompareJSON(w io.Writer, c *Compared) error {
 		Differences []string      `json:"differences"`
 		Unmatched   []string      `json:"unmatched,omitempty"`
 		Rows        []compareJSON `json:"rows"`
-	}{append([]string{}, c.Differences...), c.Unmatched, c.jsonRows()})
+		Refused     []string      `json:"refused,omitempty"`
+	}{append([]string{}, c.Differences...), c.Unmatched, c.jsonRows(), c.Refused})
 }
 
 // CompareCSV writes one row per figure, lane and record.
@@ -405,6 +409,9 @@ func ratioCell(c verdict.Comparison) string {
 }
 
 func (c *Compared) legend() string {
+	if len(c.Refused) > 0 {
+		return refusedLegend(c)
+	}
 	var b strings.Builder
 	if c.Tested {
 		fmt.Fprintf(&b, "Ratios are each record's over the base's (geometric means of the runs, 95%% interval); * a difference that Welch's t-test on the log values calls real after Holm's correction over all %d comparisons (p < %g, at least %.0f%% apart, every run on the same side of the base), ~ no clear difference.\n",

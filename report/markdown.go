@@ -30,6 +30,7 @@ func Markdown(w io.Writer, r *record.Record) error {
 	default:
 		fmt.Fprintf(&b, "> This run is **%s**: the figures cover what was measured until then.\n\n", r.State)
 	}
+	writeBusy(&b, r)
 	m := r.Machine
 	b.WriteString("### System\n")
 	fmt.Fprintf(&b, "- **Operating System**: %s\n", orUnknown(m.OS))
@@ -53,6 +54,7 @@ func Markdown(w io.Writer, r *record.Record) error {
 		b.WriteString("\n\n### Load test\n```bash\n" + p.LoadCommand + "\n```\n")
 		writePlan(&b, p)
 		writeEngines(&b, r.Targets)
+		b.WriteString(cpuSplit(r))
 	}
 	b.WriteString("\n## Results\n")
 	for _, t := range r.Targets {
@@ -264,7 +266,8 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := append(v.lines(r, sums), limitConclusion(r, sums)...)
+	out := append(busyConclusion(r), v.lines(r, sums)...)
+	out = append(out, limitConclusion(r, sums)...)
 	out = append(out, fitConclusion(r)...)
 	for _, s := range sums {
 		if s.Crash == "" && s.PeakRSS.Known() && s.RSSAfterCooldown.Known() && s.PeakRSS.Median > 0 {

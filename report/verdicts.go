@@ -34,7 +34,7 @@ func Judge(r *record.Record) Verdict {
 	}
 	v.Runs = max(v.Runs, 0)
 	v.Comparisons = verdict.CompareAll(r, record.ComparedMetrics, v.Lanes)
-	return v
+	return refuseBusy(r, v)
 }
 
 // crashed: the target's server crashed, or the load against it died, in some run.

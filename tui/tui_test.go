@@ -314,3 +314,35 @@ func TestPurgeKeyAsksTheRunAndAnIgnoredSettingIsFlagged(t *testing.T) {
 		t.Fatalf("a lane whose setting was ignored is not flagged:\n%s", v)
 	}
 }
+
+func TestTheHeaderWarnsWhileOtherWorkTakesTheMachine(t *testing.T) {
+	m, f := live(t, 80, 24)
+	if strings.Contains(m.View(), "busy") {
+		t.Fatal("a run without CPU readings is called busy")
+	}
+	rec := f.rec.Clone()
+	rec.State = record.StateRunning
+	rec.Interference = &record.Interference{Series: []record.CPUShare{{T: 3 * time.Second, OtherPct: 63}}}
+	m, _ = step(t, m, snapshotMsg{gen: 0, rec: rec, phase: record.PhaseLoad})
+	if head := strings.Split(m.View(), "\n")[1]; !strings.Contains(head, "⚠ busy: 63% other work") {
+		t.Fatalf("the progress line while other work takes 63%% of the machine: %q", head)
+	}
+	rec = rec.Clone()
+	rec.Interference.Series = append(rec.Interference.Series, record.CPUShare{T: 4 * time.Second, OtherPct: 5})
+	m, _ = step(t, m, snapshotMsg{gen: 0, rec: rec, phase: record.PhaseLoad})
+	if head := strings.Split(m.View(), "\n")[1]; strings.Contains(head, "busy") {
+		t.Fatalf("the warning outlives the other work: %q", head)
+	}
+	rec = rec.Clone()
+	rec.State = record.StateDone
+	rec.Interference.Series[1].OtherPct = 63
+	rec.Interference.Summarize(rec)
+	m, _ = step(t, m, doneMsg{gen: 0, rec: rec})
+	v := m.View()
+	if head := strings.Split(v, "\n")[1]; !strings.Contains(head, "⚠ busy: 63% other work") {
+		t.Fatalf("the summary's progress line: %q", head)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), "Not compared: the machine was busy with other work (63% of its CPU)") {
+		t.Fatalf("the summary does not say why nothing is compared:\n%s", v)
+	}
+}

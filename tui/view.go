@@ -172,7 +172,7 @@ func (m Model) progress() string {
 		if t := m.rec.Targets; len(t) > 0 && len(t[0].Runs) > 0 {
 			ph = t[0].Runs[0].Phases.PhaseAt(m.cursor)
 		}
-		return fmt.Sprintf("REPLAY %-8s %s t=%.1fs of %.1fs  (%s)", strings.ToUpper(ph), bar(frac, 20), m.cursor.Seconds(), total.Seconds(), m.rec.State)
+		return fmt.Sprintf("REPLAY %-8s %s t=%.1fs of %.1fs  (%s)", strings.ToUpper(ph), bar(frac, 20), m.cursor.Seconds(), total.Seconds(), m.rec.State) + m.busyNote()
 	}
 	total := planned(m.rec.Plan, len(m.rec.Targets))
 	elapsed := time.Duration(0)
@@ -198,7 +198,7 @@ func (m Model) progress() string {
 	if m.mode == modeStopping {
 		s += "  stopping…"
 	}
-	return s
+	return s + m.busyNote()
 }
 
 func bar(frac float64, w int) string {

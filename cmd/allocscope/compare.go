@@ -35,6 +35,7 @@ func compareFlags() (fs *flag.FlagSet, match matchFlag, format, out, failIf *str
 	format = fs.String("format", "text", "text, md, json or csv")
 	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
 	failIf = fs.String("fail-if", "", "exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,p99>+20%,rps<-5%'")
+	addAllowBusy(fs)
 	return fs, match, format, out, failIf
 }
 
@@ -65,6 +66,9 @@ func cmdCompare(args []string) error {
 			return err
 		}
 		recs = append(recs, report.Named{Name: p, Rec: rec})
+		if allowBusy(fs) {
+			record.AllowBusy(rec)
+		}
 	}
 	c, err := report.CompareRecords(recs[0], recs[1:], match)
 	if err != nil {
@@ -105,6 +109,9 @@ var errGate = errors.New("gate")
 func checkGate(gate verdict.Gate, c *report.Compared) error {
 	if gate == nil {
 		return nil
+	}
+	if err := refuseBusyGate(c); err != nil {
+		return err
 	}
 	var cs []verdict.Comparison
 	lanes := map[int]string{}

@@ -497,6 +497,39 @@ func TestCompareGateExitCodes(t *testing.T) {
 	}
 }
 
+func TestCompareGateRefusesABusyRun(t *testing.T) {
+	base := writeRuns(t, "base.json", []float64{100, 102, 98, 101, 99}, []float64{30e3, 31e3, 29e3, 30e3, 30e3})
+	same := writeRuns(t, "same.json", []float64{101, 99, 100, 102, 98}, []float64{30e3, 29e3, 31e3, 30e3, 30e3})
+	rec, err := record.Load(same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Other work took 63% of the machine all through the load.
+	rec.Interference = &record.Interference{Series: []record.CPUShare{{T: 1500 * time.Millisecond, OtherPct: 63}}}
+	rec.Interference.Summarize(rec)
+	for k := range rec.Targets[0].Runs {
+		rec.Targets[0].Runs[k].Samples = []record.Sample{{T: 1500 * time.Millisecond, RSSBytes: 100 << 20}}
+	}
+	busy := filepath.Join(t.TempDir(), "busy.json")
+	if err := record.Save(busy, rec); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := allocscope(t, "compare", base, busy, "--fail-if", "peak_rss>+10%")
+	want := "allocscope: FAIL Not compared: the machine was busy with other work (63% of its CPU) during " + busy + "; rerun on a quiet machine or pass --allow-busy."
+	if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stdout, "×") {
+		t.Fatalf("a busy run through the gate: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, want)
+	}
+	if _, stderr, code := allocscope(t, "compare", base, busy, "--fail-if", "peak_rss>+10%", "--allow-busy"); code != 0 {
+		t.Fatalf("with --allow-busy: exit %d: %s", code, stderr)
+	}
+	if out, stderr, code := allocscope(t, "report", busy); code != 0 || !strings.Contains(out, "Not compared: the machine was busy") {
+		t.Fatalf("report of a busy run: exit %d: %s\n%s", code, stderr, out)
+	}
+	if out, _, _ := allocscope(t, "report", busy, "--allow-busy"); !strings.Contains(out, "compared all the same (--allow-busy)") {
+		t.Fatalf("report --allow-busy of a busy run:\n%s", out)
+	}
+}
+
 func TestRunAgainstABaseComparesAndGates(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base.json")
@@ -504,7 +537,9 @@ func TestRunAgainstABaseComparesAndGates(t *testing.T) {
 	if _, stderr, code := allocscope(t, append(short, "--save", base)...); code != 0 {
 		t.Fatalf("base run: exit %d: %s", code, stderr)
 	}
-	out, stderr, code := allocscope(t, append(short, "--save", filepath.Join(dir, "new.json"), "--against", base, "--fail-if", "peak_rss>+1000%")...)
+	// --allow-busy: the suite shares the machine with other work, which would otherwise
+	// (rightly) keep the gate from passing; TestCompareGateRefusesABusyRun covers that.
+	out, stderr, code := allocscope(t, append(short, "--save", filepath.Join(dir, "new.json"), "--against", base, "--fail-if", "peak_rss>+1000%", "--allow-busy")...)
 	if code != 0 || !strings.Contains(out, "Peak RSS (each against "+base+")") {
 		t.Fatalf("run --against: exit %d, stdout %q, stderr %s", code, out, stderr)
 	}

@@ -21,6 +21,7 @@ func reportFlags() (fs *flag.FlagSet, format, out, metric *string) {
 	format = fs.String("format", "", "md, json, csv, svg or png (default: from -o's extension, else md)")
 	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
 	metric = fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
+	addAllowBusy(fs)
 	return fs, format, out, metric
 }
 
@@ -29,6 +30,9 @@ func cmdReport(args []string) error {
 	rec, err := parseRecordArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if allowBusy(fs) {
+		record.AllowBusy(rec)
 	}
 	metrics := strings.Split(*metric, ",")
 	if err := report.CheckMetrics(rec, metrics); err != nil {

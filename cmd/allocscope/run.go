@@ -165,6 +165,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.StringVar(&o.SavePath, "save", "", "where the run record is kept (default: a new file under "+runsDir()+")")
 	a.against = fs.String("against", "", "when the run ends, compare it with this saved run (as allocscope compare BASE NEW)")
 	a.failIf = fs.String("fail-if", "", "with --against: exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,rps<-5%'")
+	addAllowBusy(fs)
 	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
 	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
 	addViewFlag(fs, &x.view)
@@ -225,6 +226,7 @@ func cmdRun(args []string) error {
 		return err
 	}
 	o.Version = version
+	o.AllowBusy = allowBusy(fs)
 	for _, f := range []struct{ flag, path string }{{"--save", o.SavePath}, {"--export-markdown", x.md}, {"--export-json", x.json}, {"--export-csv", x.csv}, {"--export-svg", x.svg}} {
 		if err := checkWritable(f.flag, f.path); err != nil {
 			return err
@@ -238,6 +240,9 @@ func cmdRun(args []string) error {
 	e, err := experiment.New(o)
 	if err == nil {
 		x.against, err = newAgainst(*a.against, *a.failIf, e.Snapshot())
+	}
+	if err == nil && x.against != nil && o.AllowBusy {
+		record.AllowBusy(x.against.base.Rec)
 	}
 	if err != nil {
 		if !flagSet(fs, "save") {
@@ -494,6 +499,9 @@ func progressLine(r *record.Record, phase string) string {
 			s += " load worker died"
 		}
 		parts = append(parts, s)
+	}
+	if in := r.Interference; in != nil && len(in.Series) > 0 && in.Series[len(in.Series)-1].OtherPct > record.BusyOtherPct {
+		parts = append(parts, fmt.Sprintf("busy: %.0f%% other work", in.Series[len(in.Series)-1].OtherPct))
 	}
 	return strings.Join(parts, " | ")
 }
