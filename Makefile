@@ -16,8 +16,9 @@ servers: build
 
 # The suite runs twice: as is, and under the race detector (whose shadow memory makes
 # one RSS test meaningless, so that one skips itself there).
-# Real parts the tests start: bash-completion, Prometheus and process-exporter.
-TEST_PACKAGES := bash-completion prometheus prometheus-process-exporter
+# Real parts the tests start: bash-completion, Prometheus and process-exporter; and
+# stress-ng, the CPU hog of scripts/ci-busy.sh (the suite must pass on a busy machine).
+TEST_PACKAGES := bash-completion prometheus prometheus-process-exporter stress-ng
 
 test: servers
 	@bash scripts/setup.sh $(TEST_PACKAGES)

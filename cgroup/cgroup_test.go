@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,6 +100,20 @@ func realHierarchy(t *testing.T) *Hierarchy {
 	return h
 }
 
+// overshoot is how far past its limit a cgroup's peak may be read. The limit is not a
+// ceiling on the high-water mark: cgroup-v2.rst says of memory.max "under certain
+// circumstances, the usage may go over the limit temporarily", and cgroup-v1/memory.rst
+// (5.5) calls usage "a fuzz value" of per-CPU optimisations. In mm/memcontrol.c a charge
+// that must not fail (a task the OOM killer chose, __GFP_NOFAIL or __GFP_HIGH, reclaim
+// itself) is forced past the limit, and charges move in batches of MEMCG_CHARGE_BATCH
+// (64) pages per CPU. Kernel 6.18 on 2 CPUs read one page over (33558528 against
+// 33554432) in 2 runs of 10 beside a CPU hog. The bound allows a charge batch per CPU,
+// which still tells a limit that held from one that did not (the hog asks for 200 MiB).
+func overshoot() uint64 {
+	const chargeBatch = 64
+	return uint64(runtime.NumCPU()) * chargeBatch * uint64(os.Getpagesize())
+}
+
 func TestAProcessOverItsLimitIsOOMKilledAndCounted(t *testing.T) {
 	h := realHierarchy(t)
 	p, err := h.Begin()
@@ -121,8 +136,8 @@ func TestAProcessOverItsLimitIsOOMKilledAndCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Events.OOMKill != 1 || st.LimitBytes != 32<<20 || !st.PeakKnown || st.PeakBytes > 32<<20 || st.PeakBytes < 16<<20 {
-		t.Errorf("after the OOM kill: %+v", st)
+	if st.Events.OOMKill != 1 || st.LimitBytes != 32<<20 || !st.PeakKnown || st.PeakBytes > 32<<20+overshoot() || st.PeakBytes < 16<<20 {
+		t.Errorf("after the OOM kill: %+v; want one OOM kill and a peak between 16 MiB and the 32 MiB limit plus %d KiB", st, overshoot()>>10)
 	}
 	ok, err := p.NewGroup("small", 0)
 	if err != nil {

@@ -393,13 +393,13 @@ func TestClosedLoopEventLoopsRunAsSchedBatchAndGiveItBack(t *testing.T) {
 			t.Errorf("%s: %d SCHED_BATCH threads while running, want %d (policies %v)", c.name, during[3], c.wantBatch, during)
 		}
 		// The loops' threads end with them, so their policy never reaches other goroutines.
-		// A thread exits a moment after its goroutine has returned: look a few times.
+		// A thread exits a moment after its goroutine has returned, longer on a busy
+		// machine: look until none is left (the bound only ends a failing test).
 		left := 0
-		for range 50 {
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			if left = schedPolicies(t)[3]; left == 0 {
 				break
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 		if left != 0 {
 			t.Errorf("%s: %d SCHED_BATCH threads left after the run", c.name, left)

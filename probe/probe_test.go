@@ -264,7 +264,7 @@ func TestTreeSumsDescendants(t *testing.T) {
 		cmd.Wait()
 	}()
 	fs := realFS(t)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for d, _ := fs.Descendants(cmd.Process.Pid); len(d) < 2 && time.Now().Before(deadline); d, _ = fs.Descendants(cmd.Process.Pid) {
 		time.Sleep(10 * time.Millisecond)
 	}

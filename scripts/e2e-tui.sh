@@ -10,37 +10,54 @@ socket="$work/tmux.sock"
 trap 'tmux -S "$socket" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 fail() { echo "e2e-tui: FAIL: $*" >&2; echo "--- screen ---" >&2; screen >&2 || true; exit 1; }
 screen() { tmux -S "$socket" capture-pane -p -t "$session"; }
+# Every wait is on a condition; the seconds only end a failing run, and are generous
+# because a busy machine (make test beside other work) may take many times the usual.
 wait_for() { # wait_for PATTERN SECONDS
-  for _ in $(seq 1 $(( $2 * 10 ))); do
-    screen | grep -q -- "$1" && return 0
+  local deadline=$((SECONDS + $2))
+  until screen | grep -q -- "$1"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 0.1
+  done
+}
+wait_until() { # wait_until SECONDS COMMAND...: until COMMAND succeeds
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+# alive PID...: succeeds if any of them is running (not a zombie).
+alive() {
+  local p
+  for p in "$@"; do
+    if [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then return 0; fi
   done
   return 1
 }
+none_alive() { ! alive "$@"; }
 
 cd "$work"
 tmux -S "$socket" new-session -d -s "$session" -x 100 -y 32 \
-  "XDG_STATE_HOME=$work/state '$bin' run -c 200 -d 20 --baseline 1s --cooldown 1s --interval 500ms; echo ALLOCSCOPE-EXIT=\$?; sleep 60"
-wait_for "LOAD" 60 || fail "the load phase never showed"
+  "XDG_STATE_HOME=$work/state '$bin' run -c 200 -d 300 --baseline 1s --cooldown 1s --interval 500ms; echo ALLOCSCOPE-EXIT=\$?; sleep 60"
+wait_for "LOAD" 120 || fail "the load phase never showed"
 pid=$(pgrep -f "^$bin run" | head -n1)
 [ -n "$pid" ] || fail "allocscope is not running"
-children=$(pgrep -P "$pid" | tr '\n' ' ')
-[ "$(echo $children | wc -w)" -ge 6 ] || fail "want 3 servers and 3 load workers, found: $children"
+six_children() { children=$(pgrep -P "$pid" | tr '\n' ' '); [ "$(echo $children | wc -w)" -ge 6 ]; }
+wait_until 60 six_children || fail "want 3 servers and 3 load workers, found: $children"
 
 panels=$(screen | sed -n 3p | grep -o '╭' | wc -l)
 [ "$panels" -eq 3 ] || fail "want 3 panels side by side, found $panels"
 screen | grep -q "RSS (MiB)" || fail "the chart does not show RSS first"
 tmux -S "$socket" send-keys -t "$session" m
-wait_for "VSZ (MiB)" 5 || fail "m did not switch the chart to VSZ"
+wait_for "VSZ (MiB)" 60 || fail "m did not switch the chart to VSZ"
 tmux -S "$socket" send-keys -t "$session" e
-wait_for "exported " 10 || fail "e did not report an export"
+wait_for "exported " 60 || fail "e did not report an export"
 ls "$work"/allocscope-*.md "$work"/allocscope-*.json "$work"/allocscope-*.svg >/dev/null || fail "the exported files are missing"
 tmux -S "$socket" send-keys -t "$session" q
-wait_for "ALLOCSCOPE-EXIT=0" 20 || fail "q did not end allocscope cleanly"
+wait_for "ALLOCSCOPE-EXIT=0" 60 || fail "q did not end allocscope cleanly"
 for child in $children; do
-  if [ -d "/proc/$child" ] && ! grep -q '^State:.*Z' "/proc/$child/status" 2>/dev/null; then
-    fail "process $child outlived allocscope"
-  fi
+  wait_until 60 none_alive "$child" || fail "process $child outlived allocscope"
 done
 ls "$work"/state/allocscope/runs/*.json >/dev/null || fail "the run record was not saved"
 
@@ -49,19 +66,19 @@ ls "$work"/state/allocscope/runs/*.json >/dev/null || fail "the run record was n
 for try in 1 2 3 4 5; do
   session="allocscope-e2e-term-$$-$try"
   tmux -S "$socket" new-session -d -s "$session" -x 120 -y 40 \
-    "XDG_STATE_HOME=$work/state '$bin' run -c 300 -d 8 --baseline 0 --cooldown 1s; echo ALLOCSCOPE-EXIT=\$?; sleep 60"
-  wait_for "LOAD" 60 || fail "try $try: the load phase never showed"
+    "XDG_STATE_HOME=$work/state '$bin' run -c 300 -d 300 --baseline 0 --cooldown 1s; echo ALLOCSCOPE-EXIT=\$?; sleep 60"
+  wait_for "LOAD" 120 || fail "try $try: the load phase never showed"
   pid=$(pgrep -f "^$bin run -c 300" | head -n1)
   sleep 1
   kill -TERM "$pid"
-  wait_for "ALLOCSCOPE-EXIT=143" 20 || fail "try $try: SIGTERM did not end allocscope with 143"
+  wait_for "ALLOCSCOPE-EXIT=143" 60 || fail "try $try: SIGTERM did not end allocscope with 143"
 done
 
 # r pressed every 100 ms for 3 s: never more than one run's servers alive at once.
 session="allocscope-e2e-restart-$$"
 tmux -S "$socket" new-session -d -s "$session" -x 120 -y 40 \
-  "XDG_STATE_HOME=$work/state '$bin' run --allocators system,jemalloc -c 50 -d 8 --baseline 0 --cooldown 1s; echo ALLOCSCOPE-EXIT=\$?; sleep 60"
-wait_for "LOAD" 60 || fail "the restart run never showed its load"
+  "XDG_STATE_HOME=$work/state '$bin' run --allocators system,jemalloc -c 50 -d 300 --baseline 0 --cooldown 1s; echo ALLOCSCOPE-EXIT=\$?; sleep 60"
+wait_for "LOAD" 120 || fail "the restart run never showed its load"
 pid=$(pgrep -f "^$bin run --allocators system,jemalloc" | head -n1)
 most=0
 seen=""
@@ -79,8 +96,13 @@ distinct=$(echo $seen | tr ' ' '\n' | sort -u | grep -c . || true)
 echo "e2e-tui: $distinct servers started while r was pressed, at most $most alive at once"
 [ "$most" -le 2 ] || fail "$most servers alive at once while r was pressed: runs overlapped"
 tmux -S "$socket" send-keys -t "$session" q
-wait_for "ALLOCSCOPE-EXIT=0" 30 || fail "q after repeated r did not end allocscope cleanly"
-sleep 1
-left=$( (pgrep -f allocscope-server || true) | wc -l)
-[ "$left" -eq 0 ] || fail "$left servers left after q"
+wait_for "ALLOCSCOPE-EXIT=0" 60 || fail "q after repeated r did not end allocscope cleanly"
+# Only this run's servers, by PID and name: other runs of allocscope may share the machine.
+server_alive() { alive "$1" && grep -q allocscope-server "/proc/$1/cmdline" 2>/dev/null; }
+no_server_left() {
+  local p
+  for p in $seen; do server_alive "$p" && return 1; done
+  return 0
+}
+wait_until 60 no_server_left || fail "servers left after q: $(for p in $seen; do server_alive "$p" && echo -n "$p "; done)"
 echo "e2e-tui: 3 passed, 0 failed"

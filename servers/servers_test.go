@@ -314,11 +314,21 @@ func killParent(t *testing.T, spec Spec, beforeKill func()) proc {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for target.alive() && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, time.Minute, func() bool { return !target.alive() })
 	return target
+}
+
+// waitFor polls cond until it holds or timeout passes, and says whether it held. The
+// timeout only bounds a failure: on a busy machine the kernel may take seconds to do what
+// it does in milliseconds on an idle one.
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) bool {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestServerDiesWithKilledParent(t *testing.T) {
@@ -345,24 +355,30 @@ func guardedChildDiesUnder(t *testing.T, helper, script string) {
 		Guard:   []string{self},
 		Env:     []string{"ALLOCSCOPE_TEST_HELPER=" + helper},
 	}
-	// The server is up once Start returns, so sh has written its PID by then.
+	// The server may be up before sh, behind it in the run queue, has written its PID:
+	// wait for the whole line.
 	var child proc
 	cmd := killParent(t, spec, func() {
-		childPID, err := os.ReadFile(spec.Command[4])
-		if err != nil {
-			t.Fatal(err)
+		pidFile := spec.Command[4]
+		var pid int
+		if !waitFor(t, time.Minute, func() bool {
+			b, err := os.ReadFile(pidFile)
+			if err != nil || !strings.HasSuffix(string(b), "\n") {
+				return false
+			}
+			pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+			return err == nil
+		}) {
+			t.Fatalf("sh never wrote its server's PID to %s", pidFile)
 		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(childPID)))
-		child = identify(pid)
+		if child = identify(pid); !child.alive() {
+			t.Fatalf("the guarded server %d is not running", pid)
+		}
 	})
 	if cmd.alive() {
 		t.Fatalf("command %d outlived its parent's kill -9", cmd.pid)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for child.alive() && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if child.alive() {
+	if !waitFor(t, time.Minute, func() bool { return !child.alive() }) {
 		syscall.Kill(child.pid, syscall.SIGKILL)
 		t.Fatalf("grandchild %d outlived allocscope's kill -9", child.pid)
 	}
@@ -400,7 +416,9 @@ func TestHoldsNeverOvershootTheMemoryBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, _ := get(t, "http://"+p.Addr+"/hold?bytes=16MiB&ms=2000")
+			// Held for a minute: on a busy machine the 40 requests may be spread over
+			// seconds, and a hold that ended would make room for one more.
+			code, _ := get(t, "http://"+p.Addr+"/hold?bytes=16MiB&ms=60000")
 			switch code {
 			case 200:
 				ok.Add(1)
@@ -426,8 +444,9 @@ func TestAStalledRequestHeadIsClosed(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.Write([]byte("GET / HT"))
-	// The scan runs every second: closed within 3 s of a 1 s limit, or never.
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// The scan runs every second: closed within 3 s of a 1 s limit, or never. The read's
+	// deadline only bounds a failure, generously for a busy machine.
+	conn.SetReadDeadline(time.Now().Add(time.Minute))
 	_, err = conn.Read(make([]byte, 1))
 	if err != io.EOF {
 		t.Fatalf("the stalled connection was not closed by the server: %v", err)

@@ -52,7 +52,9 @@ func promQuery(base, query string) ([]promSample, error) {
 }
 
 // A real Prometheus scrapes a run's endpoint; a PromQL query through its API must give each
-// lane's RSS within 1% of /proc at the same moment (the servers sit idle, so RSS is still).
+// lane's RSS within 1% of /proc at the same moment. The servers sit idle, so RSS settles,
+// but a lane just started may still be growing when first scraped, and a busy machine
+// delays every step: the test waits for agreement, and fails only if none comes.
 func TestPrometheusScrapesEachLanesRSS(t *testing.T) {
 	promBin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -60,7 +62,7 @@ func TestPrometheusScrapesEachLanesRSS(t *testing.T) {
 	}
 	dir := t.TempDir()
 	metricsPort, promPort := freeLoopbackPort(t), freeLoopbackPort(t)
-	run := exec.Command(binary, "run", "--headless", "--allocators", "system,jemalloc", "-c", "10", "-d", "2", "--baseline", "40s",
+	run := exec.Command(binary, "run", "--headless", "--allocators", "system,jemalloc", "-c", "10", "-d", "2", "--baseline", "5m",
 		"--cooldown", "0", "--save", filepath.Join(dir, "run.json"), "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort))
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -68,30 +70,34 @@ func TestPrometheusScrapesEachLanesRSS(t *testing.T) {
 	defer func() { run.Process.Signal(syscall.SIGTERM); run.Wait() }()
 	base := startPrometheus(t, promBin, fmt.Sprintf("127.0.0.1:%d", metricsPort), promPort)
 	fs, _ := probe.NewFS(probe.DefaultRoot)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	// The bound only ends a failing test; the baseline outlasts it.
+	deadline := time.Now().Add(3 * time.Minute)
+	for ; ; time.Sleep(500 * time.Millisecond) {
 		res, err := promQuery(base, "allocscope_rss_bytes")
-		if err == nil && len(res) == 2 {
-			for _, s := range res {
-				pid, _ := strconv.Atoi(s.Metric["pid"])
-				got, _ := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
-				p, err := fs.ReadProcess(pid, 0)
-				if err != nil {
-					t.Fatalf("lane %s pid %d: %v", s.Metric["lane"], pid, err)
-				}
-				if d := got/float64(p.RSSBytes) - 1; d > 0.01 || d < -0.01 {
-					t.Fatalf("lane %s: Prometheus says %.0f bytes, /proc %d (%.1f%% off)", s.Metric["lane"], got, p.RSSBytes, 100*d)
-				}
-				if !strings.Contains("system jemalloc", s.Metric["lane"]) || s.Metric["allocator"] == "" {
-					t.Fatalf("labels %v", s.Metric)
-				}
+		off := ""
+		if err != nil || len(res) != 2 {
+			off = fmt.Sprintf("Prometheus has %d lanes' RSS (%v), want 2", len(res), err)
+		}
+		for _, s := range res {
+			pid, _ := strconv.Atoi(s.Metric["pid"])
+			got, _ := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
+			p, err := fs.ReadProcess(pid, 0)
+			if err != nil {
+				t.Fatalf("lane %s pid %d: %v", s.Metric["lane"], pid, err)
 			}
+			if !strings.Contains("system jemalloc", s.Metric["lane"]) || s.Metric["allocator"] == "" {
+				t.Fatalf("labels %v", s.Metric)
+			}
+			if d := got/float64(p.RSSBytes) - 1; d > 0.01 || d < -0.01 {
+				off = fmt.Sprintf("lane %s: Prometheus says %.0f bytes, /proc %d (%.1f%% off)", s.Metric["lane"], got, p.RSSBytes, 100*d)
+			}
+		}
+		if off == "" {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus never had both lanes' RSS: %v %v", res, err)
+			t.Fatalf("Prometheus and /proc never agreed within 1%%: %s", off)
 		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
 

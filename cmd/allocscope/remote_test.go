@@ -49,7 +49,7 @@ func remoteServer(t *testing.T) (url string, pid int, exporter string, stopExpor
 	// Hold 64 MiB for the test's length: process-exporter reads RSS from /proc/PID/stat,
 	// which on this kernel runs some 24 pages behind statm (per-CPU counter batching), 4%
 	// of an idle 2.7 MiB server but nothing next to a real working set.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		if out, err := exec.Command("curl", "-sf", fmt.Sprintf("http://127.0.0.1:%d/hold?bytes=64MiB&ms=60000", port)).Output(); err == nil && len(out) > 0 {
 			break
 		}
@@ -58,7 +58,7 @@ func remoteServer(t *testing.T) (url string, pid int, exporter string, stopExpor
 		}
 	}
 	// Both must answer before the test goes on.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		out, _ := exec.Command("curl", "-sf", "http://"+exporter+"/metrics").Output()
 		if strings.Contains(string(out), `groupname="api",memtype="resident"`) {
 			break
@@ -79,7 +79,7 @@ func TestRemoteLanesFromProcessExporterAndPromQLAgreeWithProc(t *testing.T) {
 	dir := t.TempDir()
 	base := startPrometheus(t, promBin, exporter, freeLoopbackPort(t))
 	query := `namedprocess_namegroup_memory_bytes{groupname="api",memtype="resident"}`
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(300 * time.Millisecond) {
 		if res, err := promQuery(base, query); err == nil && len(res) == 1 {
 			break
 		}
@@ -185,13 +185,21 @@ func TestAVanishedSourceEndsItsLaneAndTheOthersGoOn(t *testing.T) {
 	save := filepath.Join(t.TempDir(), "run.json")
 	cmd := exec.Command(binary, "run", "--headless", "--allocators", "system", "-c", "10", "-d", "6", "--baseline", "1s", "--cooldown", "0",
 		"--save", save, "--target", "api="+url, "--memory-from", "api=prom+http://"+exporter+"/metrics?groupname=api")
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	// The source vanishes once the load runs, however long a busy machine took to start it.
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(stderr.String(), "req/s"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the load never started: %s", stderr.String())
+		}
+	}
 	stopExporter()
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("the run failed when one lane's source vanished: %v", err)
+		t.Fatalf("the run failed when one lane's source vanished: %v; %s", err, stderr.String())
 	}
 	rec, err := record.Load(save)
 	if err != nil {
