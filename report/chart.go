@@ -215,8 +215,11 @@ func render(w io.Writer, o ChartOptions, paint func(draw.Canvas)) error {
 		c := vgsvg.New(o.Width, o.Height)
 		fillBackground(c, o.Width, o.Height)
 		paint(draw.New(c))
-		_, err := c.WriteTo(w)
-		return err
+		pw := &printableWriter{w: w}
+		if _, err := c.WriteTo(pw); err != nil {
+			return err
+		}
+		return pw.Close()
 	case "png":
 		c := vgimg.NewWith(vgimg.UseWH(o.Width, o.Height), vgimg.UseDPI(o.DPI), vgimg.UseBackgroundColor(color.White))
 		paint(draw.New(c))

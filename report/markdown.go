@@ -63,8 +63,7 @@ func Markdown(w io.Writer, r *record.Record) error {
 	} else {
 		writeSummary(&b, r)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writePrintable(w, b.String())
 }
 
 // writeLaneSettings lists what each lane ran with that shapes its figures: its thread
