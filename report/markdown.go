@@ -21,12 +21,17 @@ func Markdown(w io.Writer, r *record.Record) error {
 		names[i] = mdCell(t.Name)
 	}
 	fmt.Fprintf(&b, "# allocscope: %s\n\n", strings.Join(names, " vs "))
-	switch r.State {
-	case record.StateDone:
-	case record.StateRunning:
+	sampled := anySample(r)
+	switch {
+	case r.State == record.StateDone:
+	case r.State == record.StateRunning && !sampled:
+		fmt.Fprintf(&b, "> This record was written while the run was going, before its first sample: unless that run is still going, it stopped without finishing, and there is no sample to report.\n\n")
+	case r.State == record.StateRunning:
 		// A record still "running" on disk is a run that was killed (kill -9, a crash of
 		// allocscope itself) unless it is still going: its last autosave is all there is.
 		fmt.Fprintf(&b, "> This record was written while the run was going (its last save covers %.0f s): unless that run is still going, it stopped without finishing, and the figures cover what was measured until then.\n\n", lastMeasured(r).Seconds())
+	case !sampled:
+		fmt.Fprintf(&b, "> This run is **%s**: it stopped before its first sample, so there is no sample to report.\n\n", r.State)
 	default:
 		fmt.Fprintf(&b, "> This run is **%s**: the figures cover what was measured until then.\n\n", r.State)
 	}
@@ -88,6 +93,18 @@ func writeLaneSettings(b *strings.Builder, r *record.Record) {
 	if len(parts) > 0 {
 		fmt.Fprintf(b, "\n- **Lanes**: %s", strings.Join(parts, "; "))
 	}
+}
+
+// anySample says whether any target of r was sampled at all.
+func anySample(r *record.Record) bool {
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if len(run.Samples) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lastMeasured is the offset of the last sample of any target.
