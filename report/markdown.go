@@ -235,6 +235,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	if note := v.Footnote(r); note != "" {
 		b.WriteString("\n" + note + "\n")
 	}
+	writePauses(b, r)
 	writeSettings(b, r)
 	writePurge(b, r, sums)
 	writeCgroups(b, r, sums)
@@ -280,7 +281,8 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := append(v.lines(r, sums), limitConclusion(r, sums)...)
+	out := append(pauseConclusion(r), v.lines(r, sums)...)
+	out = append(out, limitConclusion(r, sums)...)
 	out = append(out, fitConclusion(r)...)
 	for _, s := range sums {
 		if s.Crash == "" && s.PeakRSS.Known() && s.RSSAfterCooldown.Known() && s.PeakRSS.Median > 0 {
