@@ -95,6 +95,17 @@ func writeLaneSettings(b *strings.Builder, r *record.Record) {
 	}
 }
 
+// crashClause is how a lane's crashed run ended, as the rest of a sentence: crash is its
+// summary's account of it.
+func crashClause(t record.Target, crash string) string {
+	for _, run := range t.Runs {
+		if run.Exit.Crashed() && run.Exit.String() == crash {
+			return run.Exit.Clause()
+		}
+	}
+	return "ended (" + crash + ")"
+}
+
 // anySample says whether any target of r was sampled at all.
 func anySample(r *record.Record) bool {
 	for _, t := range r.Targets {
@@ -182,7 +193,7 @@ func writeTarget(b *strings.Builder, t record.Target) {
 		fmt.Fprintf(b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
 	}
 	if run.Exit.Crashed() {
-		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit, run.Exit.T.Seconds())
+		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit.Clause(), run.Exit.T.Seconds())
 	} else if run.Exit != nil && t.Kind == record.KindProcess {
 		fmt.Fprintf(b, "\n*The process exited at %.1f s.*\n", run.Exit.T.Seconds())
 	}
@@ -292,18 +303,29 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 	}
 	out = append(out, purgeConclusion(r, sums)...)
 	out = append(out, settingsConclusion(r)...)
+	// What is said of a lane left out depends on whether any other lane went on.
+	wentOn := 0
 	for _, s := range sums {
+		if s.Crash == "" && s.LoadError == "" {
+			wentOn++
+		}
+	}
+	leftOut := "the other targets went on, and it is left out of the comparisons"
+	if wentOn == 0 {
+		leftOut = "no target ran to the end, so there is nothing to compare"
+	}
+	for i, s := range sums {
 		switch {
 		case s.OOM != "":
-			out = append(out, fmt.Sprintf("%s was %s; the other targets went on, and it is left out of the comparisons.", s.Target, s.OOM))
+			out = append(out, fmt.Sprintf("%s was %s; %s.", s.Target, s.OOM, leftOut))
 		case s.Crash != "":
-			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on, and it is left out of the comparisons.", s.Target, s.Crash))
+			out = append(out, fmt.Sprintf("%s %s during the run; %s.", s.Target, crashClause(r.Targets[i], s.Crash), leftOut))
 		}
 		if s.SourceError != "" {
 			out = append(out, fmt.Sprintf("%s's memory source stopped answering (%s); it is left out of the comparisons.", s.Target, s.SourceError))
 		}
 		if s.LoadError != "" && s.Crash == "" {
-			out = append(out, fmt.Sprintf("The load against %s ended without a result (%s); the other targets went on, and it is left out of the comparisons.", s.Target, s.LoadError))
+			out = append(out, fmt.Sprintf("The load against %s ended without a result (%s); %s.", s.Target, s.LoadError, leftOut))
 		}
 		if s.Errors.Known() && s.Errors.Median > 0 {
 			out = append(out, fmt.Sprintf("%s saw %s errors.", s.Target, Count(s.Errors.Median)))

@@ -35,3 +35,24 @@ func TestMarkdownSaysTheLoadWasPausedAndFlagsThroughput(t *testing.T) {
 		t.Fatal("a run never paused is said to be")
 	}
 }
+
+func TestACrashIsASentenceAndNoOneWentOnWhenAllDied(t *testing.T) {
+	r := fiveRuns([]float64{500}, []float64{455}, []float64{30e3}, []float64{31e3})
+	r.Targets[0].Runs[0].Exit = &record.Exit{T: 1500 * time.Millisecond, Signal: "SIGABRT"}
+	var md strings.Builder
+	Markdown(&md, r)
+	for _, want := range []string{
+		"**system was killed by SIGABRT at 1.5 s.**",
+		"- system was killed by SIGABRT during the run; the other targets went on, and it is left out of the comparisons.",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("the Markdown does not say %q:\n%s", want, md.String())
+		}
+	}
+	r.Targets[1].Runs[0].Exit = &record.Exit{T: 1600 * time.Millisecond, Code: 3}
+	md.Reset()
+	Markdown(&md, r)
+	if s := md.String(); strings.Contains(s, "went on") || !strings.Contains(s, "- jemalloc exited with code 3 during the run; no target ran to the end, so there is nothing to compare.") {
+		t.Errorf("every lane died, and the conclusion says:\n%s", s[strings.Index(s, "### Conclusion"):])
+	}
+}
