@@ -61,7 +61,7 @@ func Markdown(w io.Writer, r *record.Record) error {
 	}
 	b.WriteString("\n## Results\n")
 	for _, t := range r.Targets {
-		writeTarget(&b, t)
+		writeTarget(&b, t, r.Plan.Sweep)
 	}
 	if r.Plan.Sweep != nil {
 		writeSweep(&b, r)
@@ -166,7 +166,7 @@ func writeEngines(b *strings.Builder, targets []record.Target) {
 	}
 }
 
-func writeTarget(b *strings.Builder, t record.Target) {
+func writeTarget(b *strings.Builder, t record.Target, sw *record.Sweep) {
 	fmt.Fprintf(b, "\n### %s\n", mdCell(t.Name))
 	switch {
 	case t.Kind == record.KindRemote:
@@ -184,10 +184,36 @@ func writeTarget(b *strings.Builder, t record.Target) {
 		b.WriteString("\nNot started.\n")
 		return
 	}
-	run := t.Runs[0]
-	if len(t.Runs) > 1 {
-		fmt.Fprintf(b, "Run 1 of %d:\n", len(t.Runs))
+	if sw == nil {
+		if len(t.Runs) > 1 {
+			fmt.Fprintf(b, "Run 1 of %d:\n", len(t.Runs))
+		}
+		writeSamples(b, t, t.Runs[0])
+		return
 	}
+	// A sweep's runs are its steps': one table each, or the first of a step's runs.
+	for k := range sw.Values {
+		var runs []record.TargetRun
+		for _, run := range t.Runs {
+			if run.Step == k {
+				runs = append(runs, run)
+			}
+		}
+		fmt.Fprintf(b, "\n#### %s\n", mdCell(sw.Label(k)))
+		switch len(runs) {
+		case 0:
+			b.WriteString("\nNot run.\n")
+			continue
+		case 1:
+		default:
+			fmt.Fprintf(b, "Run 1 of %d:\n", len(runs))
+		}
+		writeSamples(b, t, runs[0])
+	}
+}
+
+// writeSamples is the seed's table of a run's samples, and how the run ended.
+func writeSamples(b *strings.Builder, t record.Target, run record.TargetRun) {
 	b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
 	for i, s := range run.Samples {
 		fmt.Fprintf(b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)

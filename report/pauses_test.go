@@ -56,3 +56,21 @@ func TestACrashIsASentenceAndNoOneWentOnWhenAllDied(t *testing.T) {
 		t.Errorf("every lane died, and the conclusion says:\n%s", s[strings.Index(s, "### Conclusion"):])
 	}
 }
+
+func TestSweepMarkdownHasEveryStepsSamples(t *testing.T) {
+	r := fiveRuns([]float64{500, 510}, []float64{455, 465}, []float64{30e3, 30e3}, []float64{31e3, 31e3})
+	r.Plan.Runs = 1
+	r.Plan.Sweep = &record.Sweep{Parameter: record.SweepThreads, Values: []string{"2", "8"}}
+	for i := range r.Targets {
+		r.Targets[i].Runs[1].Step = 1
+		r.Targets[i].Runs[1].Samples[0].RSSBytes = 777 << 10
+	}
+	var md strings.Builder
+	Markdown(&md, r)
+	s := md.String()
+	for _, want := range []string{"#### threads=2", "#### threads=8", "| 1 | 777 |"} {
+		if strings.Count(s, want) != 2 {
+			t.Errorf("%q is not under each lane:\n%s", want, s)
+		}
+	}
+}
