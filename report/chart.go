@@ -42,7 +42,7 @@ const (
 // metric has one.
 type chartMetric struct {
 	key, name, label, unit string
-	series           func(record.TargetRun) plotter.XYs
+	series                 func(record.TargetRun) plotter.XYs
 	// peak is the run's exact peak and when it happened.
 	peak func(record.TargetRun) (t, v float64, ok bool)
 }
