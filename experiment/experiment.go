@@ -114,7 +114,9 @@ func (e *Experiment) Phase() string {
 	return e.phase
 }
 
-// Pause stops the load's traffic (the clock runs on); Resume restarts it.
+// Pause stops the load's traffic (the clock runs on, and the pause is an event of the
+// record); Resume restarts it. Outside the load phase there is nothing to pause: both do
+// nothing, and the load's end ends a pause.
 func (e *Experiment) Pause() { e.setPaused(true) }
 
 // Resume undoes Pause.
@@ -124,8 +126,14 @@ func (e *Experiment) Resume() { e.setPaused(false) }
 func (e *Experiment) Paused() bool { return e.paused.Load() }
 
 func (e *Experiment) setPaused(p bool) {
-	e.paused.Store(p)
 	e.mu.Lock()
+	// A pause before the load would hold it back for the whole run; one in the cooldown
+	// would pause nothing.
+	if e.phase != record.PhaseLoad || e.paused.Load() == p {
+		e.mu.Unlock()
+		return
+	}
+	e.paused.Store(p)
 	loads := append([]*loadgen.Remote(nil), e.loads...)
 	e.mu.Unlock()
 	for _, l := range loads {
@@ -140,6 +148,14 @@ func (e *Experiment) setPaused(p bool) {
 		kind = "pause"
 	}
 	e.event("", kind, "load "+kind+"d by the user")
+}
+
+// endPause ends a pause that outlived the load, so that the next load starts unpaused;
+// call it once the phase has left the load.
+func (e *Experiment) endPause() {
+	if e.paused.Swap(false) {
+		e.event("", "resume", "the load ended while paused")
+	}
 }
 
 func (e *Experiment) notify() {

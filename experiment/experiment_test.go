@@ -513,3 +513,35 @@ func markdown(t *testing.T, rec *record.Record) string {
 	}
 	return b.String()
 }
+
+// A pause is the load's: asked before it, it would hold the load back for the whole run.
+func TestPauseActsOnlyOnTheLoadAndEndsWithIt(t *testing.T) {
+	o := shortPlan(t, "system")
+	rec, err := runPlan(t, context.Background(), o, func(e *Experiment) {
+		e.Pause() // starting or baseline: nothing to pause yet
+		for e.Phase() != record.PhaseLoad {
+			time.Sleep(10 * time.Millisecond)
+		}
+		e.Pause() // and never resumed: the load's end ends it
+		for e.Phase() != record.PhaseCooldown {
+			time.Sleep(10 * time.Millisecond)
+		}
+		e.Resume() // the cooldown has no load to resume
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, ev := range rec.Events {
+		if ev.Kind == "pause" || ev.Kind == "resume" {
+			kinds = append(kinds, ev.Kind+": "+ev.Message)
+			ph := rec.Targets[0].Runs[0].Phases
+			if ev.T < ph.LoadStart || ev.T > ph.CooldownEnd {
+				t.Errorf("%s at %v, outside the load (%v to %v)", ev.Kind, ev.T, ph.LoadStart, ph.LoadEnd)
+			}
+		}
+	}
+	if got, want := strings.Join(kinds, "; "), "pause: load paused by the user; resume: the load ended while paused"; got != want {
+		t.Fatalf("got events %q, want %q", got, want)
+	}
+}

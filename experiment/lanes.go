@@ -278,6 +278,7 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 			return nil
 		}
 		e.setPhase(record.PhaseCooldown)
+		e.endPause()
 		e.logf("cooldown: %s idle", e.opts.Cooldown)
 		ok := e.idle(ctx, run, group, e.opts.Cooldown, func(p *record.Phases) *time.Duration { return &p.CooldownEnd })
 		if !ok {

@@ -80,7 +80,7 @@ func fitOf(t Target, plan FitPlan) FitResult {
 	case base.Cgroup == nil:
 		f.Excluded = "it ran in no cgroup of its own"
 	case base.Exit.Crashed():
-		f.Excluded = "it " + base.Exit.String() + " without a limit"
+		f.Excluded = "it " + base.Exit.Clause() + " without a limit"
 	case base.Result == nil || base.Result.ReqPerSec == 0:
 		f.Excluded = "its unlimited run has no throughput"
 	}

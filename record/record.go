@@ -402,6 +402,20 @@ func (e *Exit) String() string {
 	return "exited with code " + itoa(e.Code)
 }
 
+// Clause says how the process ended as the rest of a sentence whose subject is the
+// process: "was killed by SIGABRT", "exited with code 1".
+func (e *Exit) Clause() string {
+	switch {
+	case e == nil:
+		return "was still running"
+	case e.OOM != nil:
+		return "was " + e.OOM.String()
+	case e.Signal != "":
+		return "was killed by " + e.Signal
+	}
+	return e.String()
+}
+
 // Event is something that happened: a phase change, a crash, a refused plan.
 type Event struct {
 	T       time.Duration `json:"t_ns"`

@@ -41,8 +41,8 @@ const (
 // chartMetric is a record.Series as a slide draws it, with its exact peak where the
 // metric has one.
 type chartMetric struct {
-	key, label, unit string
-	series           func(record.TargetRun) plotter.XYs
+	key, name, label, unit string
+	series                 func(record.TargetRun) plotter.XYs
 	// peak is the run's exact peak and when it happened.
 	peak func(record.TargetRun) (t, v float64, ok bool)
 }
@@ -51,7 +51,7 @@ type chartMetric struct {
 var chartPeaks = map[string]func(record.TargetRun) (float64, float64, bool){"rss": rssPeak, "cgroup": cgroupPeak}
 
 func newChartMetric(s record.Series) chartMetric {
-	return chartMetric{key: s.Key, label: s.Label, unit: s.Unit, peak: chartPeaks[s.Key], series: func(run record.TargetRun) plotter.XYs {
+	return chartMetric{key: s.Key, name: s.Name, label: s.Label, unit: s.Unit, peak: chartPeaks[s.Key], series: func(run record.TargetRun) plotter.XYs {
 		pts := s.Of(run)
 		// The load's last tick covers the moment it stopped (0.1–0.2 s, a request or
 		// two): drawn as a second of load it reads as a collapse at the end.
@@ -166,25 +166,36 @@ func Chart(w io.Writer, r *record.Record, o ChartOptions) error {
 			}
 		}
 	}
+	title := chartTitle(r)
+	titleStyle := textStyle(22)
+	titleStyle.XAlign = draw.XCenter
+	titleH := titleStyle.Height(title) + vg.Points(16)
+	// Each panel's data area, as plot.Align will size them (it makes them equal): the
+	// time axis is labelled under the last only. An axis label longer than its panel is
+	// tall would squeeze the panel's data to nothing.
+	const padY, timeAxis, panelAxes = 14, 48, 12
+	dataH := (o.Height-titleH-vg.Points(timeAxis))/vg.Length(len(metrics)) - vg.Points(padY+panelAxes)
+	// One size for every panel's label, the largest that fits them all.
+	labelSize := vg.Points(15)
+	for _, m := range metrics {
+		_, size := axisLabel(m, dataH, labelSize)
+		labelSize = min(labelSize, size)
+	}
 	var plots [][]*plot.Plot
 	for k, m := range metrics {
-		p, err := panel(r, m, k == 0, k == len(metrics)-1, math.Max(xMax, 1))
+		p, err := panel(r, m, k == 0, k == len(metrics)-1, math.Max(xMax, 1), dataH, labelSize)
 		if err != nil {
 			return err
 		}
 		plots = append(plots, []*plot.Plot{p})
 	}
-	legend := chartLegend(r, metrics[0])
-	title := chartTitle(r)
+	legend := chartLegend(r, metrics[0], o.Height-titleH-vg.Points(12))
 	return render(w, o, func(c draw.Canvas) {
-		titleStyle := textStyle(22)
-		titleStyle.XAlign = draw.XCenter
-		titleH := titleStyle.Height(title) + vg.Points(16)
 		c.FillText(titleStyle, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - titleH + vg.Points(6)}, title)
 		legendW := legendWidth(legend, r, metrics[0])
 		data := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Min: c.Min, Max: vg.Point{X: c.Max.X - legendW, Y: c.Max.Y - titleH}}}
 		side := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: c.Max.X - legendW + vg.Points(12), Y: c.Min.Y}, Max: vg.Point{X: c.Max.X, Y: c.Max.Y - titleH - vg.Points(12)}}}
-		tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(14), PadLeft: vg.Points(8), PadBottom: vg.Points(8)}
+		tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(padY), PadLeft: vg.Points(8), PadBottom: vg.Points(8)}
 		for i, row := range plot.Align(plots, tiles, data) {
 			plots[i][0].Draw(row[0])
 		}
@@ -215,8 +226,11 @@ func render(w io.Writer, o ChartOptions, paint func(draw.Canvas)) error {
 		c := vgsvg.New(o.Width, o.Height)
 		fillBackground(c, o.Width, o.Height)
 		paint(draw.New(c))
-		_, err := c.WriteTo(w)
-		return err
+		pw := &printableWriter{w: w}
+		if _, err := c.WriteTo(pw); err != nil {
+			return err
+		}
+		return pw.Close()
 	case "png":
 		c := vgimg.NewWith(vgimg.UseWH(o.Width, o.Height), vgimg.UseDPI(o.DPI), vgimg.UseBackgroundColor(color.White))
 		paint(draw.New(c))
@@ -278,12 +292,16 @@ func trimSeconds(s float64) string { return strconv.FormatFloat(s, 'f', -1, 64) 
 // panel is one metric's plot: every lane's runs (the first solid, later ones dashed), the
 // load phase shaded, events as vertical lines, exact peaks marked; the top panel labels
 // the phases and events, the bottom one the time axis.
-func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64) (*plot.Plot, error) {
+func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64, dataH, labelSize vg.Length) (*plot.Plot, error) {
 	p := plot.New()
-	p.Y.Label.Text = fmt.Sprintf("%s (%s)", m.label, m.unit)
-	p.Y.Label.TextStyle.Font.Size = vg.Points(15)
-	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(13), vg.Points(13)
+	p.Y.Label.Text, p.Y.Label.TextStyle.Font.Size = axisLabel(m, dataH, labelSize)
+	tickSize := min(vg.Points(13), max(vg.Points(9), dataH/5))
+	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(13), tickSize
 	p.Y.Tick.Marker, p.X.Tick.Marker = wholeTicks{}, wholeTicks{}
+	if !bottom {
+		// The panels share the time axis: its figures under the last panel only.
+		p.X.Tick.Marker = unlabelled{wholeTicks{}}
+	}
 	if bottom {
 		p.X.Label.Text = "seconds since start"
 		p.X.Label.TextStyle.Font.Size = vg.Points(15)
@@ -355,6 +373,40 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64) (*pl
 	p.Y.Min, p.Y.Max = 0, yTop
 	p.X.Min, p.X.Max = 0, xMax
 	return p, nil
+}
+
+// axisLabel is a panel's axis label and its size, at most largest, set to fit along the
+// panel's height: the full label where it fits, else the metric's short name, smaller.
+func axisLabel(m chartMetric, room, largest vg.Length) (string, vg.Length) {
+	full := fmt.Sprintf("%s (%s)", m.label, m.unit)
+	short := fmt.Sprintf("%s (%s)", m.name, m.unit)
+	if m.name == m.unit {
+		short = m.unit
+	}
+	room = room * 9 / 10
+	for _, label := range []string{full, short} {
+		for size := largest; size >= vg.Points(10); size -= vg.Points(1) {
+			if textStyle(size).Width(label) <= room {
+				return label, size
+			}
+		}
+	}
+	size := min(largest, vg.Points(10))
+	if w := textStyle(size).Width(short); w > 0 {
+		size = max(vg.Points(6), min(size, size*room/w))
+	}
+	return short, size
+}
+
+// unlabelled is a Ticker's ticks without their labels.
+type unlabelled struct{ plot.Ticker }
+
+func (u unlabelled) Ticks(lo, hi float64) []plot.Tick {
+	ticks := u.Ticker.Ticks(lo, hi)
+	for i := range ticks {
+		ticks[i].Label = ""
+	}
+	return ticks
 }
 
 // markLimit draws the cgroups' memory limit across the panel, labelled.
@@ -482,11 +534,18 @@ func markEvents(p *plot.Plot, r *record.Record, yTop float64, labelled bool) err
 }
 
 // chartLegend names each lane with its exact peak of the first metric, then the marks.
-func chartLegend(r *record.Record, first chartMetric) plot.Legend {
+func chartLegend(r *record.Record, first chartMetric, height vg.Length) plot.Legend {
 	l := plot.NewLegend()
 	l.Top, l.Left = true, true
 	l.TextStyle = textStyle(15)
 	l.Padding = vg.Points(6)
+	// Every lane must have its entry: with many, the entries get smaller to fit.
+	entries := vg.Length(len(r.Targets) + 2)
+	if row := l.TextStyle.Height("Xg") + l.Padding; row*entries > height {
+		l.Padding = min(l.Padding, height/entries/5)
+		l.TextStyle = textStyle(max(vg.Points(5), 15*(height/entries-l.Padding)/l.TextStyle.Height("Xg")))
+		l.ThumbnailWidth = min(l.ThumbnailWidth, 2*l.TextStyle.Font.Size)
+	}
 	for i, name := range legendNames(r, first) {
 		l.Add(name, &plotter.Line{LineStyle: draw.LineStyle{Color: Palette[i%len(Palette)], Width: vg.Points(4)}})
 	}

@@ -123,3 +123,86 @@ func TestWholeTicksAreRoundNumbers(t *testing.T) {
 		}
 	}
 }
+
+// Seven panels on one slide: each must keep room for its data (a label longer than the
+// panel is tall used to squeeze it to nothing).
+func TestChartOfEveryMetricDrawsDataInEveryPanel(t *testing.T) {
+	r := fixture(t)
+	metrics := []string{"rss", "vsz", "pss", "heap", "cpu", "rps", "p99"}
+	var b bytes.Buffer
+	if err := Chart(&b, r, ChartOptions{Format: "png", Metrics: metrics}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lane := map[[3]uint8]bool{}
+	for i := range r.Targets {
+		c := Palette[i%len(Palette)]
+		lane[[3]uint8{c.R, c.G, c.B}] = true
+	}
+	// The panels lie between the title and the time axis, left of the legend.
+	top, bottom := 90, 1080-100
+	band := (bottom - top) / len(metrics)
+	for k, m := range metrics {
+		inked := 0
+		for y := top + k*band; y < top+(k+1)*band; y++ {
+			for x := 150; x < 1400; x++ {
+				cr, cg, cb, _ := img.At(x, y).RGBA()
+				if lane[[3]uint8{uint8(cr >> 8), uint8(cg >> 8), uint8(cb >> 8)}] {
+					inked++
+				}
+			}
+		}
+		if inked < 300 {
+			t.Errorf("panel %d (%s): %d pixels of the lanes' lines, the panel is empty", k+1, m, inked)
+		}
+	}
+}
+
+// Fifty lanes: the legend names every one on the slide.
+func TestChartLegendNamesEveryLaneOfMany(t *testing.T) {
+	r := fixture(t)
+	one := r.Targets[0]
+	r.Targets = nil
+	for i := range 50 {
+		l := one
+		l.Name = fmt.Sprintf("lane%02d", i)
+		r.Targets = append(r.Targets, l)
+	}
+	var b bytes.Buffer
+	if err := Chart(&b, r, ChartOptions{Format: "svg"}); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b.Bytes()))
+	var y string
+	seen := map[string]bool{}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			for _, a := range el.Attr {
+				if a.Name.Local == "y" {
+					y = a.Value
+				}
+			}
+		case xml.CharData:
+			// vgsvg flips the page: a text inside it has a negative y.
+			if s := string(el); strings.HasPrefix(s, "lane") && strings.HasPrefix(y, "-") {
+				seen[strings.Fields(s)[0]] = true
+			}
+		}
+	}
+	for i := range 50 {
+		if name := fmt.Sprintf("lane%02d", i); !seen[name] {
+			t.Errorf("%s has no legend entry on the slide", name)
+		}
+	}
+}

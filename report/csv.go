@@ -13,7 +13,8 @@ import (
 // CSV writes one row per target per sample, with the load second that ended last.
 func CSV(w io.Writer, r *record.Record) error {
 	r = PrintableRecord(r)
-	cw := csv.NewWriter(w)
+	pw := &printableWriter{w: w}
+	cw := csv.NewWriter(pw)
 	cw.Write([]string{"target", "allocator", "run", "step", "t_seconds", "phase", "rss_kib", "vsz_kib", "peak_rss_kib", "anon_kib", "file_kib",
 		"pss_kib", "uss_kib", "cpu_percent", "threads", "fds", "minor_faults", "heap_allocated_bytes", "heap_committed_bytes", "requests_last_second", "p99_ms_last_second",
 		"cgroup_kib", "cgroup_anon_kib", "cgroup_file_kib", "cgroup_kernel_kib", "cgroup_sock_kib", "cgroup_limit_kib"})
@@ -60,7 +61,10 @@ func CSV(w io.Writer, r *record.Record) error {
 		}
 	}
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return pw.Close()
 }
 
 func kib(b uint64) string { return strconv.FormatUint(b>>10, 10) }

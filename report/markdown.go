@@ -21,12 +21,17 @@ func Markdown(w io.Writer, r *record.Record) error {
 		names[i] = mdCell(t.Name)
 	}
 	fmt.Fprintf(&b, "# allocscope: %s\n\n", strings.Join(names, " vs "))
-	switch r.State {
-	case record.StateDone:
-	case record.StateRunning:
+	sampled := anySample(r)
+	switch {
+	case r.State == record.StateDone:
+	case r.State == record.StateRunning && !sampled:
+		fmt.Fprintf(&b, "> This record was written while the run was going, before its first sample: unless that run is still going, it stopped without finishing, and there is no sample to report.\n\n")
+	case r.State == record.StateRunning:
 		// A record still "running" on disk is a run that was killed (kill -9, a crash of
 		// allocscope itself) unless it is still going: its last autosave is all there is.
 		fmt.Fprintf(&b, "> This record was written while the run was going (its last save covers %.0f s): unless that run is still going, it stopped without finishing, and the figures cover what was measured until then.\n\n", lastMeasured(r).Seconds())
+	case !sampled:
+		fmt.Fprintf(&b, "> This run is **%s**: it stopped before its first sample, so there is no sample to report.\n\n", r.State)
 	default:
 		fmt.Fprintf(&b, "> This run is **%s**: the figures cover what was measured until then.\n\n", r.State)
 	}
@@ -58,15 +63,14 @@ func Markdown(w io.Writer, r *record.Record) error {
 	}
 	b.WriteString("\n## Results\n")
 	for _, t := range r.Targets {
-		writeTarget(&b, t)
+		writeTarget(&b, t, r.Plan.Sweep)
 	}
 	if r.Plan.Sweep != nil {
 		writeSweep(&b, r)
 	} else {
 		writeSummary(&b, r)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writePrintable(w, b.String())
 }
 
 // writeLaneSettings lists what each lane ran with that shapes its figures: its thread
@@ -91,6 +95,29 @@ func writeLaneSettings(b *strings.Builder, r *record.Record) {
 	if len(parts) > 0 {
 		fmt.Fprintf(b, "\n- **Lanes**: %s", strings.Join(parts, "; "))
 	}
+}
+
+// crashClause is how a lane's crashed run ended, as the rest of a sentence: crash is its
+// summary's account of it.
+func crashClause(t record.Target, crash string) string {
+	for _, run := range t.Runs {
+		if run.Exit.Crashed() && run.Exit.String() == crash {
+			return run.Exit.Clause()
+		}
+	}
+	return "ended (" + crash + ")"
+}
+
+// anySample says whether any target of r was sampled at all.
+func anySample(r *record.Record) bool {
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if len(run.Samples) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lastMeasured is the offset of the last sample of any target.
@@ -141,7 +168,7 @@ func writeEngines(b *strings.Builder, targets []record.Target) {
 	}
 }
 
-func writeTarget(b *strings.Builder, t record.Target) {
+func writeTarget(b *strings.Builder, t record.Target, sw *record.Sweep) {
 	fmt.Fprintf(b, "\n### %s\n", mdCell(t.Name))
 	switch {
 	case t.Kind == record.KindRemote:
@@ -159,16 +186,42 @@ func writeTarget(b *strings.Builder, t record.Target) {
 		b.WriteString("\nNot started.\n")
 		return
 	}
-	run := t.Runs[0]
-	if len(t.Runs) > 1 {
-		fmt.Fprintf(b, "Run 1 of %d:\n", len(t.Runs))
+	if sw == nil {
+		if len(t.Runs) > 1 {
+			fmt.Fprintf(b, "Run 1 of %d:\n", len(t.Runs))
+		}
+		writeSamples(b, t, t.Runs[0])
+		return
 	}
+	// A sweep's runs are its steps': one table each, or the first of a step's runs.
+	for k := range sw.Values {
+		var runs []record.TargetRun
+		for _, run := range t.Runs {
+			if run.Step == k {
+				runs = append(runs, run)
+			}
+		}
+		fmt.Fprintf(b, "\n#### %s\n", mdCell(sw.Label(k)))
+		switch len(runs) {
+		case 0:
+			b.WriteString("\nNot run.\n")
+			continue
+		case 1:
+		default:
+			fmt.Fprintf(b, "Run 1 of %d:\n", len(runs))
+		}
+		writeSamples(b, t, runs[0])
+	}
+}
+
+// writeSamples is the seed's table of a run's samples, and how the run ended.
+func writeSamples(b *strings.Builder, t record.Target, run record.TargetRun) {
 	b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
 	for i, s := range run.Samples {
 		fmt.Fprintf(b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
 	}
 	if run.Exit.Crashed() {
-		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit, run.Exit.T.Seconds())
+		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit.Clause(), run.Exit.T.Seconds())
 	} else if run.Exit != nil && t.Kind == record.KindProcess {
 		fmt.Fprintf(b, "\n*The process exited at %.1f s.*\n", run.Exit.T.Seconds())
 	}
@@ -221,6 +274,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	if note := v.Footnote(r); note != "" {
 		b.WriteString("\n" + note + "\n")
 	}
+	writePauses(b, r)
 	writeSettings(b, r)
 	writePurge(b, r, sums)
 	writeCgroups(b, r, sums)
@@ -266,7 +320,8 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := append(busyConclusion(r), v.lines(r, sums)...)
+	out := append(busyConclusion(r), pauseConclusion(r)...)
+	out = append(out, v.lines(r, sums)...)
 	out = append(out, limitConclusion(r, sums)...)
 	out = append(out, fitConclusion(r)...)
 	for _, s := range sums {
@@ -277,18 +332,29 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 	}
 	out = append(out, purgeConclusion(r, sums)...)
 	out = append(out, settingsConclusion(r)...)
+	// What is said of a lane left out depends on whether any other lane went on.
+	wentOn := 0
 	for _, s := range sums {
+		if s.Crash == "" && s.LoadError == "" {
+			wentOn++
+		}
+	}
+	leftOut := "the other targets went on, and it is left out of the comparisons"
+	if wentOn == 0 {
+		leftOut = "no target ran to the end, so there is nothing to compare"
+	}
+	for i, s := range sums {
 		switch {
 		case s.OOM != "":
-			out = append(out, fmt.Sprintf("%s was %s; the other targets went on, and it is left out of the comparisons.", s.Target, s.OOM))
+			out = append(out, fmt.Sprintf("%s was %s; %s.", s.Target, s.OOM, leftOut))
 		case s.Crash != "":
-			out = append(out, fmt.Sprintf("%s %s during the run; the other targets went on, and it is left out of the comparisons.", s.Target, s.Crash))
+			out = append(out, fmt.Sprintf("%s %s during the run; %s.", s.Target, crashClause(r.Targets[i], s.Crash), leftOut))
 		}
 		if s.SourceError != "" {
 			out = append(out, fmt.Sprintf("%s's memory source stopped answering (%s); it is left out of the comparisons.", s.Target, s.SourceError))
 		}
 		if s.LoadError != "" && s.Crash == "" {
-			out = append(out, fmt.Sprintf("The load against %s ended without a result (%s); the other targets went on, and it is left out of the comparisons.", s.Target, s.LoadError))
+			out = append(out, fmt.Sprintf("The load against %s ended without a result (%s); %s.", s.Target, s.LoadError, leftOut))
 		}
 		if s.Errors.Known() && s.Errors.Median > 0 {
 			out = append(out, fmt.Sprintf("%s saw %s errors.", s.Target, Count(s.Errors.Median)))

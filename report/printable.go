@@ -2,7 +2,11 @@ package report
 
 import (
 	"fmt"
+	"io"
+	"reflect"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/allocscope/allocscope/record"
 )
@@ -11,14 +15,7 @@ import (
 // (a target's name, a --target's own output in an event, a path) can move the cursor,
 // clear the screen, retitle the terminal or write the clipboard when shown.
 func Printable(s string) string {
-	clean := true
-	for _, r := range s {
-		if isControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if clean(s) {
 		return s
 	}
 	var b strings.Builder
@@ -32,113 +29,259 @@ func Printable(s string) string {
 	return b.String()
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
-
-// PrintableRecord is a copy of r whose every text is Printable: what the Markdown, the
-// CSV, the SVG and the TUI render. The JSON export keeps the record as it is.
-func PrintableRecord(r *record.Record) *record.Record {
-	// The TUI calls this for every frame: a record with nothing to escape (nearly all)
-	// is returned as it is, without the deep copy.
-	if !needsEscaping(r) {
-		return r
-	}
-	c := r.Clone()
-	p := Printable
-	c.Machine.OS, c.Machine.Kernel, c.Machine.Arch, c.Machine.CPUModel = p(c.Machine.OS), p(c.Machine.Kernel), p(c.Machine.Arch), p(c.Machine.CPUModel)
-	c.Machine.Virtualization, c.Machine.THP, c.Machine.THPDefrag, c.Machine.OvercommitMode = p(c.Machine.Virtualization), p(c.Machine.THP), p(c.Machine.THPDefrag), p(c.Machine.OvercommitMode)
-	c.Tool.Version, c.Tool.GoVersion = p(c.Tool.Version), p(c.Tool.GoVersion)
-	c.Tool.Versions = printableMap(c.Tool.Versions)
-	c.State = p(c.State)
-	c.Plan.Scenario, c.Plan.Path, c.Plan.LoadCommand = p(c.Plan.Scenario), p(c.Plan.Path), p(c.Plan.LoadCommand)
-	for i := range c.Plan.Allocators {
-		c.Plan.Allocators[i] = p(c.Plan.Allocators[i])
-	}
-	for i := range c.Events {
-		e := &c.Events[i]
-		e.Target, e.Kind, e.Message = p(e.Target), p(e.Kind), p(e.Message)
-	}
-	for i := range c.Targets {
-		t := &c.Targets[i]
-		t.URL, t.MemoryFrom = p(t.URL), p(t.MemoryFrom)
-		t.Name, t.Allocator, t.Kind, t.Binary, t.Preload = p(t.Name), p(t.Allocator), record.TargetKind(p(string(t.Kind))), p(t.Binary), p(t.Preload)
-		for j := range t.Command {
-			t.Command[j] = p(t.Command[j])
-		}
-		if t.Env != nil {
-			t.Env = printableMap(t.Env)
-		}
-		for j := range t.Runs {
-			run := &t.Runs[j]
-			run.Addr = p(run.Addr)
-			for k := range run.Heap {
-				run.Heap[k].Version = p(run.Heap[k].Version)
+func clean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		// Every control character's encoding starts with a byte below 0x20, 0x7f or
+		// 0xc2 (C1 is U+0080–U+009F): other bytes need no decoding.
+		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xc2 {
+			for _, r := range s[i:] {
+				if isControl(r) {
+					return false
+				}
 			}
-			if run.Exit != nil {
-				run.Exit.Signal = p(run.Exit.Signal)
-			}
-			if run.Result != nil {
-				run.Result.Engine = p(run.Result.Engine)
-			}
+			return true
 		}
 	}
-	return c
+	return true
 }
 
-// needsEscaping says whether any text of r holds a control character.
-func needsEscaping(r *record.Record) bool {
-	dirty := func(ss ...string) bool {
-		for _, s := range ss {
-			if Printable(s) != s {
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
+// PrintableRecord is r with its every text Printable: what the Markdown, the CSV, the SVG
+// and the TUI render. The JSON export keeps the record as it is.
+func PrintableRecord(r *record.Record) *record.Record {
+	if r == nil {
+		return nil
+	}
+	return PrintableValue(r)
+}
+
+// PrintableValue is v with every string in it Printable: struct fields, elements of
+// slices and arrays, map keys and values, through pointers and interfaces, whatever the
+// type, so a field added to the record later is escaped without anyone listing it. What
+// holds nothing to escape is shared with v, not copied, so neither v nor the result may
+// be changed in place.
+func PrintableValue[T any](v T) T {
+	rv := reflect.ValueOf(&v).Elem()
+	// The TUI calls this for every new snapshot: a record with nothing to escape (nearly
+	// all) is only read, without allocating.
+	if !needsEscaping(rv) {
+		return v
+	}
+	out, _ := printable(rv)
+	return out.Interface().(T)
+}
+
+// needsEscaping says whether any string in v holds a control character.
+func needsEscaping(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return !clean(v.String())
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && needsEscaping(v.Elem())
+	case reflect.Struct:
+		for _, i := range textFields(v.Type()) {
+			if needsEscaping(v.Field(i)) {
 				return true
 			}
 		}
-		return false
-	}
-	dirtyMap := func(m map[string]string) bool {
-		for k, v := range m {
-			if dirty(k, v) {
+	case reflect.Slice, reflect.Array:
+		if !holdsText(v.Type().Elem()) {
+			return false
+		}
+		for i := range v.Len() {
+			if needsEscaping(v.Index(i)) {
 				return true
 			}
 		}
-		return false
-	}
-	m := r.Machine
-	if dirty(m.OS, m.Kernel, m.Arch, m.CPUModel, m.Virtualization, m.THP, m.THPDefrag, m.OvercommitMode, r.Tool.Version, r.Tool.GoVersion, r.State,
-		r.Plan.Scenario, r.Plan.Path, r.Plan.LoadCommand) || dirty(r.Plan.Allocators...) || dirtyMap(r.Tool.Versions) {
-		return true
-	}
-	for _, e := range r.Events {
-		if dirty(e.Target, e.Kind, e.Message) {
-			return true
+	case reflect.Map:
+		if v.Len() == 0 || !holdsText(v.Type()) {
+			return false
 		}
-	}
-	for _, t := range r.Targets {
-		if dirty(t.Name, t.Allocator, string(t.Kind), t.Binary, t.Preload, t.URL, t.MemoryFrom) || dirty(t.Command...) || dirtyMap(t.Env) {
-			return true
-		}
-		for _, run := range t.Runs {
-			if dirty(run.Addr) || (run.Exit != nil && dirty(run.Exit.Signal)) || (run.Result != nil && dirty(run.Result.Engine)) {
-				return true
-			}
-			for _, h := range run.Heap {
-				if dirty(h.Version) {
-					return true
+		// The record's own maps, read without reflection's per-entry allocations.
+		if v.CanInterface() {
+			switch m := v.Interface().(type) {
+			case map[string]string:
+				for k, e := range m {
+					if !clean(k) || !clean(e) {
+						return true
+					}
 				}
+				return false
+			case map[string]uint64:
+				for k := range m {
+					if !clean(k) {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		for it := v.MapRange(); it.Next(); {
+			if needsEscaping(it.Key()) || needsEscaping(it.Value()) {
+				return true
 			}
 		}
 	}
 	return false
 }
 
-func printableMap(m map[string]string) map[string]string {
-	if m == nil {
+// printable returns v escaped and true, or v itself and false when it held nothing to
+// escape.
+func printable(v reflect.Value) (reflect.Value, bool) {
+	if !needsEscaping(v) {
+		return v, false
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(Printable(v.String())).Convert(v.Type()), true
+	case reflect.Pointer:
+		elem, _ := printable(v.Elem())
+		p := reflect.New(v.Type().Elem())
+		p.Elem().Set(elem)
+		return p, true
+	case reflect.Interface:
+		elem, _ := printable(v.Elem())
+		out := reflect.New(v.Type()).Elem()
+		out.Set(elem)
+		return out, true
+	case reflect.Struct:
+		out := reflect.New(v.Type()).Elem()
+		out.Set(v)
+		for _, i := range textFields(v.Type()) {
+			if f, changed := printable(v.Field(i)); changed {
+				out.Field(i).Set(f)
+			}
+		}
+		return out, true
+	case reflect.Slice, reflect.Array:
+		var out reflect.Value
+		if v.Kind() == reflect.Slice {
+			out = reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+			reflect.Copy(out, v)
+		} else {
+			out = reflect.New(v.Type()).Elem()
+			out.Set(v)
+		}
+		for i := range v.Len() {
+			if e, changed := printable(v.Index(i)); changed {
+				out.Index(i).Set(e)
+			}
+		}
+		return out, true
+	case reflect.Map:
+		out := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			k, _ := printable(it.Key())
+			e, _ := printable(it.Value())
+			out.SetMapIndex(k, e)
+		}
+		return out, true
+	}
+	return v, false
+}
+
+// textTypes caches holdsText, and textFieldsOf textFields: a type's answer never changes.
+var textTypes, textFieldsOf sync.Map // reflect.Type -> bool, []int
+
+// holdsText says whether a value of type t can hold a string, so the walk skips the
+// thousands of samples of a record (numbers only) without looking at them.
+func holdsText(t reflect.Type) bool {
+	if known, ok := textTypes.Load(t); ok {
+		return known.(bool)
+	}
+	// A recursive type is assumed to hold text while its answer is being worked out.
+	textTypes.Store(t, true)
+	has := false
+	switch t.Kind() {
+	case reflect.String, reflect.Interface:
+		has = true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		has = holdsText(t.Elem())
+	case reflect.Map:
+		has = holdsText(t.Key()) || holdsText(t.Elem())
+	case reflect.Struct:
+		has = len(textFields(t)) > 0
+	}
+	textTypes.Store(t, has)
+	return has
+}
+
+// textFields are the indices of struct t's exported fields that can hold text (an
+// unexported one cannot be set, and the record has none).
+func textFields(t reflect.Type) []int {
+	if known, ok := textFieldsOf.Load(t); ok {
+		return known.([]int)
+	}
+	textFieldsOf.Store(t, []int(nil)) // a recursive type's fields are being worked out
+	var fields []int
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && holdsText(f.Type) {
+			fields = append(fields, i)
+		}
+	}
+	textFieldsOf.Store(t, fields)
+	return fields
+}
+
+// printableWriter escapes, as Printable does, every control character that reaches w
+// except newline and tab: a report's every byte, whether or not it came from a record.
+type printableWriter struct {
+	w io.Writer
+	// held is the start of a character split across two writes.
+	held []byte
+}
+
+func (p *printableWriter) Write(b []byte) (int, error) {
+	data := append(p.held, b...)
+	p.held = nil
+	var out []byte
+	for i := 0; i < len(data); {
+		c := data[i]
+		if c >= 0x80 && !utf8.FullRune(data[i:]) {
+			p.held = append([]byte(nil), data[i:]...)
+			break
+		}
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			// Not UTF-8: a terminal reading bytes might take 0x9b for a CSI.
+			out = fmt.Appendf(out, `\x%02x`, c)
+		case isControl(r) && r != '\n' && r != '\t':
+			out = fmt.Appendf(out, `\x%02x`, r)
+		default:
+			out = append(out, data[i:i+n]...)
+		}
+		i += n
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Close writes the bytes of a character left incomplete at the end, escaped: they are
+// not one.
+func (p *printableWriter) Close() error {
+	if len(p.held) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[Printable(k)] = Printable(v)
+	var out []byte
+	for _, c := range p.held {
+		out = fmt.Appendf(out, `\x%02x`, c)
 	}
-	return out
+	p.held = nil
+	_, err := p.w.Write(out)
+	return err
+}
+
+// writePrintable writes s to w through a printableWriter.
+func writePrintable(w io.Writer, s string) error {
+	p := &printableWriter{w: w}
+	if _, err := io.WriteString(p, s); err != nil {
+		return err
+	}
+	return p.Close()
 }
 
 // mdCell makes text safe inside a Markdown table cell or heading: a pipe would end the

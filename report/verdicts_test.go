@@ -84,7 +84,7 @@ func TestCrashedLaneIsNeverCompared(t *testing.T) {
 	if strings.Contains(joined, "lowest") || strings.Contains(joined, "highest") {
 		t.Fatalf("a crashed lane was compared:\n%s", joined)
 	}
-	if !strings.Contains(joined, "jemalloc killed by SIGKILL during the run; the other targets went on, and it is left out of the comparisons.") {
+	if !strings.Contains(joined, "jemalloc was killed by SIGKILL during the run; the other targets went on, and it is left out of the comparisons.") {
 		t.Fatalf("the crash is not said:\n%s", joined)
 	}
 }

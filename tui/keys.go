@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/allocscope/allocscope/record"
+	"github.com/charmbracelet/bubbles/key"
+)
 
 // KeyMap is every key the view answers to.
 type KeyMap struct {
@@ -53,7 +56,7 @@ func (m Model) enabledKeys() KeyMap {
 	_, controllable := m.run.(Controller)
 	live := m.mode == modeLive && m.run != nil
 	chart := m.mode == modeLive || m.mode == modeReplay || m.mode == modeStopping
-	k.Pause.SetEnabled(live && controllable)
+	k.Pause.SetEnabled(live && controllable && m.phase == record.PhaseLoad)
 	_, purgeable := m.run.(Purger)
 	k.Purge.SetEnabled(live && purgeable)
 	k.Restart.SetEnabled(m.start != nil && !m.once && (live || m.mode == modeSummary))

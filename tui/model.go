@@ -304,9 +304,29 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			return m.keys1by1(msg)
+		}
 		return m.key(msg)
 	}
 	return m, nil
+}
+
+// keys1by1 handles keys that arrived together as one message ("rq" when r and q are
+// typed fast), one at a time, each seeing the state the one before left.
+func (m Model) keys1by1(msg tea.KeyMsg) (Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		one := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+		if r == ' ' {
+			one.Type = tea.KeySpace
+		}
+		m.keys = m.enabledKeys()
+		var cmd tea.Cmd
+		m, cmd = m.key(one)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Sequence(cmds...)
 }
 
 func (m *Model) setRecord(r *record.Record) {
@@ -344,6 +364,15 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, tea.Quit
+	case k.Type == tea.KeySpace && !m.keys.Pause.Enabled():
+		if _, ok := m.run.(Controller); ok && m.mode == modeLive {
+			// Only the load can be paused: before it, a pause would hold it back for the
+			// whole run; after it there is no load to pause or resume.
+			m.status = "the load is over: nothing to pause or resume"
+			if m.phase == record.PhaseStarting || m.phase == record.PhaseBaseline {
+				m.status = "nothing to pause yet: the load has not started"
+			}
+		}
 	case key.Matches(k, m.keys.Pause):
 		if run, ok := m.run.(Controller); ok && m.mode == modeLive {
 			m.paused = !m.paused

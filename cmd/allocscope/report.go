@@ -34,13 +34,22 @@ func cmdReport(args []string) error {
 	if allowBusy(fs) {
 		record.AllowBusy(rec)
 	}
-	metrics := strings.Split(*metric, ",")
-	if err := report.CheckMetrics(rec, metrics); err != nil {
-		return usageError{"--metric: " + err.Error()}
+	// The default chart (RSS) is drawn even empty, as a record of a run killed before its
+	// first sample is; a metric asked for by name must have figures.
+	var metrics []string
+	if flagGiven(fs, "metric") {
+		metrics = strings.Split(*metric, ",")
+		if err := report.CheckMetrics(rec, metrics); err != nil {
+			return usageError{"--metric: " + err.Error()}
+		}
 	}
 	f := *format
 	if f == "" && *out != "" {
-		f, _ = report.FormatFromPath(*out)
+		known, ok := report.FormatFromPath(*out)
+		if !ok {
+			return usagef("-o %s: cannot tell the format from its extension: name it .md, .json, .csv, .svg or .png, or give --format", *out)
+		}
+		f = known
 	}
 	if f == "" {
 		f = "md"
@@ -60,6 +69,12 @@ func cmdReport(args []string) error {
 	}
 	_, err = os.Stdout.Write(buf.Bytes())
 	return err
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func validFormat(f string) bool {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/allocscope/allocscope/record"
+)
+
+// killedBeforeAnySample is a record as a kill -9 of allocscope leaves it when the
+// servers had started but no sample was taken: state running, runs without samples.
+func killedBeforeAnySample(t *testing.T, state string) string {
+	t.Helper()
+	r := &record.Record{Schema: record.SchemaVersion, State: state, Started: time.Unix(1700000000, 0),
+		Plan: record.Plan{Allocators: []string{"system", "jemalloc"}, Scenario: "hello", Path: "/", Connections: 10, Runs: 1,
+			Duration: 10 * time.Second, Interval: time.Second, LoadCommand: "allocscope run"}}
+	r.Targets = []record.Target{
+		{Name: "system", Allocator: "system", Kind: record.KindBuiltin, Runs: []record.TargetRun{{PID: 42, Addr: "127.0.0.1:1"}}},
+		{Name: "jemalloc", Allocator: "jemalloc", Kind: record.KindBuiltin},
+	}
+	path := filepath.Join(t.TempDir(), "killed.json")
+	if err := record.Save(path, r); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReportOfARunStoppedBeforeAnySampleSaysSoInEveryFormat(t *testing.T) {
+	for _, state := range []string{record.StateRunning, record.StateInterrupted} {
+		path := killedBeforeAnySample(t, state)
+		for _, f := range []string{"md", "json", "csv", "svg", "png"} {
+			out, stderr, code := allocscope(t, "report", path, "--format", f)
+			if code != 0 {
+				t.Fatalf("%s, --format %s: exit %d: %s", state, f, code, stderr)
+			}
+			if f == "md" && (!strings.Contains(out, "stopped") || !strings.Contains(out, "no sample")) {
+				t.Fatalf("%s: the report does not say the run stopped with no samples:\n%s", state, out)
+			}
+		}
+		p := filepath.Join(t.TempDir(), "chart.png")
+		if _, stderr, code := allocscope(t, "report", path, "-o", p); code != 0 {
+			t.Fatalf("%s, -o x.png: exit %d: %s", state, code, stderr)
+		}
+	}
+	// A chart of RSS asked for by name has nothing to draw: that is the user's to hear.
+	if _, stderr, code := allocscope(t, "report", killedBeforeAnySample(t, record.StateRunning), "--format", "svg", "--metric", "rss"); code != 2 || !strings.Contains(stderr, "no lane has rss figures") {
+		t.Fatalf("an explicit --metric with no figures: exit %d, %s", code, stderr)
+	}
+}
+
+func TestReportRefusesAnOutputItCannotWrite(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"x.jpg", "x", "x.txt"} {
+		p := filepath.Join(dir, name)
+		_, stderr, code := allocscope(t, "report", "../../report/testdata/run.json", "-o", p)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || len(lines) != 1 || !strings.Contains(stderr, name) || !strings.Contains(stderr, ".md, .json, .csv, .svg or .png") {
+			t.Errorf("-o %s: exit %d, stderr %q; want exit 2 and one line naming the file and the extensions", name, code, stderr)
+		}
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("-o %s was written", name)
+		}
+	}
+	// --format says what to write, whatever the name.
+	p := filepath.Join(dir, "report.txt")
+	if _, stderr, code := allocscope(t, "report", "../../report/testdata/run.json", "-o", p, "--format", "md"); code != 0 {
+		t.Fatalf("-o report.txt --format md: exit %d: %s", code, stderr)
+	}
+}
