@@ -119,3 +119,14 @@ func TestAFigureThatFellToZeroIsTheLargestRegression(t *testing.T) {
 		t.Fatalf("0 against 0: got %+v, want no comparison", cs)
 	}
 }
+
+func TestAFallOfMoreThanAllIsRefused(t *testing.T) {
+	for _, expr := range []string{"peak_rss<-150%", "rps<-100%"} {
+		if _, err := ParseGate(expr); err == nil {
+			t.Errorf("%s was accepted; a fall of 100%% or more never happens", expr)
+		}
+	}
+	if _, err := ParseGate("rps<-99.5%"); err != nil {
+		t.Errorf("rps<-99.5%%: %v", err)
+	}
+}

@@ -50,6 +50,9 @@ func ParseGate(expr string) (Gate, error) {
 		if t.Above && pct < 0 || !t.Above && pct > 0 {
 			return nil, fmt.Errorf("--fail-if %q: a rise is >+N%%, a fall <-N%%", clause)
 		}
+		if !t.Above && pct <= -100 {
+			return nil, fmt.Errorf("--fail-if %q: a figure falls by 100%% at most (to nothing), so this never fails: use a limit above -100%%, e.g. %s<-50%%", clause, key)
+		}
 		g = append(g, t)
 	}
 	if len(g) == 0 {
