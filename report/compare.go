@@ -105,10 +105,10 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 				c := verdict.CompareUnpaired(m, baseClean, bi, clean, ti)
 				bHas, oHas := hasFigure(m, baseClean.Targets[bi]), hasFigure(m, clean.Targets[ti])
 				if bHas && !oHas && !otherLoss.covers(m) {
-					otherLoss.add(Cause{Kind: LostUnmeasured, Why: "no run measured it; " + base.Name + " has it", Figures: []string{m.Key}})
+					otherLoss.add(unmeasured(m, clean.Targets[ti], base.Name))
 				}
 				if oHas && !bHas && !baseLoss[bt.Name].covers(m) {
-					baseLoss[bt.Name].add(Cause{Kind: LostUnmeasured, Why: "no run measured it; " + o.Name + " has it", Figures: []string{m.Key}})
+					baseLoss[bt.Name].add(unmeasured(m, baseClean.Targets[bi], o.Name))
 				}
 				if c.N == 0 {
 					continue
@@ -162,6 +162,15 @@ func flattenSweep(r *record.Record) *record.Record {
 		}
 	}
 	return flat
+}
+
+// unmeasured is the cause of a figure t lacks and the record named has: t has no runs (a
+// sweep's step that never ran), or none of its runs measured it.
+func unmeasured(m record.Metric, t record.Target, has string) Cause {
+	if len(t.Runs) == 0 {
+		return Cause{Kind: LostUnmeasured, Why: "it has no runs; " + has + " has"}
+	}
+	return Cause{Kind: LostUnmeasured, Why: "no run measured it; " + has + " has it", Figures: []string{m.Key}}
 }
 
 // lossOf is the loss of lane in the record named name, found in losses or new.

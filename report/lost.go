@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -176,11 +177,20 @@ func withoutLosses(r *record.Record, name string) (*record.Record, []Loss) {
 	return clean, out
 }
 
-// add folds a cause into the loss: the same kind and why in another run adds the run.
+// add folds a cause into the loss: the same kind and why again adds its runs and figures.
 func (l *Loss) add(c Cause) {
 	for i := range l.Causes {
-		if l.Causes[i].Kind == c.Kind && l.Causes[i].Why == c.Why {
-			l.Causes[i].Runs = append(l.Causes[i].Runs, c.Runs...)
+		if had := &l.Causes[i]; had.Kind == c.Kind && had.Why == c.Why {
+			had.Runs = append(had.Runs, c.Runs...)
+			if len(had.Figures) > 0 && len(c.Figures) > 0 {
+				for _, f := range c.Figures {
+					if !slices.Contains(had.Figures, f) {
+						had.Figures = append(had.Figures, f)
+					}
+				}
+			} else {
+				had.Figures = nil // every figure
+			}
 			return
 		}
 	}

@@ -74,7 +74,7 @@ var lossKinds = []struct {
 		for j := range r.Targets[1].Runs {
 			r.Targets[1].Runs[j] = record.TargetRun{}
 		}
-	}, 1, "jemalloc in new.json lost peak RSS (no run measured it; base.json has it)"},
+	}, 1, "jemalloc in new.json lost peak RSS, mean RSS under load, peak VSZ, throughput, p99 latency (no run measured it; base.json has it)"},
 }
 
 func TestGateFailsOnEveryLaneThatLostFigures(t *testing.T) {
