@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,9 @@ type Compared struct {
 	Tested bool
 	// Refused says, record by record, why nothing is compared (a busy machine), or is nil.
 	Refused []string
+	// Lost lists the figures compared lanes lost, and why: they are left out of the
+	// ratios (what is left is compared), and the gate refuses them.
+	Lost []Loss
 }
 
 // Named is a record with the name it was given on the command line.
@@ -52,11 +56,18 @@ type CompareRow struct {
 // CompareRecords matches lanes by name (renames maps a base lane's name to another
 // record's name for it) and compares every metric both have.
 func CompareRecords(base Named, others []Named, renames map[string]string) (*Compared, error) {
-	base.Rec = flattenSweep(base.Rec)
+	unflattened := make([]*record.Record, len(others))
 	for i := range others {
+		unflattened[i] = others[i].Rec
 		others[i].Rec = flattenSweep(others[i].Rec)
 	}
+	baseRec := base.Rec
+	base.Rec = flattenSweep(base.Rec)
 	out := &Compared{Base: base, Others: others, Tested: true}
+	// What is compared is what was measured: runs that lost figures are left out of the
+	// cleaned records, and said in Lost.
+	baseClean, baseLost := withoutLosses(baseRec, base.Name)
+	baseClean = flattenSweep(baseClean)
 	baseIdx := laneIndex(base.Rec)
 	for from := range renames {
 		if _, ok := baseIdx[from]; !ok {
@@ -65,7 +76,14 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 	}
 	var cs []verdict.Comparison
 	var rows []CompareRow
+	baseLoss := map[string]*Loss{}
+	for _, l := range baseLost {
+		baseLoss[l.Lane] = &l
+	}
+	baseCompared := map[string]bool{}
 	for oi, o := range others {
+		clean, lost := withoutLosses(unflattened[oi], o.Name)
+		clean = flattenSweep(clean)
 		idx := laneIndex(o.Rec)
 		matched := 0
 		for _, bt := range base.Rec.Targets {
@@ -79,15 +97,30 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 				continue
 			}
 			matched++
+			baseCompared[bt.Name] = true
 			bi := baseIdx[bt.Name]
+			otherLoss := lossOf(lost, o.Name, want)
+			if baseLoss[bt.Name] == nil {
+				baseLoss[bt.Name] = &Loss{Record: base.Name, Lane: bt.Name}
+			}
 			for _, m := range record.ComparedMetrics {
-				c := verdict.CompareUnpaired(m, base.Rec, bi, o.Rec, ti)
+				c := verdict.CompareUnpaired(m, baseClean, bi, clean, ti)
+				bHas, oHas := hasFigure(m, baseClean.Targets[bi]), hasFigure(m, clean.Targets[ti])
+				if bHas && !oHas && !otherLoss.covers(m) {
+					otherLoss.add(unmeasured(m, clean.Targets[ti], base.Name))
+				}
+				if oHas && !bHas && !baseLoss[bt.Name].covers(m) {
+					baseLoss[bt.Name].add(unmeasured(m, baseClean.Targets[bi], o.Name))
+				}
 				if c.N == 0 {
 					continue
 				}
 				rows = append(rows, CompareRow{Metric: m, Lane: bt.Name, Record: oi,
-					Base: medianOf(m, base.Rec.Targets[bi]), Value: medianOf(m, o.Rec.Targets[ti])})
+					Base: medianOf(m, baseClean.Targets[bi]), Value: medianOf(m, clean.Targets[ti])})
 				cs = append(cs, c)
+			}
+			if len(otherLoss.Causes) > 0 {
+				out.Lost = append(out.Lost, *otherLoss)
 			}
 		}
 		if matched == 0 {
@@ -96,6 +129,13 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 		}
 		out.Differences = append(out.Differences, systemDifferences(base, o)...)
 	}
+	var baseLosses []Loss
+	for _, t := range base.Rec.Targets {
+		if l := baseLoss[t.Name]; l != nil && baseCompared[t.Name] && len(l.Causes) > 0 {
+			baseLosses = append(baseLosses, *l)
+		}
+	}
+	out.Lost = append(baseLosses, out.Lost...)
 	verdict.Correct(cs)
 	for i := range rows {
 		rows[i].C = cs[i]
@@ -125,6 +165,40 @@ func flattenSweep(r *record.Record) *record.Record {
 		}
 	}
 	return flat
+}
+
+// unmeasured is the cause of a figure t lacks and the record named has: t has no runs (a
+// sweep's step that never ran), or none of its runs measured it.
+func unmeasured(m record.Metric, t record.Target, has string) Cause {
+	if len(t.Runs) == 0 {
+		return Cause{Kind: LostUnmeasured, Why: "it has no runs; " + has + " has"}
+	}
+	return Cause{Kind: LostUnmeasured, Why: "no run measured it; " + has + " has it", Figures: []string{m.Key}}
+}
+
+// lossOf is the loss of lane in the record named name, found in losses or new.
+func lossOf(losses []Loss, name, lane string) *Loss {
+	for i := range losses {
+		if losses[i].Lane == lane {
+			return &losses[i]
+		}
+	}
+	return &Loss{Record: name, Lane: lane}
+}
+
+// covers says whether the loss already accounts for figure m.
+func (l *Loss) covers(m record.Metric) bool {
+	for _, c := range l.Causes {
+		if len(c.Figures) == 0 || slices.Contains(c.Figures, m.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasFigure(m record.Metric, t record.Target) bool {
+	_, ok := m.Values(t)
+	return slices.Contains(ok, true)
 }
 
 func laneIndex(r *record.Record) map[string]int {
@@ -212,6 +286,13 @@ func CompareText(w io.Writer, c *Compared) error {
 		}
 		b.WriteString("\n")
 	}
+	if len(c.Lost) > 0 {
+		b.WriteString("Lost figures, left out of the ratios below (what is left is compared):\n")
+		for _, l := range c.Lost {
+			b.WriteString("  " + Printable(l.String()) + "\n")
+		}
+		b.WriteString("\n")
+	}
 	for _, m := range record.ComparedMetrics {
 		rows := c.rowsOf(m)
 		if len(rows) == 0 {
@@ -242,6 +323,11 @@ func CompareText(w io.Writer, c *Compared) error {
 			fmt.Fprintln(tw)
 		}
 		tw.Flush()
+		for _, r := range rows {
+			if why := c.heldBack(r); why != "" {
+				b.WriteString("  ~ " + Printable(why) + "\n")
+			}
+		}
 		b.WriteString("\n")
 	}
 	b.WriteString(c.legend())
@@ -261,6 +347,13 @@ func CompareMarkdown(w io.Writer, c *Compared) error {
 		b.WriteString("### What differs between the runs\n\n")
 		for _, d := range c.Differences {
 			b.WriteString("- " + mdCell(Printable(d)) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if len(c.Lost) > 0 {
+		b.WriteString("### Lost figures\n\nLeft out of the ratios below; what is left is compared.\n\n")
+		for _, l := range c.Lost {
+			b.WriteString("- " + mdCell(Printable(l.String())) + "\n")
 		}
 		b.WriteString("\n")
 	}
@@ -289,6 +382,16 @@ func CompareMarkdown(w io.Writer, c *Compared) error {
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
+		notes := false
+		for _, r := range c.rowsOf(m) {
+			if why := c.heldBack(r); why != "" {
+				b.WriteString("- ~ " + mdCell(Printable(why)) + "\n")
+				notes = true
+			}
+		}
+		if notes {
+			b.WriteString("\n")
+		}
 	}
 	b.WriteString(c.legend())
 	_, err := io.WriteString(w, b.String())
@@ -296,33 +399,43 @@ func CompareMarkdown(w io.Writer, c *Compared) error {
 }
 
 type compareJSON struct {
-	Figure      string   `json:"figure"`
-	Lane        string   `json:"lane"`
-	Base        string   `json:"base"`
-	Record      string   `json:"record"`
-	BaseValue   *float64 `json:"base_value"`
-	Value       *float64 `json:"value"`
-	Ratio       float64  `json:"ratio"`
-	Low         float64  `json:"low,omitempty"`
-	High        float64  `json:"high,omitempty"`
+	Figure    string   `json:"figure"`
+	Lane      string   `json:"lane"`
+	Base      string   `json:"base"`
+	Record    string   `json:"record"`
+	BaseValue *float64 `json:"base_value"`
+	Value     *float64 `json:"value"`
+	// Ratio, Low and High are null where they overflow (a lane that served nothing
+	// against one that served something).
+	Ratio       *float64 `json:"ratio"`
+	Low         *float64 `json:"low,omitempty"`
+	High        *float64 `json:"high,omitempty"`
 	P           float64  `json:"p"`
+	PHolm       float64  `json:"p_holm"`
 	Runs        int      `json:"runs"`
 	Tested      bool     `json:"tested"`
 	Significant bool     `json:"significant"`
+	// Reason and Why: the rule that held back a difference whose interval excludes 1.
+	Reason string `json:"reason,omitempty"`
+	Why    string `json:"why,omitempty"`
 }
 
 func (c *Compared) jsonRows() []compareJSON {
 	var out []compareJSON
 	num := func(v float64) *float64 {
-		if math.IsNaN(v) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil
 		}
 		return &v
 	}
 	for _, r := range c.Figures {
-		out = append(out, compareJSON{Figure: r.Metric.Key, Lane: r.Lane, Base: c.Base.Name, Record: c.Others[r.Record].Name,
-			BaseValue: num(r.Base), Value: num(r.Value), Ratio: r.C.Ratio, Low: r.C.Low, High: r.C.High, P: r.C.P, Runs: r.C.N,
-			Tested: r.C.Testable(), Significant: r.C.Significant})
+		j := compareJSON{Figure: r.Metric.Key, Lane: r.Lane, Base: c.Base.Name, Record: c.Others[r.Record].Name,
+			BaseValue: num(r.Base), Value: num(r.Value), Ratio: num(r.C.Ratio), P: r.C.P, PHolm: r.C.PHolm, Runs: r.C.N,
+			Tested: r.C.Testable(), Significant: r.C.Significant, Reason: r.C.Reason.String(), Why: r.C.Why()}
+		if r.C.Interval() {
+			j.Low, j.High = num(r.C.Low), num(r.C.High)
+		}
+		out = append(out, j)
 	}
 	return out
 }
@@ -334,25 +447,32 @@ func CompareJSON(w io.Writer, c *Compared) error {
 	return enc.Encode(struct {
 		Differences []string      `json:"differences"`
 		Unmatched   []string      `json:"unmatched,omitempty"`
+		Lost        []Loss        `json:"lost,omitempty"`
 		Rows        []compareJSON `json:"rows"`
 		Refused     []string      `json:"refused,omitempty"`
-	}{append([]string{}, c.Differences...), c.Unmatched, c.jsonRows(), c.Refused})
+	}{append([]string{}, c.Differences...), c.Unmatched, c.Lost, c.jsonRows(), c.Refused})
 }
 
 // CompareCSV writes one row per figure, lane and record.
 func CompareCSV(w io.Writer, c *Compared) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"figure", "lane", "base", "record", "base_value", "value", "ratio", "low", "high", "p", "runs", "tested", "significant"})
+	cw.Write([]string{"figure", "lane", "base", "record", "base_value", "value", "ratio", "low", "high", "p", "runs", "tested", "significant", "reason"})
 	f := func(v *float64) string {
 		if v == nil {
 			return ""
 		}
 		return strconv.FormatFloat(*v, 'g', 8, 64)
 	}
+	f4 := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', 4, 64)
+	}
 	for _, r := range c.jsonRows() {
 		cw.Write([]string{r.Figure, Printable(r.Lane), Printable(r.Base), Printable(r.Record), f(r.BaseValue), f(r.Value),
-			strconv.FormatFloat(r.Ratio, 'f', 4, 64), strconv.FormatFloat(r.Low, 'f', 4, 64), strconv.FormatFloat(r.High, 'f', 4, 64),
-			strconv.FormatFloat(r.P, 'g', 4, 64), strconv.Itoa(r.Runs), strconv.FormatBool(r.Tested), strconv.FormatBool(r.Significant)})
+			f4(r.Ratio), f4(r.Low), f4(r.High),
+			strconv.FormatFloat(r.P, 'g', 4, 64), strconv.Itoa(r.Runs), strconv.FormatBool(r.Tested), strconv.FormatBool(r.Significant), r.Why})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -408,15 +528,60 @@ func ratioCell(c verdict.Comparison) string {
 	return fmt.Sprintf("%.2f× (%.2f–%.2f) ~", c.Ratio, c.Low, c.High)
 }
 
+// heldBack is the note under a table for a row whose interval excludes 1 and that was not
+// called: "jemalloc in new.json: 0.96× (0.95–0.97), but not every run went the same way: 2 of 3".
+func (c *Compared) heldBack(r CompareRow) string {
+	if r.C.Reason == verdict.NoReason {
+		return ""
+	}
+	return fmt.Sprintf("%s in %s: %.2f× (%.2f–%.2f), but %s", r.Lane, c.Others[r.Record].Name, r.C.Ratio, r.C.Low, r.C.High, r.C.Why())
+}
+
+// Refusal is a reason for a gate to fail whatever the ratios say, one per lane or busy
+// record: Line says it whole, Allow names the flag that lets the gate pass over it.
+type Refusal struct {
+	Allow string
+	Line  string
+}
+
+// Refusals are what a gate on the figures gated (their keys) refuses: each compared lane
+// that lost some of them, or every figure (a crash, an OOM kill, a dead load, a lost
+// source, an incomplete record), and each record made on a busy machine. A lane that lost
+// only figures the gate does not read (a remote lane's VSZ) is judged on the rest.
+func (c *Compared) Refusals(gated []string) []Refusal {
+	var out []Refusal
+	for _, l := range c.Lost {
+		kept := l
+		kept.Causes = nil
+		for _, cause := range l.Causes {
+			if len(cause.Figures) == 0 || slices.ContainsFunc(cause.Figures, func(k string) bool { return slices.Contains(gated, k) }) {
+				kept.Causes = append(kept.Causes, cause)
+			}
+		}
+		if len(kept.Causes) > 0 {
+			out = append(out, Refusal{Allow: "--allow-missing", Line: kept.String() + ": the gate cannot judge what it lost (--allow-missing gates on what is left)"})
+		}
+	}
+	// A busy record's figures are the other work's as much as the allocators': it can be
+	// neither passed nor failed on them.
+	for _, line := range c.Refused {
+		out = append(out, Refusal{Allow: "--allow-busy", Line: line})
+	}
+	return out
+}
+
 func (c *Compared) legend() string {
 	if len(c.Refused) > 0 {
 		return refusedLegend(c)
 	}
 	var b strings.Builder
-	if c.Tested {
+	switch {
+	case len(c.Figures) == 0:
+		b.WriteString("No figure of any lane could be compared.\n")
+	case c.Tested:
 		fmt.Fprintf(&b, "Ratios are each record's over the base's (geometric means of the runs, 95%% interval); * a difference that Welch's t-test on the log values calls real after Holm's correction over all %d comparisons (p < %g, at least %.0f%% apart, every run on the same side of the base), ~ no clear difference.\n",
 			len(c.Figures), verdict.Alpha, 100*verdict.MinEffect)
-	} else {
+	default:
 		fmt.Fprintf(&b, "Ratios are each record's over the base's. Some records hold fewer than %d runs: their ratios are single observations, not tested (run with --runs %d or more to test them).\n",
 			verdict.MinRuns, verdict.MinRuns)
 	}

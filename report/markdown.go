@@ -360,6 +360,14 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 			out = append(out, fmt.Sprintf("%s saw %s errors.", s.Target, Count(s.Errors.Median)))
 		}
 	}
+	for _, t := range r.Targets {
+		for _, run := range t.Runs {
+			if DeadLoad(run) && run.LoadError == "" && !run.Exit.Crashed() {
+				out = append(out, fmt.Sprintf("The load against %s got no successful response (%s errors); it is left out of the comparisons.", t.Name, Count(float64(run.Result.ErrorCount()))))
+				break
+			}
+		}
+	}
 	if cpu, ok := clientCPU(r); ok {
 		who := "The load generators"
 		if r.Plan.Sequential {

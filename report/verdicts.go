@@ -37,10 +37,11 @@ func Judge(r *record.Record) Verdict {
 	return refuseBusy(r, v)
 }
 
-// crashed: the target's server crashed, or the load against it died, in some run.
+// crashed: the target's server crashed, or the load against it died or got no successful
+// response, in some run.
 func crashed(t record.Target) bool {
 	for _, run := range t.Runs {
-		if run.Exit.Crashed() || run.LoadError != "" || run.SourceError != "" {
+		if run.Exit.Crashed() || run.LoadError != "" || run.SourceError != "" || DeadLoad(run) {
 			return true
 		}
 	}
@@ -93,7 +94,7 @@ func (v Verdict) lines(r *record.Record, sums []record.Summary) []string {
 				}
 				differs = append(differs, fmt.Sprintf("%s's is %.2f× %s's (%.2f–%.2f; %s)", name, c.Ratio, base, c.Low, c.High, dir))
 			} else {
-				same = append(same, fmt.Sprintf("%s %.2f×, %.2f–%.2f", name, c.Ratio, c.Low, c.High))
+				same = append(same, undecided(name, c))
 			}
 		}
 		switch {
@@ -108,6 +109,20 @@ func (v Verdict) lines(r *record.Record, sums []record.Summary) []string {
 		}
 	}
 	return out
+}
+
+// undecided words a comparison that was not called: "jemalloc 1.02×, 0.99–1.05", and where
+// its interval excludes 1 the rule that held it back ("…, but under the 1% minimum"); a
+// single run has no interval.
+func undecided(name string, c verdict.Comparison) string {
+	if !c.Interval() {
+		return fmt.Sprintf("%s %.2f× in %d run", name, c.Ratio, c.N)
+	}
+	s := fmt.Sprintf("%s %.2f×, %.2f–%.2f", name, c.Ratio, c.Low, c.High)
+	if why := c.Why(); why != "" {
+		s += ", but " + why
+	}
+	return s
 }
 
 // observed words what one or two runs showed, without claiming it would hold again.

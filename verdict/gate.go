@@ -50,6 +50,9 @@ func ParseGate(expr string) (Gate, error) {
 		if t.Above && pct < 0 || !t.Above && pct > 0 {
 			return nil, fmt.Errorf("--fail-if %q: a rise is >+N%%, a fall <-N%%", clause)
 		}
+		if !t.Above && pct <= -100 {
+			return nil, fmt.Errorf("--fail-if %q: a figure falls by 100%% at most (to nothing), so this never fails: use a limit above -100%%, e.g. %s<-50%%", clause, key)
+		}
 		g = append(g, t)
 	}
 	if len(g) == 0 {
@@ -109,4 +112,13 @@ func (g Gate) Check(cs []Comparison) []Breach {
 		}
 	}
 	return out
+}
+
+// Keys are the keys of the figures the gate reads.
+func (g Gate) Keys() []string {
+	var keys []string
+	for _, t := range g {
+		keys = append(keys, t.Metric.Key)
+	}
+	return keys
 }

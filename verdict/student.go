@@ -1,82 +1,31 @@
 package verdict
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
 
 // StudentTCDF is P(T ≤ t) for Student's t distribution with df degrees of freedom.
-func StudentTCDF(t, df float64) float64 {
-	x := df / (df + t*t)
-	tail := 0.5 * regIncBeta(df/2, 0.5, x)
-	if t >= 0 {
-		return 1 - tail
-	}
-	return tail
-}
+func StudentTCDF(t, df float64) float64 { return studentsT(df).CDF(t) }
 
-// StudentTQuantile is the t with P(T ≤ t) = p, found by bisection on the CDF.
+// StudentTQuantile is the t with P(T ≤ t) = p; NaN where there is none (p outside (0, 1),
+// df not positive).
 func StudentTQuantile(p, df float64) float64 {
-	lo, hi := -1e6, 1e6
-	for i := 0; i < 200; i++ {
-		mid := (lo + hi) / 2
-		if StudentTCDF(mid, df) < p {
-			lo = mid
-		} else {
-			hi = mid
-		}
+	if !(p > 0 && p < 1) || !(df > 0) {
+		return math.NaN()
 	}
-	return (lo + hi) / 2
+	return studentsT(df).Quantile(p)
 }
 
-// regIncBeta is the regularized incomplete beta function I_x(a, b), by its continued
-// fraction (Lentz's method), as in Numerical Recipes' betai.
-func regIncBeta(a, b, x float64) float64 {
-	switch {
-	case x <= 0:
-		return 0
-	case x >= 1:
+// twoSided is the two-sided p-value of t, computed from the upper tail itself: 2(1 − CDF)
+// is 0 for every p below about 1e-16. One that cannot be computed is 1.
+func twoSided(t, df float64) float64 {
+	p := 2 * studentsT(df).Survival(math.Abs(t))
+	if math.IsNaN(p) {
 		return 1
 	}
-	la, _ := math.Lgamma(a)
-	lb, _ := math.Lgamma(b)
-	lab, _ := math.Lgamma(a + b)
-	front := math.Exp(lab - la - lb + a*math.Log(x) + b*math.Log(1-x))
-	if x < (a+1)/(a+b+2) {
-		return front * betaCF(a, b, x) / a
-	}
-	return 1 - front*betaCF(b, a, 1-x)/b
+	return min(p, 1)
 }
 
-func betaCF(a, b, x float64) float64 {
-	c, d := 1.0, clampTiny(1-(a+b)*x/(a+1))
-	d = 1 / d
-	h := d
-	for m := 1; m <= 300; m++ {
-		fm := float64(m)
-		// Each step folds in the even and then the odd term of the continued fraction.
-		even := fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm))
-		odd := -(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1))
-		var f float64
-		c, d, f = lentzStep(c, d, even)
-		h *= f
-		c, d, f = lentzStep(c, d, odd)
-		h *= f
-		if math.Abs(f-1) < 1e-15 {
-			break
-		}
-	}
-	return h
-}
-
-// lentzStep is one step of Lentz's method: the new C and D, and the factor C·D.
-func lentzStep(c, d, term float64) (float64, float64, float64) {
-	d = 1 / clampTiny(1+term*d)
-	c = clampTiny(1 + term/c)
-	return c, d, c * d
-}
-
-func clampTiny(v float64) float64 {
-	const tiny = 1e-300
-	if math.Abs(v) < tiny {
-		return tiny
-	}
-	return v
-}
+func studentsT(df float64) distuv.StudentsT { return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df} }

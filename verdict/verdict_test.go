@@ -75,7 +75,7 @@ func TestTinyDeterministicDifferencesAreNotCalled(t *testing.T) {
 
 func TestHolmCorrectsForManyComparisons(t *testing.T) {
 	// p = 0.005 passes alone but not as one of six comparisons.
-	cs := []Comparison{{N: 3, P: 0.005, Ratio: 1.2, Unanimous: true}}
+	cs := []Comparison{{N: 3, P: 0.005, Ratio: 1.2, LogRatio: math.Log(1.2), Unanimous: true}}
 	for i := 0; i < 5; i++ {
 		cs = append(cs, Comparison{N: 3, P: 0.9, Ratio: 1, Unanimous: true})
 	}
@@ -83,7 +83,7 @@ func TestHolmCorrectsForManyComparisons(t *testing.T) {
 	if cs[0].Significant {
 		t.Fatal("p = 0.005 among six comparisons was called significant")
 	}
-	one := []Comparison{{N: 3, P: 0.005, Ratio: 1.2, Unanimous: true}}
+	one := []Comparison{{N: 3, P: 0.005, Ratio: 1.2, LogRatio: math.Log(1.2), Unanimous: true}}
 	holm(one)
 	if !one[0].Significant {
 		t.Fatal("p = 0.005 alone was not called significant")

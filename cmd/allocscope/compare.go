@@ -27,20 +27,38 @@ func (m matchFlag) Set(s string) error {
 	return nil
 }
 
+// gateFlags are --fail-if and the --allow-* flags, each of which lets the gate pass over
+// one kind of refusal (report.Refusal.Allow names it).
+type gateFlags struct {
+	failIf *string
+	allow  map[string]*bool
+}
+
+// addGateFlags defines --fail-if (described by failIfUsage) and the --allow-* flags.
+func addGateFlags(fs *flag.FlagSet, failIfUsage string) gateFlags {
+	g := gateFlags{failIf: fs.String("fail-if", "", failIfUsage), allow: map[string]*bool{}}
+	g.allow["--allow-busy"] = addAllowBusy(fs)
+	g.allow["--allow-missing"] = fs.Bool("allow-missing", false, "with --fail-if: pass over lanes that lost figures (crashed, OOM-killed, load died, source lost, record incomplete) and gate on what is left")
+	return g
+}
+
+// allows says whether the --allow-* flag named flag was given.
+func (g gateFlags) allows(flag string) bool { return g.allow[flag] != nil && *g.allow[flag] }
+
 // compareFlags defines compare's flags (also read by the shell completion).
-func compareFlags() (fs *flag.FlagSet, match matchFlag, format, out, failIf *string) {
-	fs = newFlags("compare", "compare BASE.json NEW.json [MORE.json…] [--match BASE=NEW] [--format text|md|json|csv] [--fail-if EXPR] [-o FILE]")
+func compareFlags() (fs *flag.FlagSet, match matchFlag, format, out *string, gate gateFlags) {
+	fs = newFlags("compare", "compare BASE.json NEW.json [MORE.json…] [--match BASE=NEW] [--format text|md|json|csv] [--fail-if EXPR [--allow-missing]] [-o FILE]")
 	match = matchFlag{}
 	fs.Var(match, "match", "compare lane BASE of the base record with lane NEW of the others (repeatable)")
 	format = fs.String("format", "text", "text, md, json or csv")
 	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
-	failIf = fs.String("fail-if", "", "exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,p99>+20%,rps<-5%'")
-	addAllowBusy(fs)
-	return fs, match, format, out, failIf
+	gate = addGateFlags(fs, "exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,p99>+20%,rps<-5%', or a compared lane lost figures")
+	return fs, match, format, out, gate
 }
 
 func cmdCompare(args []string) error {
-	fs, match, format, out, failIf := compareFlags()
+	fs, match, format, out, flags := compareFlags()
+	failIf := flags.failIf
 	paths, err := parseWithArgs(fs, args)
 	if err != nil {
 		return err
@@ -85,7 +103,7 @@ func cmdCompare(args []string) error {
 	} else {
 		os.Stdout.Write(buf.Bytes())
 	}
-	return checkGate(gate, c)
+	return checkGate(os.Stderr, gate, flags, c)
 }
 
 func compareRenderer(format string) (func(io.Writer, *report.Compared) error, error) {
@@ -102,16 +120,22 @@ func compareRenderer(format string) (func(io.Writer, *report.Compared) error, er
 	return nil, usagef("--format %q: use text, md, json or csv", format)
 }
 
-// errGate is a CI gate that failed: exit 1, after one line per breach.
+// errGate is a CI gate that failed: exit 1, after one line per refused lane and breach.
 var errGate = errors.New("gate")
 
-// checkGate prints one line per breached threshold on stderr and fails, or passes.
-func checkGate(gate verdict.Gate, c *report.Compared) error {
+// checkGate writes one line per refusal the flags do not allow (a lane that lost figures)
+// and per breached threshold, and fails if there is any; with no gate it passes.
+func checkGate(w io.Writer, gate verdict.Gate, flags gateFlags, c *report.Compared) error {
 	if gate == nil {
 		return nil
 	}
-	if err := refuseBusyGate(c); err != nil {
-		return err
+	refused := 0
+	for _, r := range c.Refusals(gate.Keys()) {
+		if flags.allows(r.Allow) {
+			continue
+		}
+		refused++
+		fmt.Fprintln(w, report.Printable("allocscope: FAIL "+r.Line))
 	}
 	var cs []verdict.Comparison
 	lanes := map[int]string{}
@@ -130,9 +154,14 @@ func checkGate(gate verdict.Gate, c *report.Compared) error {
 		} else {
 			line += fmt.Sprintf(" (%.2f–%.2f, a real difference)", b.Comparison.Low, b.Comparison.High)
 		}
-		fmt.Fprintln(os.Stderr, report.Printable(line))
+		fmt.Fprintln(w, report.Printable(line))
 	}
-	if len(breaches) > 0 {
+	switch {
+	case refused > 0 && len(breaches) > 0:
+		return fmt.Errorf("%w: %d lane(s) could not be judged, %d threshold(s) of --fail-if breached", errGate, refused, len(breaches))
+	case refused > 0:
+		return fmt.Errorf("%w: %d lane(s) could not be judged", errGate, refused)
+	case len(breaches) > 0:
 		return fmt.Errorf("%w: %d threshold(s) of --fail-if breached", errGate, len(breaches))
 	}
 	return nil
@@ -141,13 +170,15 @@ func checkGate(gate verdict.Gate, c *report.Compared) error {
 // against is run's --against BASE.json [--fail-if EXPR]: checked before the run starts,
 // applied when it ends.
 type against struct {
-	base report.Named
-	gate verdict.Gate
+	base  report.Named
+	gate  verdict.Gate
+	flags gateFlags
 }
 
 // newAgainst loads the base and parses the gate now, so that a bad one stops nothing
 // that has started; planned is the new run's record before it starts, for its lanes.
-func newAgainst(path, failIf string, planned *record.Record) (*against, error) {
+func newAgainst(path string, flags gateFlags, planned *record.Record) (*against, error) {
+	failIf := *flags.failIf
 	if path == "" {
 		if failIf != "" {
 			return nil, errors.New("--fail-if needs --against BASE.json to compare with")
@@ -158,7 +189,7 @@ func newAgainst(path, failIf string, planned *record.Record) (*against, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &against{base: report.Named{Name: path, Rec: rec}}
+	a := &against{base: report.Named{Name: path, Rec: rec}, flags: flags}
 	if failIf != "" {
 		if a.gate, err = verdict.ParseGate(failIf); err != nil {
 			return nil, err
@@ -184,5 +215,5 @@ func (a *against) check(rec *record.Record) error {
 	if err := report.CompareText(os.Stdout, c); err != nil {
 		return err
 	}
-	return checkGate(a.gate, c)
+	return checkGate(os.Stderr, a.gate, a.flags, c)
 }

@@ -120,7 +120,8 @@ type runArgs struct {
 	allocs, targetAllocs *string
 	headless             *bool
 	x                    exports
-	against, failIf      *string
+	against              *string
+	gate                 gateFlags
 	metricsAddr          *string
 	metricsPublic        *bool
 	preset               *string
@@ -164,8 +165,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.StringVar(&x.svg, "export-svg", "", "write the RSS chart as SVG to FILE")
 	fs.StringVar(&o.SavePath, "save", "", "where the run record is kept (default: a new file under "+runsDir()+")")
 	a.against = fs.String("against", "", "when the run ends, compare it with this saved run (as allocscope compare BASE NEW)")
-	a.failIf = fs.String("fail-if", "", "with --against: exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,rps<-5%'")
-	addAllowBusy(fs)
+	a.gate = addGateFlags(fs, "with --against: exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,rps<-5%', or a compared lane lost figures")
 	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
 	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
 	addViewFlag(fs, &x.view)
@@ -239,7 +239,7 @@ func cmdRun(args []string) error {
 	}
 	e, err := experiment.New(o)
 	if err == nil {
-		x.against, err = newAgainst(*a.against, *a.failIf, e.Snapshot())
+		x.against, err = newAgainst(*a.against, a.gate, e.Snapshot())
 	}
 	if err == nil && x.against != nil && o.AllowBusy {
 		record.AllowBusy(x.against.base.Rec)
