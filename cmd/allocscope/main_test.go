@@ -331,6 +331,53 @@ func TestSigtermLeavesACompleteRecord(t *testing.T) {
 	}
 }
 
+// SIGQUIT (Ctrl-\) is an orderly stop like SIGTERM: Go's default would dump every
+// goroutine and exit 2, leaving the record "running" and the cgroup behind.
+func TestSigquitStopsInOrder(t *testing.T) {
+	args := []string{"--allocators", "system", "-c", "20", "-d", "60", "--baseline", "0", "--interval", "250ms"}
+	h, cgErr := cgroup.Writable("/")
+	if cgErr == nil {
+		args = append(args, "--cgroup")
+	}
+	cmd, save, stderr := startRun(t, args...)
+	fs, _ := probe.NewFS(probe.DefaultRoot)
+	children, _ := fs.Descendants(cmd.Process.Pid)
+	procs := identify(children)
+	cmd.Process.Signal(syscall.SIGQUIT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 131 {
+		t.Fatalf("exit %v, want 131 (128 + SIGQUIT); %s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "goroutine ") {
+		t.Errorf("SIGQUIT dumped the goroutines: %.300s", stderr.String())
+	}
+	rec, err := record.Load(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != record.StateInterrupted || rec.Targets[0].Runs[0].Exit == nil {
+		t.Errorf("record state %s, exit %v; want interrupted, the server's exit recorded", rec.State, rec.Targets[0].Runs[0].Exit)
+	}
+	for _, p := range procs {
+		if p.alive() {
+			syscall.Kill(p.pid, syscall.SIGKILL)
+			t.Errorf("child %d still running after allocscope exited", p.pid)
+		}
+	}
+	if cgErr != nil {
+		t.Logf("no writable memory cgroup here (%v): the cgroup's removal is not checked", cgErr)
+		return
+	}
+	if dir := filepath.Join(h.Own, cgroup.Prefix+strconv.Itoa(cmd.Process.Pid)); exists(dir) {
+		t.Errorf("the run's cgroup %s is still there after SIGQUIT", dir)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func TestUnwritableExportOrSaveIsRefusedBeforeAnythingStarts(t *testing.T) {
 	save := filepath.Join(t.TempDir(), "run.json")
 	for _, args := range [][]string{
