@@ -231,6 +231,9 @@ func TestInterruptedRunIsSavedWithWhatWasMeasured(t *testing.T) {
 	if run.Result.Duration > 10*time.Second {
 		t.Fatalf("the load ran %s after the interrupt", run.Result.Duration)
 	}
+	if !run.Interrupted {
+		t.Errorf("the run stopped 1.5 s into a 30 s load is not marked interrupted: its figures would pass for whole")
+	}
 	checkReports(t, saved)
 }
 

@@ -75,6 +75,15 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 	e.procs, e.procsRun = lr.procs, run
 	e.mu.Unlock()
 	err := e.phases(ctx, run, lr.procs)
+	if ctx.Err() != nil {
+		e.mu.Lock()
+		for i := range e.rec.Targets {
+			if run < len(e.rec.Targets[i].Runs) {
+				e.rec.Targets[i].Runs[run].Interrupted = true
+			}
+		}
+		e.mu.Unlock()
+	}
 	// An interrupted phase still gets its peak, read before the processes are stopped.
 	for i := range lr.procs {
 		e.turnPhase(i, run, "")

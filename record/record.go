@@ -178,6 +178,9 @@ type TargetRun struct {
 	// LoadError says why the load against this target ended without a result (its load
 	// worker was killed or crashed): its figures under load are incomplete.
 	LoadError string `json:"load_error,omitempty"`
+	// Interrupted says the run was stopped (Ctrl-C, SIGTERM, q) before its phases ran
+	// their course: its figures are partial, and a --fit trial proves nothing.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// SourceError says why a remote target's memory source stopped answering mid-run.
 	SourceError string `json:"source_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).
