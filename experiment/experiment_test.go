@@ -404,6 +404,38 @@ func TestLaneSettingsReachTheServerAndNameTheLane(t *testing.T) {
 	t.Logf("arenas: system %s, arena1 %s; peak VSZ %.1f vs %.1f MiB", plain.Settings["arenas"], arena1.Settings["arenas"], sums[0].PeakVSZ.Median/(1<<20), sums[1].PeakVSZ.Median/(1<<20))
 }
 
+func TestAnUnknownGlibcTunableIsFlaggedAndAKnownOneIsNotChecked(t *testing.T) {
+	lanes, err := servers.ParseLanes("bogus=system+GLIBC_TUNABLES=glibc.malloc.bogus=2,trim=system+GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := shortPlan(t, "system", "system")
+	o.Lanes, o.Duration = lanes, time.Second
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bogus, trim := rec.Targets[0], rec.Targets[1]
+	if len(bogus.SettingIssues) != 1 || !strings.Contains(bogus.SettingIssues[0], "glibc.malloc.bogus is not a tunable this glibc knows") {
+		t.Errorf("bogus: issues %q, want the unknown tunable named", bogus.SettingIssues)
+	}
+	if len(trim.SettingIssues) != 0 || strings.Join(trim.SettingsUnchecked, ",") != "GLIBC_TUNABLES glibc.malloc.trim_threshold" {
+		t.Errorf("trim: issues %q, unchecked %q; want none, and the tunable not checked", trim.SettingIssues, trim.SettingsUnchecked)
+	}
+	md := markdown(t, rec)
+	for _, want := range []string{"| bogus | GLIBC_TUNABLES=glibc.malloc.bogus=2 | arenas=", "| **no: GLIBC_TUNABLES: glibc.malloc.bogus is not a tunable", "| not checked: GLIBC_TUNABLES glibc.malloc.trim_threshold"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the Markdown does not say %q:\n%s", want, md)
+		}
+	}
+
+	o.Strict = true
+	o.SavePath = filepath.Join(t.TempDir(), "strict.json")
+	if _, err := New(o); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "glibc.malloc.bogus") {
+		t.Fatalf("--strict took the plan with an unknown tunable: err %v", err)
+	}
+}
+
 func TestAMisspelledSettingIsFlaggedAndStrictRefusesIt(t *testing.T) {
 	lanes, err := servers.ParseLanes("jemalloc+MALLOC_CONF=dirty_decay_ms:2000,bakground_thread:true")
 	if err != nil {

@@ -151,6 +151,9 @@ type Target struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// SettingIssues name each setting the allocator ignored or rejected.
 	SettingIssues []string `json:"setting_issues,omitempty"`
+	// SettingsUnchecked name the settings with no issue whose effect the allocator could
+	// not show (glibc has no getter for most): not checked, rather than taken effect.
+	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).

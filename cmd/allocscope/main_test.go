@@ -138,6 +138,9 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--strict", "--allocators", "jemalloc+MALLOC_ARENA_MAX=1"}, "MALLOC_ARENA_MAX is not a setting jemalloc reads"},
 		{[]string{"run", "--target", "a=sleep 60", "--target-allocators", "jemalloc+arena"}, "+arena is a mode of the built-in server"},
 		{[]string{"run", "--purge", "--purge-wait", "0"}, "--purge-wait must be above 0"},
+		{[]string{"run", "--strict", "--allocators", "system+GLIBC_TUNABLES=glibc.malloc.bogus=2"}, "plan refused by --strict: lane system+GLIBC_TUNABLES=glibc.malloc.bogus=2: GLIBC_TUNABLES: glibc.malloc.bogus is not a tunable this glibc knows"},
+		{[]string{"run", "--allocators", "x=system+LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}, "sets LD_PRELOAD: to run a library, give it as a lane of its own"},
+		{[]string{"run", "--allocators", "system+MALLOC_ARENA_MAX=2+MALLOC_ARENA_MAX=3"}, "sets MALLOC_ARENA_MAX twice: give each variable once"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
