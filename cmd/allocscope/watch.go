@@ -87,13 +87,14 @@ func cmdWatch(args []string) error {
 		return usageError{err.Error()}
 	}
 	if *a.metricsAddr != "" {
-		stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, w.Snapshot)
+		bound, stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, w.Snapshot)
 		if err != nil {
 			cancel()
 			<-w.Done()
 			return usageError{err.Error()}
 		}
 		defer stopMetrics()
+		sayMetrics(bound)
 	}
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
 		err = tui.Run(ctx, tui.Watch(w).WithView(string(a.x.view)))
