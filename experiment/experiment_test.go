@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -200,6 +202,36 @@ func TestCrashedTargetIsRecordedAndTheOthersGoOn(t *testing.T) {
 	report.Markdown(&md, rec)
 	if !strings.Contains(md.String(), "jemalloc killed by SIGKILL") {
 		t.Fatalf("the report does not show the crash:\n%s", md.String())
+	}
+}
+
+// Load workers come up one after another, so lanes' loads end at different moments;
+// each lane's cooldown is the one asked, counted from its own load's end, not from the
+// last lane's (50 lanes made the first one's 1 s cooldown 8 s).
+func TestEachLanesCooldownLastsAsAsked(t *testing.T) {
+	o := shortPlan(t, "system", "system", "system", "system")
+	o.Duration, o.Connections = time.Second, 10
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type lane struct {
+		name              string
+		loadEnd, coolDone time.Duration
+	}
+	var lanes []lane
+	for _, tg := range rec.Targets {
+		p := tg.Runs[0].Phases
+		lanes = append(lanes, lane{tg.Name, p.LoadEnd, p.CooldownEnd})
+		if p.CooldownEnd-p.LoadEnd < o.Cooldown {
+			t.Errorf("%s: cooldown %s, shorter than the %s asked", tg.Name, p.CooldownEnd-p.LoadEnd, o.Cooldown)
+		}
+	}
+	slices.SortFunc(lanes, func(a, b lane) int { return cmp.Compare(a.loadEnd, b.loadEnd) })
+	first, last := lanes[0], lanes[len(lanes)-1]
+	t.Logf("loads ended %s apart; cooldowns: first %s, last %s", last.loadEnd-first.loadEnd, first.coolDone-first.loadEnd, last.coolDone-last.loadEnd)
+	if first.loadEnd < last.loadEnd && first.coolDone >= last.coolDone {
+		t.Errorf("%s's load ended %s before %s's, but its cooldown ended with it (at %s): it idled %s instead of %s", first.name, last.loadEnd-first.loadEnd, last.name, first.coolDone, first.coolDone-first.loadEnd, o.Cooldown)
 	}
 }
 
