@@ -139,7 +139,7 @@ func writeFit(b *strings.Builder, r *record.Record) {
 		}
 		fmt.Fprintf(b, "- %s: %s.\n", mdCell(f.Target), strings.Join(steps, "; "))
 	}
-	b.WriteString("\n≤: the trials ran out before the search came within the tolerance. The search starts between the target's idle RSS and 1.1× its unlimited peak (the larger of its cgroup peak and its peak RSS, shown above): a cgroup is charged for the pages its processes touched first, so a server whose binary is already cached elsewhere holds less than its RSS, and a container that starts cold must hold it all. \"Largest that did not fit\" starts as the idle RSS.\n")
+	b.WriteString("\n≤: the search stopped (its trials ran out, or it was interrupted) before it came within the tolerance. The search starts between the target's idle RSS and 1.1× its unlimited peak (the larger of its cgroup peak and its peak RSS, shown above): a cgroup is charged for the pages its processes touched first, so a server whose binary is already cached elsewhere holds less than its RSS, and a container that starts cold must hold it all. \"Largest that did not fit\" starts as the idle RSS.\n")
 }
 
 // fitConclusion compares the smallest containers, smallest first.
