@@ -1,8 +1,10 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,12 +77,23 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 	e.procs, e.procsRun = lr.procs, run
 	e.mu.Unlock()
 	err := e.phases(ctx, run, lr.procs)
+	if ctx.Err() != nil {
+		e.mu.Lock()
+		for i := range e.rec.Targets {
+			if run < len(e.rec.Targets[i].Runs) {
+				e.rec.Targets[i].Runs[run].Interrupted = true
+			}
+		}
+		e.mu.Unlock()
+	}
 	// An interrupted phase still gets its peak, read before the processes are stopped.
 	for i := range lr.procs {
 		e.turnPhase(i, run, "")
 	}
 	// Some settings show only under load (glibc makes its arenas as threads contend).
+	// All lanes at once: each waits up to 5 s for a busy server's /stats.
 	if ctx.Err() == nil {
+		var checks sync.WaitGroup
 		for i, p := range lr.procs {
 			if p == nil {
 				continue
@@ -88,9 +101,11 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 			select {
 			case <-p.Done():
 			default:
-				e.checkSettings(ctx, i, p)
+				checks.Add(1)
+				go func() { defer checks.Done(); e.checkSettings(ctx, i, p) }()
 			}
 		}
+		checks.Wait()
 	}
 	e.setPhase(record.PhaseDone)
 	e.mu.Lock()
@@ -280,7 +295,7 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 		e.setPhase(record.PhaseCooldown)
 		e.endPause()
 		e.logf("cooldown: %s idle", e.opts.Cooldown)
-		ok := e.idle(ctx, run, group, e.opts.Cooldown, func(p *record.Phases) *time.Duration { return &p.CooldownEnd })
+		ok := e.cooldown(ctx, run, group)
 		if !ok {
 			return nil
 		}
@@ -295,6 +310,43 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 		}
 	}
 	return nil
+}
+
+// cooldown lets each lane in group idle for the cooldown after its own load ended, and
+// stamps each one's end then. Lanes' loads start one after another (each load worker is
+// a process that must come up), so with many lanes the first ends seconds before the
+// last: one cooldown after the last would make the first's seconds longer than asked.
+// False when ctx ended it.
+func (e *Experiment) cooldown(ctx context.Context, run int, group []int) bool {
+	ends := make([]time.Duration, len(group))
+	e.mu.Lock()
+	for k, i := range group {
+		ends[k] = e.rec.Targets[i].Runs[run].Phases.LoadEnd + e.opts.Cooldown
+	}
+	e.mu.Unlock()
+	order := make([]int, len(group))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ends[a], ends[b]) })
+	for n, k := range order {
+		if !sleep(ctx, ends[k]-e.since(time.Now())) {
+			rest := make([]int, 0, len(order)-n)
+			for _, k := range order[n:] {
+				rest = append(rest, group[k])
+			}
+			e.idle(ctx, run, rest, 0, func(p *record.Phases) *time.Duration { return &p.CooldownEnd })
+			return false
+		}
+		i := group[k]
+		e.mu.Lock()
+		e.rec.Targets[i].Runs[run].Phases.CooldownEnd = e.since(time.Now())
+		e.mu.Unlock()
+		if !e.opts.Purge {
+			e.turnPhase(i, run, "")
+		}
+	}
+	return true
 }
 
 // idle lets the lanes in group sit for d (or until ctx ends) and stamps the moment it

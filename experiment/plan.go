@@ -325,9 +325,6 @@ func (o Options) validateStep() error {
 	if o.Purge && o.PurgeWait <= 0 {
 		return fmt.Errorf("--purge-wait must be above 0 (e.g. 3s)")
 	}
-	if err := o.validateRemotes(); err != nil {
-		return err
-	}
 	seen := map[string]bool{}
 	for _, t := range o.Targets {
 		if t.Name == "" || strings.TrimSpace(t.Command) == "" {
@@ -337,6 +334,16 @@ func (o Options) validateStep() error {
 			return fmt.Errorf("target name %q is used twice", t.Name)
 		}
 		seen[t.Name] = true
+	}
+	// Two lanes of one name would be told apart only by the #1, #2 of the A/A test,
+	// which would pass a target off as a repeat of the allocator lane.
+	for _, l := range o.allocatorLanes() {
+		if seen[l.name] {
+			return fmt.Errorf("--target %s has the name of an --allocators lane: give the target another name", l.name)
+		}
+	}
+	if err := o.validateRemotes(); err != nil {
+		return err
 	}
 	switch {
 	case o.Connections < 1:
@@ -419,7 +426,8 @@ type lane struct {
 	arena     bool     // the built-in server's per-request bump arena mode
 }
 
-func (o Options) lanes() []lane {
+// allocatorLanes are the lanes of --allocators, named as given (before numberRepeats).
+func (o Options) allocatorLanes() []lane {
 	var out []lane
 	for i, a := range o.Allocators {
 		name, env, arena := a, []string(nil), false
@@ -444,6 +452,11 @@ func (o Options) lanes() []lane {
 		}
 		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena})
 	}
+	return out
+}
+
+func (o Options) lanes() []lane {
+	out := o.allocatorLanes()
 	for _, t := range o.Targets {
 		if t.Remote() {
 			out = append(out, lane{name: t.Name, kind: record.KindRemote, url: t.Command, memory: o.MemoryFrom[t.Name]})

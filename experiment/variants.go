@@ -53,6 +53,7 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 	before := len(t.SettingIssues)
 	if len(effective) > 0 {
 		t.Settings = effective
+		t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
 	}
 	// A server too busy to answer at the run's end keeps what it said at its start.
 	if fetched {

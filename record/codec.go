@@ -143,6 +143,7 @@ func (r *Record) Clone() *Record {
 		t.Env = cloneMap(t.Env)
 		t.Settings = cloneMap(t.Settings)
 		t.SettingIssues = slices.Clone(t.SettingIssues)
+		t.SettingsUnchecked = slices.Clone(t.SettingsUnchecked)
 		t.Runs = cloneRuns(t.Runs)
 		t.FitTrials = cloneRuns(t.FitTrials)
 		c.Targets[i] = t

@@ -154,6 +154,9 @@ type Target struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// SettingIssues name each setting the allocator ignored or rejected.
 	SettingIssues []string `json:"setting_issues,omitempty"`
+	// SettingsUnchecked name the settings with no issue whose effect the allocator could
+	// not show (glibc has no getter for most): not checked, rather than taken effect.
+	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).
@@ -181,6 +184,9 @@ type TargetRun struct {
 	// LoadError says why the load against this target ended without a result (its load
 	// worker was killed or crashed): its figures under load are incomplete.
 	LoadError string `json:"load_error,omitempty"`
+	// Interrupted says the run was stopped (Ctrl-C, SIGTERM, q) before its phases ran
+	// their course: its figures are partial, and a --fit trial proves nothing.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// SourceError says why a remote target's memory source stopped answering mid-run.
 	SourceError string `json:"source_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).

@@ -185,6 +185,11 @@ func cmdRun(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	for _, f := range []struct{ name, value, example string }{{"allocators", *a.allocs, "system,jemalloc"}, {"preset", *a.preset, "arenas"}} {
+		if flagSet(fs, f.name) && strings.TrimSpace(f.value) == "" {
+			return usagef("--%s is empty: give a value (e.g. --%s %s) or leave the flag out for the default", f.name, f.name, f.example)
+		}
+	}
 	if *a.preset == "list" {
 		for _, p := range experiment.Presets {
 			fmt.Printf("%s: %s\n  %s\n", p.Name, p.Description, presetFlags(p))
@@ -203,8 +208,21 @@ func cmdRun(args []string) error {
 	if err := a.sweep(&o); err != nil {
 		return err
 	}
-	if err := atLeastOne(map[string]int{"-c (connections)": o.Connections, "-p (pipelining)": o.Pipelining, "--runs": o.Runs}); err != nil {
+	// A swept -c is checked step by step, against the open-files limit too (Validate).
+	counts := map[string]int{"-p (pipelining)": o.Pipelining, "--runs": o.Runs}
+	if o.Sweep == nil || o.Sweep.Parameter != record.SweepConnections {
+		counts["-c (connections)"] = o.Connections
+	}
+	if err := atLeastOne(counts); err != nil {
 		return err
+	}
+	for _, v := range a.threads.values {
+		if n, _ := strconv.Atoi(v); n < 1 {
+			return usagef("--threads %d: use 1 to %d server threads (leave the flag out for one per core)", n, experiment.MaxThreads)
+		}
+	}
+	if flagSet(fs, "fit-trials") && o.FitTrials < 1 {
+		return usagef("--fit-trials %d: use 1 to 30", o.FitTrials)
 	}
 	if o.Duration <= 0 || o.Interval <= 0 {
 		return usagef("-d and --interval must be above 0")
@@ -265,7 +283,7 @@ func cmdRun(args []string) error {
 	}
 	current := &currentRun{e: e}
 	if *a.metricsAddr != "" {
-		stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, current.snapshot)
+		bound, stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, current.snapshot)
 		if err != nil {
 			if !flagSet(fs, "save") {
 				os.Remove(o.SavePath)
@@ -273,6 +291,7 @@ func cmdRun(args []string) error {
 			return usageError{err.Error()}
 		}
 		defer stopMetrics()
+		sayMetrics(bound)
 	}
 	x.current = current
 	ctx, stop := onSignals()
@@ -606,4 +625,9 @@ func measuredAnything(r *record.Record) bool {
 		}
 	}
 	return false
+}
+
+// sayMetrics names where --metrics-addr serves, once: with port 0 the kernel picked it.
+func sayMetrics(bound net.Addr) {
+	fmt.Fprintf(os.Stderr, "allocscope: metrics at http://%s/metrics\n", bound)
 }
