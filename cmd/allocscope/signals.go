@@ -7,6 +7,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // signalExit ends allocscope with the shell's code for the signal that stopped it
@@ -15,7 +17,7 @@ import (
 type signalExit struct{ sig syscall.Signal }
 
 func (e signalExit) Error() string {
-	return fmt.Sprintf("interrupted by %s: the record holds what was measured until then", e.sig)
+	return fmt.Sprintf("interrupted by %s: the record holds what was measured until then", unix.SignalName(e.sig))
 }
 
 // interruptible is a context cancelled by SIGINT, SIGQUIT, SIGTERM or SIGHUP; err says which came.
