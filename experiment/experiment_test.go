@@ -200,7 +200,7 @@ func TestCrashedTargetIsRecordedAndTheOthersGoOn(t *testing.T) {
 	}
 	var md bytes.Buffer
 	report.Markdown(&md, rec)
-	if !strings.Contains(md.String(), "jemalloc killed by SIGKILL") {
+	if !strings.Contains(md.String(), "jemalloc was killed by SIGKILL") {
 		t.Fatalf("the report does not show the crash:\n%s", md.String())
 	}
 }
