@@ -76,7 +76,16 @@ type Options struct {
 	TargetAllocators []string
 	Scenario         string
 	Path             string
-	Connections      int
+	// Method, Headers and Body make each request (-m, -H, -b); with a Mix, Headers and
+	// Body go to each of its requests that lacks its own.
+	Method  string
+	Headers map[string]string
+	Body    string
+	// Mix, when set, is the request mix read from TargetsFile (--targets): each request's
+	// path and query go to each lane's address, instead of a scenario or a path.
+	Mix         []loadgen.Request
+	TargetsFile string
+	Connections int
 	Pipelining       int
 	Rate             float64
 	// Engine is the load generator's I/O engine (loadgen.EngineAuto when empty).
@@ -186,7 +195,7 @@ func (o Options) WithDefaults() Options {
 	if len(o.Allocators) == 0 && len(o.Targets) == 0 {
 		o.Allocators = servers.DefaultAllocators
 	}
-	if o.Scenario == "" && o.Path == "" {
+	if o.Scenario == "" && o.Path == "" && len(o.Mix) == 0 {
 		o.Scenario = "hello"
 	}
 	if o.Connections == 0 {
@@ -295,6 +304,12 @@ func (o Options) validateStep() error {
 		if _, ok := Scenarios[o.Scenario]; !ok {
 			return fmt.Errorf("unknown scenario %q: choose from %s", o.Scenario, strings.Join(ScenarioNames(), ", "))
 		}
+	}
+	if len(o.Mix) > 0 && (o.Scenario != "" || o.Path != "") {
+		return fmt.Errorf("--targets and --scenario or --path both set: the targets file names the requests, choose one")
+	}
+	if err := (loadgen.Config{URL: "http://127.0.0.1/", Method: o.Method, Headers: o.Headers, Mix: o.Mix}).Validate(); err != nil {
+		return err
 	}
 	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
 		return fmt.Errorf("--path %q must start with /", o.Path)
@@ -500,7 +515,33 @@ func (o Options) LoadCommand() string {
 	if o.Engine != "" && o.Engine != loadgen.EngineAuto {
 		cmd += " --engine " + o.Engine
 	}
+	if o.Method != "" && o.Method != "GET" && len(o.Mix) == 0 {
+		cmd += " -m " + o.Method
+	}
+	for _, k := range sortedKeys(o.Headers) {
+		cmd += " -H " + shellQuote(k+": "+o.Headers[k])
+	}
+	if o.Body != "" {
+		cmd += " -b " + shellQuote(o.Body)
+	}
+	if len(o.Mix) > 0 {
+		return cmd + " --targets " + shellQuote(o.TargetsFile) + " 'http://" + o.Bind + ":PORT/'"
+	}
 	return cmd + " 'http://" + o.Bind + ":PORT" + o.RequestPath() + "'"
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// shellQuote makes s one word for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func trimDuration(d time.Duration) string {

@@ -89,7 +89,9 @@ func TestCycleHoldsTheWeightsInEveryStretch(t *testing.T) {
 	}
 }
 
-func TestMixReachesTheServerInItsWeights(t *testing.T) { forEachEngine(t, testMixReachesTheServerInItsWeights) }
+func TestMixReachesTheServerInItsWeights(t *testing.T) {
+	forEachEngine(t, testMixReachesTheServerInItsWeights)
+}
 
 func testMixReachesTheServerInItsWeights(t *testing.T, engine string) {
 	var mu sync.Mutex

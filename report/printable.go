@@ -53,6 +53,10 @@ func PrintableRecord(r *record.Record) *record.Record {
 	for i := range c.Plan.Allocators {
 		c.Plan.Allocators[i] = p(c.Plan.Allocators[i])
 	}
+	c.Plan.Method = p(c.Plan.Method)
+	for i := range c.Plan.Mix {
+		c.Plan.Mix[i].Method, c.Plan.Mix[i].URL = p(c.Plan.Mix[i].Method), p(c.Plan.Mix[i].URL)
+	}
 	for i := range c.Events {
 		e := &c.Events[i]
 		e.Target, e.Kind, e.Message = p(e.Target), p(e.Kind), p(e.Message)
@@ -104,7 +108,7 @@ func needsEscaping(r *record.Record) bool {
 	}
 	m := r.Machine
 	if dirty(m.OS, m.Kernel, m.Arch, m.CPUModel, m.Virtualization, m.THP, m.THPDefrag, m.OvercommitMode, r.Tool.Version, r.Tool.GoVersion, r.State,
-		r.Plan.Scenario, r.Plan.Path, r.Plan.LoadCommand) || dirty(r.Plan.Allocators...) || dirtyMap(r.Tool.Versions) {
+		r.Plan.Scenario, r.Plan.Path, r.Plan.LoadCommand, r.Plan.Method) || dirty(r.Plan.Allocators...) || dirtyMix(r.Plan.Mix) || dirtyMap(r.Tool.Versions) {
 		return true
 	}
 	for _, e := range r.Events {
@@ -145,4 +149,13 @@ func printableMap(m map[string]string) map[string]string {
 // cell, and HTML would be rendered.
 func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'").Replace(s)
+}
+
+func dirtyMix(mix []record.MixRequest) bool {
+	for _, m := range mix {
+		if Printable(m.Method) != m.Method || Printable(m.URL) != m.URL {
+			return true
+		}
+	}
+	return false
 }
