@@ -138,6 +138,17 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--strict", "--allocators", "jemalloc+MALLOC_ARENA_MAX=1"}, "MALLOC_ARENA_MAX is not a setting jemalloc reads"},
 		{[]string{"run", "--target", "a=sleep 60", "--target-allocators", "jemalloc+arena"}, "+arena is a mode of the built-in server"},
 		{[]string{"run", "--purge", "--purge-wait", "0"}, "--purge-wait must be above 0"},
+		{[]string{"load", "--targets", filepath.Join(dir, "none.txt")}, "none.txt: no such file"},
+		{[]string{"run", "--targets", filepath.Join(dir, "none.txt")}, "none.txt: no such file"},
+		{[]string{"run", "--targets", write("method.txt", "FETCH http://h/a\n")}, "method.txt:1: bad method \"FETCH\""},
+		{[]string{"run", "--targets", write("header.txt", "GET http://h/a\nX-Broken\n")}, "header.txt:2: bad header \"X-Broken\""},
+		{[]string{"run", "--targets", write("body.txt", "POST http://h/a\n@gone.json\n")}, "body.txt:2: body: open " + filepath.Join(dir, "gone.json") + ": no such file"},
+		{[]string{"run", "--targets", write("empty.txt", "# nothing\n")}, "empty.txt: no targets"},
+		{[]string{"run", "--targets", write("weight.txt", "GET http://h/a\n# weight: 0\n")}, "weight.txt:2: weight \"0\" must be a whole number of at least 1"},
+		{[]string{"load", "--targets", write("hosts.txt", "GET http://a:1/x\nGET http://b:2/y\n")}, "its targets name a:1 and b:2"},
+		{[]string{"run", "--targets", write("ok.txt", "GET http://h/a\n"), "-m", "POST"}, "-m and --targets both set"},
+		{[]string{"run", "--targets", write("ok2.txt", "GET http://h/a\n"), "--scenario", "json"}, "--targets and --scenario or --path both set"},
+		{[]string{"run", "-m", "BAD METHOD"}, "is not a single word"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

@@ -123,10 +123,10 @@ type runArgs struct {
 	against, failIf      *string
 	metricsAddr          *string
 	// request holds -m, -H and -b (shared with load); targets is --targets.
-	request loadgen.Config
-	targets string
-	metricsPublic        *bool
-	preset               *string
+	request       loadgen.Config
+	targets       string
+	metricsPublic *bool
+	preset        *string
 	// The parameters a sweep can list: one value each, or a list on one of them.
 	scenarios, conns, threads listFlag
 }
