@@ -76,16 +76,7 @@ type Options struct {
 	TargetAllocators []string
 	Scenario         string
 	Path             string
-	// Method, Headers and Body make each request (-m, -H, -b); with a Mix, Headers and
-	// Body go to each of its requests that lacks its own.
-	Method  string
-	Headers map[string]string
-	Body    string
-	// Mix, when set, is the request mix read from TargetsFile (--targets): each request's
-	// path and query go to each lane's address, instead of a scenario or a path.
-	Mix         []loadgen.Request
-	TargetsFile string
-	Connections int
+	Connections      int
 	Pipelining       int
 	Rate             float64
 	// Engine is the load generator's I/O engine (loadgen.EngineAuto when empty).
@@ -128,6 +119,16 @@ type Options struct {
 	// AllowBusy compares the lanes even when other work kept the machine busy during the
 	// run (record.Interference.AllowBusy).
 	AllowBusy bool
+
+	// Method, Headers and Body make each request (-m, -H, -b); with a Mix, Headers and
+	// Body go to each of its requests that lacks its own.
+	Method  string
+	Headers map[string]string
+	Body    string
+	// Mix, when set, is the request mix read from TargetsFile (--targets): each request's
+	// path and query go to each lane's address, instead of a scenario or a path.
+	Mix         []loadgen.Request
+	TargetsFile string
 }
 
 // DefaultPurgeWait is how long the purge phase measures after asking.
