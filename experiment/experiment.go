@@ -77,6 +77,14 @@ func New(opts Options) (*Experiment, error) {
 		},
 		State: record.StateRunning,
 	}
+	if len(opts.Mix) > 0 {
+		e.rec.Plan.Path = ""
+		for _, r := range opts.Mix {
+			e.rec.Plan.Mix = append(e.rec.Plan.Mix, record.MixRequest{Method: r.Method, URL: r.URL, Weight: r.Weight})
+		}
+	} else if opts.Method != "GET" {
+		e.rec.Plan.Method = opts.Method
+	}
 	if e.hierarchy != nil {
 		e.rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)
 	}

@@ -26,6 +26,7 @@ func (e *Experiment) load(ctx context.Context, run int, group []int, procs []*se
 		cfg := loadgen.Config{
 			Name: e.lanes[i].name, URL: e.laneURL(i, procs), Connections: e.opts.Connections,
 			Pipelining: e.opts.Pipelining, Rate: e.opts.Rate, Duration: e.opts.Duration, Engine: e.opts.Engine,
+			Method: e.opts.Method, Headers: e.opts.Headers, Body: e.opts.Body, Mix: e.opts.Mix,
 		}
 		e.mu.Lock()
 		e.rec.Targets[i].Runs[run].Phases.LoadStart = e.since(time.Now())

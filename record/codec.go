@@ -125,6 +125,7 @@ func (r *Record) Clone() *Record {
 	c := *r
 	c.Tool.Versions = cloneMap(r.Tool.Versions)
 	c.Plan.Allocators = slices.Clone(r.Plan.Allocators)
+	c.Plan.Mix = slices.Clone(r.Plan.Mix)
 	if r.Plan.Sweep != nil {
 		sw := *r.Plan.Sweep
 		sw.Values, sw.Paths = slices.Clone(sw.Values), slices.Clone(sw.Paths)

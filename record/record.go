@@ -97,6 +97,10 @@ type Plan struct {
 	Runs        int           `json:"runs"`
 	// LoadCommand is the equivalent command line, for the report's "Load test" section.
 	LoadCommand string `json:"load_command"`
+	// Method is each request's method when it is not GET and there is no mix.
+	Method string `json:"method,omitempty"`
+	// Mix is the request mix (run --targets), in the file's order; Path is then empty.
+	Mix []MixRequest `json:"mix,omitempty"`
 	// Sweep, when set, is the parameter that took one value per step of this record.
 	Sweep *Sweep `json:"sweep,omitempty"`
 	// Cgroup is the cgroup version ("v1" or "v2") each target ran in its own memory
@@ -107,6 +111,14 @@ type Plan struct {
 	// Fit, when set, says the record holds a --fit search: run step 0 is unlimited, each
 	// later step a trial at a per-target limit (TargetRun.Cgroup.LimitBytes).
 	Fit *FitPlan `json:"fit,omitempty"`
+}
+
+// MixRequest is one request of a mix: its method, its URL as the targets file wrote it
+// (only the path and query were sent, to each target's address) and its weight.
+type MixRequest struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	Weight int    `json:"weight"`
 }
 
 // Sweep is one parameter that took several values, one step each, in one record.

@@ -150,6 +150,17 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--strict", "--allocators", "system+GLIBC_TUNABLES=glibc.malloc.bogus=2"}, "plan refused by --strict: lane system+GLIBC_TUNABLES=glibc.malloc.bogus=2: GLIBC_TUNABLES: glibc.malloc.bogus is not a tunable this glibc knows"},
 		{[]string{"run", "--allocators", "x=system+LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}, "sets LD_PRELOAD: to run a library, give it as a lane of its own"},
 		{[]string{"run", "--allocators", "system+MALLOC_ARENA_MAX=2+MALLOC_ARENA_MAX=3"}, "sets MALLOC_ARENA_MAX twice: give each variable once"},
+		{[]string{"load", "--targets", filepath.Join(dir, "none.txt")}, "none.txt: no such file"},
+		{[]string{"run", "--targets", filepath.Join(dir, "none.txt")}, "none.txt: no such file"},
+		{[]string{"run", "--targets", write("method.txt", "FETCH http://h/a\n")}, "method.txt:1: bad method \"FETCH\""},
+		{[]string{"run", "--targets", write("header.txt", "GET http://h/a\nX-Broken\n")}, "header.txt:2: bad header \"X-Broken\""},
+		{[]string{"run", "--targets", write("body.txt", "POST http://h/a\n@gone.json\n")}, "body.txt:2: body: open " + filepath.Join(dir, "gone.json") + ": no such file"},
+		{[]string{"run", "--targets", write("empty.txt", "# nothing\n")}, "empty.txt: no targets"},
+		{[]string{"run", "--targets", write("weight.txt", "GET http://h/a\n# weight: 0\n")}, "weight.txt:2: weight \"0\" must be a whole number of at least 1"},
+		{[]string{"load", "--targets", write("hosts.txt", "GET http://a:1/x\nGET http://b:2/y\n")}, "its targets name a:1 and b:2"},
+		{[]string{"run", "--targets", write("ok.txt", "GET http://h/a\n"), "-m", "POST"}, "-m and --targets both set"},
+		{[]string{"run", "--targets", write("ok2.txt", "GET http://h/a\n"), "--scenario", "json"}, "--targets and --scenario or --path both set"},
+		{[]string{"run", "-m", "BAD METHOD"}, "is not a single word"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

@@ -123,8 +123,11 @@ type runArgs struct {
 	against              *string
 	gate                 gateFlags
 	metricsAddr          *string
-	metricsPublic        *bool
-	preset               *string
+	// request holds -m, -H and -b (shared with load); targets is --targets.
+	request       loadgen.Config
+	targets       string
+	metricsPublic *bool
+	preset        *string
 	// The parameters a sweep can list: one value each, or a list on one of them.
 	scenarios, conns, threads listFlag
 }
@@ -142,6 +145,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded, in --allocators' syntax (e.g. system,jemalloc+MALLOC_CONF=narenas:2)")
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
+	requestFlags(fs, &a.request, &a.targets)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
 	fs.Var(&a.conns, "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
@@ -202,12 +206,17 @@ func cmdRun(args []string) error {
 		}
 	}
 	o, x, allocs, targetAllocs, headless := a.o, a.x, a.allocs, a.targetAllocs, a.headless
+	var err error
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
 	}
 	if err := a.sweep(&o); err != nil {
 		return err
 	}
+	if o.Mix, err = readMix(fs, a.targets); err != nil {
+		return err
+	}
+	o.TargetsFile, o.Method, o.Headers, o.Body = a.targets, a.request.Method, a.request.Headers, a.request.Body
 	// A swept -c is checked step by step, against the open-files limit too (Validate).
 	counts := map[string]int{"-p (pipelining)": o.Pipelining, "--runs": o.Runs}
 	if o.Sweep == nil || o.Sweep.Parameter != record.SweepConnections {
@@ -230,7 +239,6 @@ func cmdRun(args []string) error {
 	if flagSet(fs, "purge-wait") && o.PurgeWait <= 0 {
 		return usagef("--purge-wait must be above 0 (e.g. 3s)")
 	}
-	var err error
 	if o.Allocators, o.Lanes, err = allocatorLanes(*allocs); err != nil {
 		return err
 	}
