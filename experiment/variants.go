@@ -45,6 +45,12 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 		}
 	}
 	issues := servers.CheckSettings(family, l.env, effective, p.Output())
+	var proof []string
+	if l.provesByProc() {
+		var more []string
+		more, proof, effective = e.proveInto(i, l, p, family, effective)
+		issues = append(servers.CheckSettings(family, l.env, effective, p.Output()), more...)
+	}
 	if l.arena && fetched && mode != "arena" {
 		issues = append(issues, "+arena asked, but the server runs its heap mode")
 	}
@@ -53,6 +59,10 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 	before := len(t.SettingIssues)
 	if len(effective) > 0 {
 		t.Settings = effective
+		t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
+	}
+	if len(proof) > 0 {
+		t.Proof = proof
 		t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
 	}
 	// A server too busy to answer at the run's end keeps what it said at its start.

@@ -169,6 +169,10 @@ type Target struct {
 	// SettingsUnchecked name the settings with no issue whose effect the allocator could
 	// not show (glibc has no getter for most): not checked, rather than taken effect.
 	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
+	// Proof is what /proc showed of a preloaded or --target lane's processes: the library
+	// mapped in each (/proc/PID/maps), each setting in their environment
+	// (/proc/PID/environ), glibc's arena count. A failed check is a SettingIssue.
+	Proof []string `json:"proof,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).
