@@ -91,7 +91,7 @@ func New(opts Options) (*Experiment, error) {
 	for _, l := range e.lanes {
 		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory}
 		if l.command != "" {
-			t.Command = []string{"sh", "-c", l.command}
+			t.Command = servers.CommandArgv(l.command)
 		}
 		e.rec.Targets = append(e.rec.Targets, t)
 	}

@@ -240,9 +240,16 @@ func writeSamples(b *strings.Builder, t record.Target, run record.TargetRun) {
 }
 
 // commandLine is a target's command as a user would type it: the script of `sh -c SCRIPT`,
-// otherwise its words.
+// otherwise its words, quoted where a shell would split or expand them.
 func commandLine(argv []string) string {
-	line := strings.Join(argv, " ")
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = a
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\|&;<>()$`*?[]~#") {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	line := strings.Join(quoted, " ")
 	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
 		line = argv[2]
 	}
