@@ -110,6 +110,14 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		},
 		State: record.StateRunning,
 	}
+	if len(opts.Mix) > 0 {
+		rec.Plan.Path = ""
+		for _, r := range opts.Mix {
+			rec.Plan.Mix = append(rec.Plan.Mix, record.MixRequest{Method: r.Method, URL: r.URL, Weight: r.Weight})
+		}
+	} else if opts.Method != "GET" {
+		rec.Plan.Method = opts.Method
+	}
 	if e.hierarchy != nil {
 		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)
 	}

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -198,8 +200,38 @@ func TestCrashedTargetIsRecordedAndTheOthersGoOn(t *testing.T) {
 	}
 	var md bytes.Buffer
 	report.Markdown(&md, rec)
-	if !strings.Contains(md.String(), "jemalloc killed by SIGKILL") {
+	if !strings.Contains(md.String(), "jemalloc was killed by SIGKILL") {
 		t.Fatalf("the report does not show the crash:\n%s", md.String())
+	}
+}
+
+// Load workers come up one after another, so lanes' loads end at different moments;
+// each lane's cooldown is the one asked, counted from its own load's end, not from the
+// last lane's (50 lanes made the first one's 1 s cooldown 8 s).
+func TestEachLanesCooldownLastsAsAsked(t *testing.T) {
+	o := shortPlan(t, "system", "system", "system", "system")
+	o.Duration, o.Connections = time.Second, 10
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type lane struct {
+		name              string
+		loadEnd, coolDone time.Duration
+	}
+	var lanes []lane
+	for _, tg := range rec.Targets {
+		p := tg.Runs[0].Phases
+		lanes = append(lanes, lane{tg.Name, p.LoadEnd, p.CooldownEnd})
+		if p.CooldownEnd-p.LoadEnd < o.Cooldown {
+			t.Errorf("%s: cooldown %s, shorter than the %s asked", tg.Name, p.CooldownEnd-p.LoadEnd, o.Cooldown)
+		}
+	}
+	slices.SortFunc(lanes, func(a, b lane) int { return cmp.Compare(a.loadEnd, b.loadEnd) })
+	first, last := lanes[0], lanes[len(lanes)-1]
+	t.Logf("loads ended %s apart; cooldowns: first %s, last %s", last.loadEnd-first.loadEnd, first.coolDone-first.loadEnd, last.coolDone-last.loadEnd)
+	if first.loadEnd < last.loadEnd && first.coolDone >= last.coolDone {
+		t.Errorf("%s's load ended %s before %s's, but its cooldown ended with it (at %s): it idled %s instead of %s", first.name, last.loadEnd-first.loadEnd, last.name, first.coolDone, first.coolDone-first.loadEnd, o.Cooldown)
 	}
 }
 
@@ -234,6 +266,9 @@ func TestInterruptedRunIsSavedWithWhatWasMeasured(t *testing.T) {
 	}
 	if run.Result.Duration > o.Duration/2 {
 		t.Fatalf("the load ran %s after the interrupt", run.Result.Duration)
+	}
+	if !run.Interrupted {
+		t.Errorf("the run stopped 1.5 s into a 30 s load is not marked interrupted: its figures would pass for whole")
 	}
 	checkReports(t, saved)
 }
@@ -403,6 +438,38 @@ func TestLaneSettingsReachTheServerAndNameTheLane(t *testing.T) {
 		t.Errorf("system at 8 threads under churn ran %q arenas, want several", plain.Settings["arenas"])
 	}
 	t.Logf("arenas: system %s, arena1 %s; peak VSZ %.1f vs %.1f MiB", plain.Settings["arenas"], arena1.Settings["arenas"], sums[0].PeakVSZ.Median/(1<<20), sums[1].PeakVSZ.Median/(1<<20))
+}
+
+func TestAnUnknownGlibcTunableIsFlaggedAndAKnownOneIsNotChecked(t *testing.T) {
+	lanes, err := servers.ParseLanes("bogus=system+GLIBC_TUNABLES=glibc.malloc.bogus=2,trim=system+GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := shortPlan(t, "system", "system")
+	o.Lanes, o.Duration = lanes, time.Second
+	rec, err := runPlan(t, context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bogus, trim := rec.Targets[0], rec.Targets[1]
+	if len(bogus.SettingIssues) != 1 || !strings.Contains(bogus.SettingIssues[0], "glibc.malloc.bogus is not a tunable this glibc knows") {
+		t.Errorf("bogus: issues %q, want the unknown tunable named", bogus.SettingIssues)
+	}
+	if len(trim.SettingIssues) != 0 || strings.Join(trim.SettingsUnchecked, ",") != "GLIBC_TUNABLES glibc.malloc.trim_threshold" {
+		t.Errorf("trim: issues %q, unchecked %q; want none, and the tunable not checked", trim.SettingIssues, trim.SettingsUnchecked)
+	}
+	md := markdown(t, rec)
+	for _, want := range []string{"| bogus | GLIBC_TUNABLES=glibc.malloc.bogus=2 | arenas=", "| **no: GLIBC_TUNABLES: glibc.malloc.bogus is not a tunable", "| not checked: GLIBC_TUNABLES glibc.malloc.trim_threshold"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the Markdown does not say %q:\n%s", want, md)
+		}
+	}
+
+	o.Strict = true
+	o.SavePath = filepath.Join(t.TempDir(), "strict.json")
+	if _, err := New(o); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "glibc.malloc.bogus") {
+		t.Fatalf("--strict took the plan with an unknown tunable: err %v", err)
+	}
 }
 
 func TestAMisspelledSettingIsFlaggedAndStrictRefusesIt(t *testing.T) {

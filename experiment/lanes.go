@@ -1,8 +1,10 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,17 +87,26 @@ func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]serve
 		return err
 	}
 	err := e.phases(ctx, r)
+	if ctx.Err() != nil {
+		for i := range e.lanes {
+			e.EditRun(i, run, func(tr *record.TargetRun) { tr.Interrupted = true })
+		}
+	}
 	// An interrupted phase still gets its peak, read before the processes are stopped.
 	for i := range r.procs {
 		e.turnPhase(i, run, "")
 	}
 	// Some settings show only under load (glibc makes its arenas as threads contend).
+	// All lanes at once: each waits up to 5 s for a busy server's /stats.
 	if ctx.Err() == nil {
+		var checks sync.WaitGroup
 		for i, p := range r.procs {
 			if p != nil && alive(p) {
-				e.checkSettings(ctx, i, p)
+				checks.Add(1)
+				go func() { defer checks.Done(); e.checkSettings(ctx, i, p) }()
 			}
 		}
+		checks.Wait()
 	}
 	e.SetPhase(record.PhaseDone)
 	e.beat.detach()
@@ -263,7 +274,7 @@ func (e *Experiment) phases(ctx context.Context, r *running) error {
 		e.SetPhase(record.PhaseCooldown)
 		e.endPause()
 		e.logf("cooldown: %s idle", e.opts.Cooldown)
-		ok := e.idle(ctx, r.run, group, e.opts.Cooldown, func(p *record.Phases) *time.Duration { return &p.CooldownEnd })
+		ok := e.cooldown(ctx, r.run, group)
 		if !ok {
 			return nil
 		}
@@ -278,6 +289,40 @@ func (e *Experiment) phases(ctx context.Context, r *running) error {
 		}
 	}
 	return nil
+}
+
+// cooldown lets each lane in group idle for the cooldown after its own load ended, and
+// stamps each one's end then. Lanes' loads start one after another (each load worker is
+// a process that must come up), so with many lanes the first ends seconds before the
+// last: one cooldown after the last would make the first's seconds longer than asked.
+// False when ctx ended it.
+func (e *Experiment) cooldown(ctx context.Context, run int, group []int) bool {
+	ends := make([]time.Duration, len(group))
+	for k, i := range group {
+		e.EditRun(i, run, func(tr *record.TargetRun) { ends[k] = tr.Phases.LoadEnd + e.opts.Cooldown })
+	}
+	order := make([]int, len(group))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ends[a], ends[b]) })
+	for n, k := range order {
+		if !sleep(ctx, ends[k]-e.since(time.Now())) {
+			rest := make([]int, 0, len(order)-n)
+			for _, k := range order[n:] {
+				rest = append(rest, group[k])
+			}
+			e.idle(ctx, run, rest, 0, func(p *record.Phases) *time.Duration { return &p.CooldownEnd })
+			return false
+		}
+		i := group[k]
+		end := e.since(time.Now())
+		e.EditRun(i, run, func(tr *record.TargetRun) { tr.Phases.CooldownEnd = end })
+		if !e.opts.Purge {
+			e.turnPhase(i, run, "")
+		}
+	}
+	return true
 }
 
 // idle lets the lanes in group sit for d (or until ctx ends) and stamps the moment it

@@ -24,6 +24,7 @@ func (e *Experiment) load(ctx context.Context, r *running, group []int) {
 		cfg := loadgen.Config{
 			Name: e.lanes[i].name, URL: e.laneURL(i, r.procs), Connections: e.opts.Connections,
 			Pipelining: e.opts.Pipelining, Rate: e.opts.Rate, Duration: e.opts.Duration, Engine: e.opts.Engine,
+			Method: e.opts.Method, Headers: e.opts.Headers, Body: e.opts.Body, Mix: e.opts.Mix,
 		}
 		start := e.since(time.Now())
 		e.EditRun(i, r.run, func(tr *record.TargetRun) { tr.Phases.LoadStart = start })

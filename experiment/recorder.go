@@ -13,21 +13,21 @@ import (
 // snapshot shares them (record.Share) instead of copying the whole record per change.
 type Recorder struct {
 	mu      sync.Mutex
-	rec     *record.Record
+	data    *record.Record
 	phase   record.Phase
 	changed chan struct{}
 	saveErr error
 }
 
 func newRecorder(rec *record.Record) *Recorder {
-	return &Recorder{rec: rec, phase: record.PhaseStarting, changed: make(chan struct{}, 1)}
+	return &Recorder{data: rec, phase: record.PhaseStarting, changed: make(chan struct{}, 1)}
 }
 
 // Snapshot is the record now, safe to keep and read (not to write to).
 func (r *Recorder) Snapshot() *record.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.rec.Share()
+	return r.data.Share()
 }
 
 // Changed receives a value whenever the record changed (coalesced: at most one waits).
@@ -59,7 +59,7 @@ func (r *Recorder) SetPhase(p record.Phase) {
 // Start stamps the record's start: every offset in it counts from here.
 func (r *Recorder) Start(t time.Time) {
 	r.mu.Lock()
-	r.rec.Started = t
+	r.data.Started = t
 	r.mu.Unlock()
 }
 
@@ -67,16 +67,16 @@ func (r *Recorder) Start(t time.Time) {
 func (r *Recorder) Since(t time.Time) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return t.Sub(r.rec.Started)
+	return t.Sub(r.data.Started)
 }
 
 // sinceLocked is Since for an EditRun's f, which runs with the record locked.
-func (r *Recorder) sinceLocked(t time.Time) time.Duration { return t.Sub(r.rec.Started) }
+func (r *Recorder) sinceLocked(t time.Time) time.Duration { return t.Sub(r.data.Started) }
 
 // Event records something that happened now; the view shows it at once.
 func (r *Recorder) Event(target string, kind record.EventKind, msg string) {
 	r.mu.Lock()
-	r.rec.Events = append(r.rec.Events, record.Event{T: time.Since(r.rec.Started), Target: target, Kind: kind, Message: msg})
+	r.data.Events = append(r.data.Events, record.Event{T: time.Since(r.data.Started), Target: target, Kind: kind, Message: msg})
 	r.mu.Unlock()
 	r.Notify()
 }
@@ -84,10 +84,10 @@ func (r *Recorder) Event(target string, kind record.EventKind, msg string) {
 // End closes the record in state, at phase done.
 func (r *Recorder) End(state string, err error) {
 	r.mu.Lock()
-	r.rec.Ended = time.Now()
-	r.rec.State = state
+	r.data.Ended = time.Now()
+	r.data.State = state
 	if err != nil {
-		r.rec.Events = append(r.rec.Events, record.Event{T: time.Since(r.rec.Started), Kind: record.EventError, Message: err.Error()})
+		r.data.Events = append(r.data.Events, record.Event{T: time.Since(r.data.Started), Kind: record.EventError, Message: err.Error()})
 	}
 	r.phase = record.PhaseDone
 	r.mu.Unlock()
@@ -98,8 +98,8 @@ func (r *Recorder) End(state string, err error) {
 func (r *Recorder) StartRun(i int, tr record.TargetRun) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rec.Targets[i].Runs = append(r.rec.Targets[i].Runs, tr)
-	return len(r.rec.Targets[i].Runs) - 1
+	r.data.Targets[i].Runs = append(r.data.Targets[i].Runs, tr)
+	return len(r.data.Targets[i].Runs) - 1
 }
 
 // AppendSample adds a sample of lane i's process in run.
@@ -131,9 +131,9 @@ func (r *Recorder) AppendPurge(i, run int, p record.Purge) {
 func (r *Recorder) AppendCPU(s record.CPUShare) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if in := r.rec.Interference; in != nil {
+	if in := r.data.Interference; in != nil {
 		in.Series = append(in.Series, s)
-		in.Summarize(r.rec)
+		in.Summarize(r.data)
 	}
 }
 
@@ -154,8 +154,8 @@ func (r *Recorder) EditRun(i, run int, f func(*record.TargetRun)) { r.editRun(i,
 func (r *Recorder) editRun(i, run int, f func(*record.TargetRun)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if i < len(r.rec.Targets) && run < len(r.rec.Targets[i].Runs) {
-		f(&r.rec.Targets[i].Runs[run])
+	if i < len(r.data.Targets) && run < len(r.data.Targets[i].Runs) {
+		f(&r.data.Targets[i].Runs[run])
 	}
 }
 
@@ -163,14 +163,14 @@ func (r *Recorder) editRun(i, run int, f func(*record.TargetRun)) {
 func (r *Recorder) EditTarget(i int, f func(*record.Target)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f(&r.rec.Targets[i])
+	f(&r.data.Targets[i])
 }
 
 // Edit changes the record as a whole (the plan, a fit trial's runs moved aside).
 func (r *Recorder) Edit(f func(*record.Record)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f(r.rec)
+	f(r.data)
 }
 
 // Save writes the record to path atomically; SaveErr keeps the outcome.

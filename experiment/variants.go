@@ -51,6 +51,7 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p process) error 
 	e.EditTarget(i, func(t *record.Target) {
 		if len(effective) > 0 {
 			t.Settings = effective
+			t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
 		}
 		// A server too busy to answer at the run's end keeps what it said at its start.
 		if fetched {

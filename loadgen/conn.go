@@ -22,9 +22,11 @@ type conn struct {
 	// sentAt holds the send (open loop: scheduled) time of each request in flight, oldest first.
 	sentAt []int64
 	head   int
-	// A batch of requests being written: woff of wlen bytes done.
+	// A batch of requests being written: the worker's batch[woff:wlen] is left to write.
 	woff, wlen int
-	wantOut    bool
+	// pos is where in the mix's cycle the connection's next request is.
+	pos     int
+	wantOut bool
 	// Open loop: when the next request is due.
 	next int64
 	// lastProgress is when the connection last sent or read; it bounds the wait for a response.

@@ -14,8 +14,16 @@ import (
 
 // Generator runs one load test against one target in this process.
 type Generator struct {
-	cfg      Config
-	request  []byte
+	cfg Config
+	// batch is one cycle of the requests written out, followed by Pipelining-1 more, so
+	// that a connection's next n requests, wherever in the cycle it is, are the one slice
+	// batch[offsets[p]:offsets[p+n]]: a full pipeline is one write.
+	batch   []byte
+	offsets []int
+	cycle   int
+	// head[p] says the request at cycle position p is HEAD, whose response has no body;
+	// nil when none is.
+	head     []bool
 	family   int
 	addr     *net.TCPAddr
 	base     time.Time
@@ -60,7 +68,8 @@ func start(ctx context.Context, cfg Config) (*Generator, error) {
 		cfg.Name = t.addr.String()
 	}
 	raiseFDLimit()
-	g := &Generator{cfg: cfg, request: cfg.requestBytes(t), snapshots: make(chan Snapshot, 16), done: make(chan struct{})}
+	g := &Generator{cfg: cfg, snapshots: make(chan Snapshot, 16), done: make(chan struct{})}
+	g.prepare(cfg.requests(t), t.hostPort)
 	g.addr = t.addr
 	g.family = unix.AF_INET6
 	if t.addr.IP.To4() != nil {
@@ -118,6 +127,31 @@ func start(ctx context.Context, cfg Config) (*Generator, error) {
 	}()
 	go g.report(ctx, &wg)
 	return g, nil
+}
+
+// prepare serialises the requests once, in their cycle's order, for every connection.
+func (g *Generator) prepare(reqs []Request, hostPort string) {
+	seq := cycle(reqs)
+	wire := make([][]byte, len(reqs))
+	for i, r := range reqs {
+		wire[i] = requestBytes(r, hostPort)
+	}
+	g.cycle = len(seq)
+	n := len(seq) + g.cfg.Pipelining - 1
+	g.offsets = make([]int, 0, n+1)
+	for k := range n {
+		g.offsets = append(g.offsets, len(g.batch))
+		g.batch = append(g.batch, wire[seq[k%len(seq)]]...)
+	}
+	g.offsets = append(g.offsets, len(g.batch))
+	for p, i := range seq {
+		if reqs[i].Method == "HEAD" {
+			if g.head == nil {
+				g.head = make([]bool, len(seq))
+			}
+			g.head[p] = true
+		}
+	}
 }
 
 // defaultLoops is one event loop per P the program started with, read before any

@@ -28,7 +28,7 @@ type worker struct {
 	sockaddr unix.Sockaddr
 	conns    []*conn
 	timers   timers
-	// batch is `pipelining` copies of the request, so a full pipeline is one write.
+	// batch is the generator's (Generator.batch), read by every loop, written by none.
 	batch []byte
 
 	mu    sync.Mutex // guards what the reporter takes each second
@@ -60,10 +60,7 @@ type ioEngine interface {
 }
 
 func newWorker(g *Generator, n int) (*worker, error) {
-	w := &worker{g: g, sockaddr: g.sockaddr(), hist: newHistogram(), spare: newHistogram()}
-	for i := 0; i < g.cfg.Pipelining; i++ {
-		w.batch = append(w.batch, g.request...)
-	}
+	w := &worker{g: g, sockaddr: g.sockaddr(), hist: newHistogram(), spare: newHistogram(), batch: g.batch}
 	w.conns = make([]*conn, n)
 	for i := range w.conns {
 		w.conns[i] = &conn{index: i, fd: -1, heapIdx: -1, sentAt: make([]int64, g.cfg.Pipelining)}
@@ -116,11 +113,14 @@ func (w *worker) newEngine() (ioEngine, error) {
 }
 
 // connectAll opens every connection. In open loop their first sends are spread across
-// one interval, so connections do not fire in step.
+// one interval, so connections do not fire in step; with a mix, their first requests are
+// spread across its cycle, so the mix holds across connections from the first round on.
 func (w *worker) connectAll(now int64) {
 	for i, c := range w.conns {
+		k := i*len(w.g.workers) + w.index() // the connection's number among all loops'
+		c.pos = k * w.g.cycle / w.g.cfg.Connections % w.g.cycle
 		if w.g.interval > 0 {
-			c.next = now + w.g.interval*int64(i*len(w.g.workers)+w.index())/int64(w.g.cfg.Connections)
+			c.next = now + w.g.interval*int64(k)/int64(w.g.cfg.Connections)
 		}
 		w.connect(c, now)
 	}
@@ -234,7 +234,7 @@ func (w *worker) drop(c *conn, now int64, lost bool, backoff bool) {
 		w.cur.errors.Reset++
 	}
 	c.inflight, c.head, c.woff, c.wlen = 0, 0, 0, 0
-	c.resp = response{partial: c.resp.partial[:0], head: w.g.cfg.Method == "HEAD"}
+	c.resp = response{partial: c.resp.partial[:0]}
 	w.timers.cancel(c)
 	switch {
 	case w.g.stopped.Load():
@@ -258,7 +258,6 @@ func (w *worker) connected(c *conn, failed bool, now int64) bool {
 	}
 	c.state = connOpen
 	w.open++
-	c.resp.head = w.g.cfg.Method == "HEAD"
 	return true
 }
 
@@ -297,7 +296,8 @@ func (w *worker) send(c *conn, now int64) {
 		c.lastProgress = now
 	}
 	w.cur.sent += uint64(free)
-	c.woff, c.wlen = 0, free*len(g.request)
+	c.woff, c.wlen = g.offsets[c.pos], g.offsets[c.pos+free]
+	c.pos = (c.pos + free) % g.cycle
 	w.io.write(c, now)
 	if g.interval > 0 && c.fd >= 0 {
 		w.timers.schedule(c, c.next)
@@ -311,6 +311,10 @@ func (w *worker) consume(c *conn, b []byte, now int64) {
 			w.cur.errors.Parse++
 			w.drop(c, now, false, true)
 			return
+		}
+		if g := w.g; g.head != nil && !c.resp.inProgress() {
+			// A new response answers the oldest request in flight.
+			c.resp.head = g.head[((c.pos-c.inflight)%g.cycle+g.cycle)%g.cycle]
 		}
 		used, done, err := c.resp.feed(b)
 		if err != nil {

@@ -141,15 +141,15 @@ func CheckAddr(addr string, public bool) error {
 
 // Serve listens on addr now (so a busy port is an error before anything starts) and
 // serves in the background until stop is called.
-func Serve(addr string, public bool, src Source) (stop func(), err error) {
+func Serve(addr string, public bool, src Source) (bound net.Addr, stop func(), err error) {
 	if err := CheckAddr(addr, public); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr %s: %v", addr, err)
+		return nil, nil, fmt.Errorf("--metrics-addr %s: %v", addr, err)
 	}
 	srv := &http.Server{Handler: Handler(src), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	return func() { srv.Close() }, nil
+	return ln.Addr(), func() { srv.Close() }, nil
 }

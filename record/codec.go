@@ -125,6 +125,7 @@ func (r *Record) Clone() *Record {
 	c := *r
 	c.Tool.Versions = cloneMap(r.Tool.Versions)
 	c.Plan.Allocators = slices.Clone(r.Plan.Allocators)
+	c.Plan.Mix = slices.Clone(r.Plan.Mix)
 	if r.Plan.Sweep != nil {
 		sw := *r.Plan.Sweep
 		sw.Values, sw.Paths = slices.Clone(sw.Values), slices.Clone(sw.Paths)
@@ -143,6 +144,7 @@ func (r *Record) Clone() *Record {
 		t.Env = cloneMap(t.Env)
 		t.Settings = cloneMap(t.Settings)
 		t.SettingIssues = slices.Clone(t.SettingIssues)
+		t.SettingsUnchecked = slices.Clone(t.SettingsUnchecked)
 		t.Runs = cloneRuns(t.Runs)
 		t.FitTrials = cloneRuns(t.FitTrials)
 		c.Targets[i] = t

@@ -17,6 +17,9 @@ type FitTrial struct {
 	ReqPerSec  float64 `json:"req_per_sec"`
 	// Why says why it did not fit ("" when it did).
 	Why string `json:"why,omitempty"`
+	// Interrupted: the trial was stopped before it ran its course, so it neither fit
+	// nor failed, and the search does not count it.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // FitResult is where a target's --fit search stands: the limits known to fit (Hi, when
@@ -32,6 +35,9 @@ type FitResult struct {
 	Trials    []FitTrial `json:"trials"`
 	// Excluded says why the target cannot be searched ("" when it can).
 	Excluded string `json:"excluded,omitempty"`
+	// Interrupted says the search was stopped before it ended: the bounds are what the
+	// completed trials prove.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Converged says the search has a fitting limit within tolerance of one that does not fit.
@@ -65,6 +71,7 @@ func Fits(r *Record) []FitResult {
 	out := make([]FitResult, len(r.Targets))
 	for i, t := range r.Targets {
 		out[i] = fitOf(t, *plan)
+		out[i].Interrupted = out[i].Interrupted || r.State == StateInterrupted
 	}
 	return out
 }
@@ -77,6 +84,8 @@ func fitOf(t Target, plan FitPlan) FitResult {
 	}
 	base := t.Runs[0]
 	switch {
+	case base.Interrupted:
+		f.Excluded, f.Interrupted = "its unlimited run was interrupted", true
 	case base.Cgroup == nil:
 		f.Excluded = "it ran in no cgroup of its own"
 	case base.Exit.Crashed():
@@ -102,6 +111,8 @@ func fitOf(t Target, plan FitPlan) FitResult {
 		ft := judgeTrial(trial, f.UnlimitedRPS, plan.MinThroughput)
 		f.Trials = append(f.Trials, ft)
 		switch {
+		case ft.Interrupted:
+			f.Interrupted = true
 		case ft.Fits && (!f.Found || ft.LimitBytes < f.Hi):
 			f.Hi, f.Found = ft.LimitBytes, true
 		case ft.Fits:
@@ -117,7 +128,9 @@ func fitOf(t Target, plan FitPlan) FitResult {
 }
 
 // judgeTrial says whether a trial fit: it ran to the end of its cooldown with no OOM kill
-// and kept minThroughput of the unlimited run's requests per second.
+// and kept minThroughput of the unlimited run's requests per second. A trial stopped
+// before its end with no OOM kill or crash is neither: its load's few seconds say
+// nothing about the whole scenario.
 func judgeTrial(run TargetRun, unlimitedRPS, minThroughput float64) FitTrial {
 	ft := FitTrial{LimitBytes: run.Cgroup.LimitBytes}
 	if run.Result != nil {
@@ -130,6 +143,8 @@ func judgeTrial(run TargetRun, unlimitedRPS, minThroughput float64) FitTrial {
 		ft.Why = "a process of it was OOM-killed"
 	case run.Exit.Crashed():
 		ft.Why = run.Exit.String()
+	case run.Interrupted:
+		ft.Interrupted, ft.Why = true, "interrupted before its end"
 	case run.Result == nil:
 		ft.Why = "its load did not finish"
 	case ft.ReqPerSec < minThroughput*unlimitedRPS:

@@ -55,3 +55,25 @@ func TestFitSearchFromTheRecord(t *testing.T) {
 		}
 	}
 }
+
+// An interrupted trial is neither a fit nor a failure: a load stopped 0.6 s into 2 s
+// keeps a high rate over the little it ran, and must not lower the bound.
+func TestAnInterruptedTrialProvesNothing(t *testing.T) {
+	plan := FitPlan{Trials: 10, Tolerance: 0.05, MinThroughput: 0.9}
+	stopped := trial(3, 2000, false)
+	stopped.Interrupted = true
+	r := &Record{Plan: Plan{Fit: &plan}, State: StateInterrupted, Targets: []Target{fitTarget(trial(110, 990, false), stopped)}}
+	f := Fits(r)[0]
+	if !f.Found || f.Hi != 110<<20 || f.Lo != 10<<20 {
+		t.Errorf("found %v lo %d MiB hi %d MiB; want what the completed trial proves: fits at 110 MiB, above 10 MiB", f.Found, f.Lo>>20, f.Hi>>20)
+	}
+	if len(f.Trials) != 2 || f.Trials[1].Fits || !f.Trials[1].Interrupted || !f.Interrupted {
+		t.Errorf("trials %+v, search interrupted %v; want the second trial listed as interrupted, and the search so marked", f.Trials, f.Interrupted)
+	}
+
+	base := fitTarget()
+	base.Runs[0].Interrupted = true
+	if f := Fits(&Record{Plan: Plan{Fit: &plan}, Targets: []Target{base}})[0]; f.Excluded == "" || !f.Interrupted {
+		t.Errorf("an interrupted unlimited run gives bounds: %+v", f)
+	}
+}

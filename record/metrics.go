@@ -34,7 +34,10 @@ var (
 	MetricMeanRSSLoad      = Metric{"mean_rss_load", "Mean RSS under load", UnitBytes, true, meanUnderLoad}
 	MetricRSSAfterCooldown = Metric{"rss_after_cooldown", "RSS after cooldown", UnitBytes, true, afterCooldown}
 	MetricPeakVSZ          = Metric{"peak_vsz", "Peak VSZ", UnitBytes, true, func(r TargetRun) (float64, bool) {
-		return maxOf(r.Samples, func(s Sample) float64 { return float64(s.VSZBytes) })
+		// A live process always maps something: 0 is a source that gives no VSZ (a remote
+		// lane's exporter), unknown rather than the lowest.
+		v, ok := maxOf(r.Samples, func(s Sample) float64 { return float64(s.VSZBytes) })
+		return v, ok && v > 0
 	}}
 	MetricReqPerSec = Metric{"rps", "Throughput", UnitRate, false, func(r TargetRun) (float64, bool) {
 		if r.Result == nil {

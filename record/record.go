@@ -97,6 +97,10 @@ type Plan struct {
 	Runs        int           `json:"runs"`
 	// LoadCommand is the equivalent command line, for the report's "Load test" section.
 	LoadCommand string `json:"load_command"`
+	// Method is each request's method when it is not GET and there is no mix.
+	Method string `json:"method,omitempty"`
+	// Mix is the request mix (run --targets), in the file's order; Path is then empty.
+	Mix []MixRequest `json:"mix,omitempty"`
 	// Sweep, when set, is the parameter that took one value per step of this record.
 	Sweep *Sweep `json:"sweep,omitempty"`
 	// Cgroup is the cgroup version ("v1" or "v2") each target ran in its own memory
@@ -107,6 +111,14 @@ type Plan struct {
 	// Fit, when set, says the record holds a --fit search: run step 0 is unlimited, each
 	// later step a trial at a per-target limit (TargetRun.Cgroup.LimitBytes).
 	Fit *FitPlan `json:"fit,omitempty"`
+}
+
+// MixRequest is one request of a mix: its method, its URL as the targets file wrote it
+// (only the path and query were sent, to each target's address) and its weight.
+type MixRequest struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	Weight int    `json:"weight"`
 }
 
 // Sweep is one parameter that took several values, one step each, in one record.
@@ -154,6 +166,9 @@ type Target struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// SettingIssues name each setting the allocator ignored or rejected.
 	SettingIssues []string `json:"setting_issues,omitempty"`
+	// SettingsUnchecked name the settings with no issue whose effect the allocator could
+	// not show (glibc has no getter for most): not checked, rather than taken effect.
+	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).
@@ -181,6 +196,9 @@ type TargetRun struct {
 	// LoadError says why the load against this target ended without a result (its load
 	// worker was killed or crashed): its figures under load are incomplete.
 	LoadError string `json:"load_error,omitempty"`
+	// Interrupted says the run was stopped (Ctrl-C, SIGTERM, q) before its phases ran
+	// their course: its figures are partial, and a --fit trial proves nothing.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// SourceError says why a remote target's memory source stopped answering mid-run.
 	SourceError string `json:"source_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -134,11 +135,23 @@ func (s Source) readScrape(ctx context.Context) (Reading, error) {
 			if err != nil {
 				return Reading{}, err
 			}
-			vsz, _ := s.pick(fam, map[string]string{"memtype": "virtual"})
-			return Reading{RSSBytes: uint64(rss), VSZBytes: uint64(vsz)}, nil
+			r := Reading{}
+			if r.RSSBytes, err = s.bytes("RSS", rss, MaxRSSBytes); err != nil {
+				return Reading{}, err
+			}
+			if vsz, err := s.pick(fam, map[string]string{"memtype": "virtual"}); err == nil {
+				if r.VSZBytes, err = s.bytes("VSZ", vsz, MaxVSZBytes); err != nil {
+					return Reading{}, err
+				}
+			}
+			return r, nil
 		}
 		v, err := s.pick(fam, nil)
-		return Reading{RSSBytes: uint64(v)}, err
+		if err != nil {
+			return Reading{}, err
+		}
+		rss, err := s.bytes("RSS", v, MaxRSSBytes)
+		return Reading{RSSBytes: rss}, err
 	}
 	return Reading{}, fmt.Errorf("memory source %s has no %s metric", s.Spec, strings.Join(names, " or "))
 }
@@ -227,5 +240,30 @@ func (s Source) readQuery(ctx context.Context) (Reading, error) {
 	if err != nil {
 		return Reading{}, fmt.Errorf("memory source %s: value %q is not a number", s.Spec, str)
 	}
-	return Reading{RSSBytes: uint64(v)}, nil
+	rss, err := s.bytes("RSS", v, MaxRSSBytes)
+	return Reading{RSSBytes: rss}, err
+}
+
+// Bounds on what a source may report. No machine holds a pebibyte of RAM, and no
+// process maps more than x86-64's 57-bit (five-level paging) address space: a larger
+// figure is a broken exporter or the wrong series, not memory.
+const (
+	MaxRSSBytes = 1 << 50
+	MaxVSZBytes = 1 << 57
+)
+
+var bound = map[float64]string{MaxRSSBytes: "2^50 bytes (1 PiB), more RAM than any machine holds", MaxVSZBytes: "2^57 bytes (128 PiB), the largest address space"}
+
+// bytes checks a source's figure before it becomes a byte count: NaN, an infinity, a
+// negative or an impossible size would otherwise convert to nonsense (NaN to 2^63).
+func (s Source) bytes(what string, v, limit float64) (uint64, error) {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, fmt.Errorf("memory source %s gave %s %v, not a size: check the exporter", s.Spec, what, v)
+	case v < 0:
+		return 0, fmt.Errorf("memory source %s gave a negative %s (%v bytes): check the exporter", s.Spec, what, v)
+	case v > limit:
+		return 0, fmt.Errorf("memory source %s gave %s %g bytes, above %s: check the exporter and the series picked", s.Spec, what, v, bound[limit])
+	}
+	return uint64(v), nil
 }

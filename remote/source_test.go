@@ -50,3 +50,55 @@ func TestAQueryMatchingSeveralSeriesIsRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestImpossibleFiguresAreSourceErrors(t *testing.T) {
+	for _, c := range []struct{ value, want string }{
+		{"NaN", "gave RSS NaN, not a size"},
+		{"+Inf", "gave RSS +Inf, not a size"},
+		{"-5", "gave a negative RSS (-5 bytes)"},
+		{"1e30", "gave RSS 1e+30 bytes, above 2^50 bytes"},
+		{"1.2345e+07", ""},
+	} {
+		scrape := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes " + c.value + "\n"))
+		}))
+		query := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"` + c.value + `"]}]}}`))
+		}))
+		for _, spec := range []string{"prom+" + scrape.URL + "/metrics", "promql+" + query.URL + "/?query=x"} {
+			s, err := Parse(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.Read(context.Background())
+			switch {
+			case c.want == "" && (err != nil || r.RSSBytes != 12345000):
+				t.Errorf("%s %s: got %+v, %v; want 12,345,000 bytes", spec, c.value, r, err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("%s %s: got %+v, %v; want an error saying %q", spec, c.value, r, err, c.want)
+			}
+		}
+		scrape.Close()
+		query.Close()
+	}
+}
+
+func TestAnImpossibleVSZIsASourceErrorAndAMissingOneIsZero(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{"g{groupname=\"api\",memtype=\"resident\"} 1000\ng{groupname=\"api\",memtype=\"virtual\"} -1\n", "gave a negative VSZ"},
+		{"g{groupname=\"api\",memtype=\"resident\"} 1000\n", ""},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("# TYPE namedprocess_namegroup_memory_bytes gauge\n" + strings.ReplaceAll(c.body, "g{", "namedprocess_namegroup_memory_bytes{")))
+		}))
+		s, _ := Parse("prom+" + srv.URL + "/metrics?groupname=api")
+		r, err := s.Read(context.Background())
+		srv.Close()
+		switch {
+		case c.want == "" && (err != nil || r.RSSBytes != 1000 || r.VSZBytes != 0):
+			t.Errorf("no VSZ series: got %+v, %v; want RSS 1000 and VSZ 0 (not given)", r, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("got %+v, %v; want %q", r, err, c.want)
+		}
+	}
+}

@@ -128,28 +128,37 @@ func writeFit(b *strings.Builder, r *record.Record) {
 		}
 		var steps []string
 		for _, t := range f.Trials {
-			if t.Fits {
+			switch {
+			case t.Interrupted:
+				steps = append(steps, fmt.Sprintf("%s interrupted before its end (not counted)", record.MiBString(t.LimitBytes)))
+			case t.Fits:
 				steps = append(steps, fmt.Sprintf("%s fits (%s req/s)", record.MiBString(t.LimitBytes), Rate(t.ReqPerSec)))
-			} else {
+			default:
 				steps = append(steps, fmt.Sprintf("%s does not (%s)", record.MiBString(t.LimitBytes), t.Why))
 			}
 		}
 		fmt.Fprintf(b, "- %s: %s.\n", mdCell(f.Target), strings.Join(steps, "; "))
 	}
-	b.WriteString("\n≤: the trials ran out before the search came within the tolerance. The search starts between the target's idle RSS and 1.1× its unlimited peak (the larger of its cgroup peak and its peak RSS, shown above): a cgroup is charged for the pages its processes touched first, so a server whose binary is already cached elsewhere holds less than its RSS, and a container that starts cold must hold it all. \"Largest that did not fit\" starts as the idle RSS.\n")
+	b.WriteString("\n≤: the search stopped (its trials ran out, or it was interrupted) before it came within the tolerance. The search starts between the target's idle RSS and 1.1× its unlimited peak (the larger of its cgroup peak and its peak RSS, shown above): a cgroup is charged for the pages its processes touched first, so a server whose binary is already cached elsewhere holds less than its RSS, and a container that starts cold must hold it all. \"Largest that did not fit\" starts as the idle RSS.\n")
 }
 
 // fitConclusion compares the smallest containers, smallest first.
 func fitConclusion(r *record.Record) []string {
 	fits := record.Fits(r)
 	var found []record.FitResult
+	interrupted := false
 	for _, f := range fits {
 		if f.Found {
 			found = append(found, f)
 		}
+		interrupted = interrupted || f.Interrupted
 	}
+	stopped := "The --fit search was interrupted before it ended: what follows is what its completed trials prove."
 	if len(found) == 0 {
-		if fits != nil {
+		switch {
+		case interrupted:
+			return []string{stopped + " No completed trial found a limit under which a target fit."}
+		case fits != nil:
 			return []string{"The --fit search found no limit under which a target fit."}
 		}
 		return nil
@@ -167,13 +176,16 @@ func fitConclusion(r *record.Record) []string {
 		parts = append(parts, fmt.Sprintf("%s %s (%.2f× %s's)", f.Target, size(f), float64(f.Hi)/float64(found[0].Hi), found[0].Target))
 	}
 	out := []string{"Smallest container: " + strings.Join(parts, ", ") + "."}
+	if interrupted {
+		out = append([]string{stopped}, out...)
+	}
 	var open []string
 	for _, f := range found {
 		if !f.Converged(tol) {
 			open = append(open, f.Target)
 		}
 	}
-	if len(open) > 0 {
+	if len(open) > 0 && !interrupted {
 		out = append(out, fmt.Sprintf("The search did not come within %.0f%% for %s in %d trials: where trials at one limit disagree (throughput near the %.0f%% line, or an OOM kill near the peak), a longer -d or more --fit-trials narrows it.", 100*tol, joinAnd(open), r.Plan.Fit.Trials, 100*r.Plan.Fit.MinThroughput))
 	}
 	return out

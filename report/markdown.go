@@ -142,7 +142,19 @@ func writePlan(b *strings.Builder, p record.Plan) {
 	if scenario == "" {
 		scenario = "custom path"
 	}
-	fmt.Fprintf(b, "Scenario %s (`GET %s`), %s idle before the load and %s after it, sampled every %s, %s", scenario, p.Path, p.Baseline, p.Cooldown, p.Interval, mode)
+	method := p.Method
+	if method == "" {
+		method = "GET"
+	}
+	request := fmt.Sprintf("Scenario %s (`%s %s`)", scenario, method, p.Path)
+	if len(p.Mix) > 0 {
+		var parts []string
+		for _, r := range p.Mix {
+			parts = append(parts, fmt.Sprintf("%d× `%s %s`", r.Weight, r.Method, r.URL))
+		}
+		request = "A request mix in turn on each connection (" + strings.Join(parts, ", ") + "; only paths and queries are sent, to each target)"
+	}
+	fmt.Fprintf(b, "%s, %s idle before the load and %s after it, sampled every %s, %s", request, p.Baseline, p.Cooldown, p.Interval, mode)
 	if p.Runs > 1 {
 		fmt.Fprintf(b, ", %d runs (figures are medians, ± half the min–max spread)", p.Runs)
 	}

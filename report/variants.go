@@ -28,6 +28,8 @@ func writeSettings(b *strings.Builder, r *record.Record) {
 			effect = "**no: " + mdCell(strings.Join(t.SettingIssues, "; ")) + "**"
 		case len(t.Settings) == 0 && len(t.Env) > 0:
 			effect = "not checked (the allocator reports no settings)"
+		case len(t.SettingsUnchecked) > 0:
+			effect = "not checked: " + mdCell(strings.Join(t.SettingsUnchecked, ", ")) + " (the allocator cannot show it)"
 		case len(t.Env) == 0 && t.Mode == "":
 			effect = "n/a (as shipped)"
 		}

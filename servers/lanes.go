@@ -102,6 +102,16 @@ func parseLane(word string) (l Lane, isLane bool, err error) {
 		if !ok || strings.TrimSpace(k) == "" {
 			return l, true, fmt.Errorf("setting %q of lane %q is not VAR=VALUE (or arena): write it like %s+MALLOC_ARENA_MAX=2", s, word, a.Name)
 		}
+		// The lane's own LD_PRELOAD (a preloaded allocator) is set after its settings, so
+		// a setting would either run another allocator under this lane's name or be replaced.
+		if strings.TrimSpace(k) == "LD_PRELOAD" {
+			return l, true, fmt.Errorf("lane %q sets LD_PRELOAD: to run a library, give it as a lane of its own, NAME=/path/to/lib.so (e.g. je=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2)", word)
+		}
+		for _, prev := range l.Settings {
+			if pk, _, _ := strings.Cut(prev, "="); pk == k {
+				return l, true, fmt.Errorf("lane %q sets %s twice: give each variable once", word, k)
+			}
+		}
 		l.Settings = append(l.Settings, s)
 	}
 	return l, true, nil

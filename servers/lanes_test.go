@@ -30,6 +30,10 @@ func TestParseLanes(t *testing.T) {
 		"":                                   "no allocator",
 		"system,nope+MALLOC_ARENA_MAX=2":     "unknown allocator",
 		"jemalloc+MALLOC_CONF=a:1,,mimalloc": "",
+		"x=system+LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2": "sets LD_PRELOAD: to run a library, give it as a lane of its own",
+		"scudo+LD_PRELOAD=/lib/x.so":                                     "sets LD_PRELOAD",
+		"system+MALLOC_ARENA_MAX=2+MALLOC_ARENA_MAX=3":                   "sets MALLOC_ARENA_MAX twice",
+		"system+MALLOC_ARENA_MAX=2+MALLOC_ARENA_TEST=3":                  "",
 	} {
 		_, err := ParseLanes(list)
 		if wantErr == "" {

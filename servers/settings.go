@@ -47,14 +47,26 @@ func Family(allocator string) string {
 // allocator printed at start (output). It returns one line per problem, none when every
 // setting took effect as far as can be told.
 func CheckSettings(family string, settings []string, effective map[string]string, output []string) []string {
-	var issues []string
+	issues, _ := checkSettings(family, settings, effective, output)
+	return issues
+}
+
+// Unchecked names the settings of a lane that no problem was found with but whose effect
+// the allocator cannot show (glibc has no getter for most of its settings, and /stats
+// reads back only some of the others): they are "not checked", not "took effect".
+func Unchecked(family string, settings []string, effective map[string]string) []string {
+	_, unchecked := checkSettings(family, settings, effective, nil)
+	return unchecked
+}
+
+func checkSettings(family string, settings []string, effective map[string]string, output []string) (issues, unchecked []string) {
 	for _, line := range output {
 		if complaint(line) {
 			issues = append(issues, strings.TrimSpace(line))
 		}
 	}
 	if family == "" {
-		return dedupe(issues)
+		return dedupe(issues), nil
 	}
 	for _, s := range settings {
 		name, value, _ := strings.Cut(s, "=")
@@ -62,12 +74,22 @@ func CheckSettings(family string, settings []string, effective map[string]string
 			issues = append(issues, fmt.Sprintf("%s is not a setting %s reads, so it changed nothing%s", name, family, suggest(name, variablesOf(family, effective))))
 			continue
 		}
-		if effective == nil {
+		if family == "glibc" && name == "GLIBC_TUNABLES" {
+			is, un := tunableIssues(value, GlibcTunables(), effective)
+			issues, unchecked = append(issues, is...), append(unchecked, un...)
 			continue
 		}
-		issues = append(issues, valueIssues(family, name, value, effective)...)
+		if effective == nil {
+			unchecked = append(unchecked, name)
+			continue
+		}
+		is, shown := valueIssues(family, name, value, effective)
+		issues = append(issues, is...)
+		if len(is) == 0 && !shown {
+			unchecked = append(unchecked, name)
+		}
 	}
-	return dedupe(issues)
+	return dedupe(issues), dedupe(unchecked)
 }
 
 // complaint says whether a line of the server's output is an allocator rejecting a setting.
@@ -127,11 +149,13 @@ func readBy(family, name string, effective map[string]string) bool {
 	return false
 }
 
-// valueIssues compares a setting with the value the allocator reports running with.
-func valueIssues(family, name, value string, effective map[string]string) []string {
-	var out []string
+// valueIssues compares a setting with the value the allocator reports running with;
+// shown says the allocator's settings showed every value the setting asks for.
+func valueIssues(family, name, value string, effective map[string]string) (out []string, shown bool) {
+	shown = true
 	mismatch := func(key, want string) {
 		got, ok := effective[key]
+		shown = shown && ok
 		if ok && !sameValue(want, got) {
 			out = append(out, fmt.Sprintf("%s=%s asks for %s %s, but %s runs with %s", name, value, key, want, family, got))
 		}
@@ -139,15 +163,17 @@ func valueIssues(family, name, value string, effective map[string]string) []stri
 	switch family {
 	case "glibc":
 		if name != "MALLOC_ARENA_MAX" {
-			return nil
+			return nil, false
 		}
 		limit, err := strconv.Atoi(strings.TrimSpace(value))
 		if err != nil || limit < 0 {
-			return []string{fmt.Sprintf("MALLOC_ARENA_MAX=%s is not a whole number: glibc ignores it", value)}
+			return []string{fmt.Sprintf("MALLOC_ARENA_MAX=%s is not a whole number: glibc ignores it", value)}, false
 		}
-		if got, err := strconv.Atoi(effective["arenas"]); err == nil && limit > 0 && got > limit {
+		got, err := strconv.Atoi(effective["arenas"])
+		if err == nil && limit > 0 && got > limit {
 			out = append(out, fmt.Sprintf("MALLOC_ARENA_MAX=%d, but glibc runs %d arenas", limit, got))
 		}
+		return out, err == nil
 	case "jemalloc":
 		for _, pair := range strings.Split(value, ",") {
 			k, v, ok := strings.Cut(pair, ":")
@@ -160,11 +186,14 @@ func valueIssues(family, name, value string, effective map[string]string) []stri
 	case "tcmalloc":
 		key := map[string]string{"TCMALLOC_RELEASE_RATE": "release_rate", "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES": "max_total_thread_cache_bytes",
 			"TCMALLOC_AGGRESSIVE_DECOMMIT": "aggressive_memory_decommit"}[name]
-		if key != "" {
-			mismatch(key, value)
+		if key == "" {
+			return nil, false
 		}
+		mismatch(key, value)
+	default:
+		return nil, false
 	}
-	return out
+	return out, shown
 }
 
 // sameValue compares a setting as written with the value read back: numbers as

@@ -17,6 +17,8 @@ type Stats struct {
 	// MallocFrom is the shared object that serves malloc.
 	MallocFrom string `json:"malloc_from"`
 	Requests   uint64 `json:"requests"`
+	// RequestsByPath counts the requests by endpoint ("/", "/alloc", …, "other").
+	RequestsByPath map[string]uint64 `json:"requests_by_path"`
 	// LiveBytes is what the program holds through Rust's allocator, as it counts it.
 	LiveBytes uint64 `json:"live_bytes"`
 	HeldBytes uint64 `json:"held_bytes"`

@@ -49,7 +49,7 @@ func completionTree() *cobra.Command {
 	root := &cobra.Command{Use: "allocscope", SilenceErrors: true, SilenceUsage: true}
 	root.CompletionOptions.DisableDefaultCmd = true
 	runFS, _ := runFlags()
-	loadFS, _, _ := loadFlagSet()
+	loadFS, _, _, _ := loadFlagSet()
 	reportFS, _, _, _ := reportFlags()
 	watchFS, _ := watchFlags()
 	buildFS, _, _ := serversBuildFlags()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -63,7 +64,7 @@ func (h headerFlag) Set(s string) error {
 }
 
 // loadFlags registers the load generator's flags, named like autocannon's.
-func loadFlags(fs *flag.FlagSet, c *loadgen.Config) {
+func loadFlags(fs *flag.FlagSet, c *loadgen.Config, targets *string) {
 	fs.IntVar(&c.Connections, "c", loadgen.DefaultConnections, "concurrent connections")
 	c.Duration = loadgen.DefaultDuration
 	fs.Var(durationFlag{&c.Duration}, "d", "duration: seconds or a Go duration (10, 1m)")
@@ -75,10 +76,7 @@ func loadFlags(fs *flag.FlagSet, c *loadgen.Config) {
 	fs.StringVar(&c.Engine, "engine", loadgen.EngineAuto, "I/O: auto (io_uring where the kernel allows it, else epoll), epoll or io_uring")
 	c.Timeout = loadgen.DefaultTimeout
 	fs.Var(durationFlag{&c.Timeout}, "t", "response timeout")
-	fs.StringVar(&c.Method, "m", "GET", "HTTP method")
-	fs.StringVar(&c.Body, "b", "", "request body")
-	c.Headers = map[string]string{}
-	fs.Var(headerFlag(c.Headers), "H", "request header 'Name: value' (repeatable)")
+	requestFlags(fs, c, targets)
 	// autocannon's long names, so its command lines work unchanged.
 	for short, long := range map[string]string{
 		"c": "connections", "d": "duration", "a": "amount", "p": "pipelining", "R": "overallRate",
@@ -89,16 +87,42 @@ func loadFlags(fs *flag.FlagSet, c *loadgen.Config) {
 	}
 }
 
+// requestFlags defines what each request is: -m, -H, -b, or --targets for a mix. load
+// and run share them.
+func requestFlags(fs *flag.FlagSet, c *loadgen.Config, targets *string) {
+	fs.StringVar(&c.Method, "m", "GET", "HTTP method")
+	fs.StringVar(&c.Body, "b", "", "request body (with --targets: for the targets that have none)")
+	c.Headers = map[string]string{}
+	fs.Var(headerFlag(c.Headers), "H", "request header 'Name: value' (repeatable; with --targets: added to every target)")
+	fs.StringVar(targets, "targets", "", "a request mix: FILE in vegeta's http format (METHOD URL, headers, @body, a blank line; '# weight: N' under a target), sent in turn on each connection")
+}
+
+// readMix reads --targets, refusing -m beside it: each target names its own method.
+func readMix(fs *flag.FlagSet, targets string) ([]loadgen.Request, error) {
+	if targets == "" {
+		return nil, nil
+	}
+	if flagSet(fs, "m") {
+		return nil, usagef("-m and --targets both set: each target in %s names its own method", targets)
+	}
+	mix, err := loadgen.ReadTargets(targets)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return mix, nil
+}
+
 // loadFlagSet defines load's flags (also read by the shell completion).
-func loadFlagSet() (*flag.FlagSet, *loadgen.Config, *bool) {
-	fs := newFlags("load", "load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--json]")
+func loadFlagSet() (*flag.FlagSet, *loadgen.Config, *string, *bool) {
+	fs := newFlags("load", "load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--targets FILE] [--json]")
 	cfg := &loadgen.Config{}
-	loadFlags(fs, cfg)
-	return fs, cfg, fs.Bool("json", false, "print the result as JSON")
+	targets := new(string)
+	loadFlags(fs, cfg, targets)
+	return fs, cfg, targets, fs.Bool("json", false, "print the result as JSON")
 }
 
 func cmdLoad(args []string) error {
-	fs, cfgp, asJSON := loadFlagSet()
+	fs, cfgp, targets, asJSON := loadFlagSet()
 	// Flags may follow the URL, as with autocannon.
 	var url string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -111,10 +135,19 @@ func cmdLoad(args []string) error {
 	if url == "" && fs.NArg() > 0 {
 		url = fs.Arg(0)
 	}
+	mix, err := readMix(fs, *targets)
+	if err != nil {
+		return err
+	}
+	if url == "" && len(mix) > 0 {
+		if url, err = mixAddress(*targets, mix); err != nil {
+			return err
+		}
+	}
 	if url == "" {
 		return usagef("load needs a URL, e.g. allocscope load http://127.0.0.1:3000/ -c 100 -d 10")
 	}
-	cfg.URL = url
+	cfg.URL, cfg.Mix = url, mix
 	if flagSet(fs, "d") && cfg.Duration <= 0 {
 		return usagef("-d %s: the duration must be above 0", cfg.Duration)
 	}
@@ -140,7 +173,11 @@ func cmdLoad(args []string) error {
 	if cfg.Rate > 0 {
 		mode = fmt.Sprintf("open loop at %g req/s", cfg.Rate)
 	}
-	fmt.Fprintf(os.Stderr, "Running %s test @ %s\n%d connections, pipelining %d, %s, %s\n\n", cfg.Duration, cfg.URL, cfg.Connections, cfg.Pipelining, mode, engine)
+	target := cfg.URL
+	if len(cfg.Mix) > 0 {
+		target = fmt.Sprintf("%s, a mix of %d requests from %s", cfg.URL, len(cfg.Mix), *targets)
+	}
+	fmt.Fprintf(os.Stderr, "Running %s test @ %s\n%d connections, pipelining %d, %s, %s\n\n", cfg.Duration, target, cfg.Connections, cfg.Pipelining, mode, engine)
 	var done uint64
 	for s := range g.Snapshots() {
 		done += s.Requests
@@ -164,6 +201,21 @@ func cmdLoad(args []string) error {
 	}
 	loadgen.WriteText(os.Stdout, res)
 	return ctx.interrupted()
+}
+
+// mixAddress is where a mix given without a URL goes: the one address all its targets
+// name, since one load test drives one address.
+func mixAddress(file string, mix []loadgen.Request) (string, error) {
+	first, err := neturl.Parse(mix[0].URL)
+	if err != nil {
+		return "", usagef("%s: %v", file, err)
+	}
+	for _, r := range mix[1:] {
+		if u, err := neturl.Parse(r.URL); err == nil && u.Host != first.Host {
+			return "", usagef("%s: its targets name %s and %s: give the URL all its requests go to (allocscope load http://HOST:PORT --targets %s)", file, first.Host, u.Host, file)
+		}
+	}
+	return "http://" + first.Host + "/", nil
 }
 
 func bar(frac float64, width int) string {

@@ -146,15 +146,26 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 
 // parseWithArgs parses flags that may come after positional arguments, as autocannon's
 // and most tools' do (`compare A.json B.json --format md`), and returns the positionals.
+// Flags and positionals may alternate (`watch --headless PID --duration 2s`); after
+// "--" everything is positional.
 func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		positional, args = append(positional, args[0]), args[1:]
+	for {
+		for len(args) > 0 && (args[0] == "-" || !strings.HasPrefix(args[0], "-")) {
+			positional, args = append(positional, args[0]), args[1:]
+		}
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		args = rest
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	return append(positional, fs.Args()...), nil
 }
 
 // parseFlags parses, turning a flag error into one line that points to -h (the flag

@@ -138,6 +138,29 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--strict", "--allocators", "jemalloc+MALLOC_ARENA_MAX=1"}, "MALLOC_ARENA_MAX is not a setting jemalloc reads"},
 		{[]string{"run", "--target", "a=sleep 60", "--target-allocators", "jemalloc+arena"}, "+arena is a mode of the built-in server"},
 		{[]string{"run", "--purge", "--purge-wait", "0"}, "--purge-wait must be above 0"},
+		{[]string{"run", "-c", "50," + tooManyConnections.flag}, "connections=" + tooManyConnections.flag + ": " + tooManyConnections.flag + " connections"},
+		{[]string{"run", "-c", "50,0"}, "connections=0: -c 0: connections must be at least 1"},
+		{[]string{"run", "--threads", "0"}, "--threads 0: use 1 to 1024"},
+		{[]string{"run", "--threads", "0,4"}, "--threads 0: use 1 to 1024"},
+		{[]string{"run", "--fit", "--fit-trials", "0"}, "--fit-trials 0: use 1 to 30"},
+		{[]string{"run", "--allocators", ""}, "--allocators is empty"},
+		{[]string{"run", "--preset", ""}, "--preset is empty"},
+		{[]string{"run", "--allocators", "system", "--target", "system=sleep 60"}, "--target system has the name of an --allocators lane"},
+		{[]string{"run", "--allocators", "system,jemalloc", "--target", "system=http://127.0.0.1:9/", "--memory-from", "system=prom+http://127.0.0.1:9/metrics"}, "--target system has the name of an --allocators lane"},
+		{[]string{"run", "--strict", "--allocators", "system+GLIBC_TUNABLES=glibc.malloc.bogus=2"}, "plan refused by --strict: lane system+GLIBC_TUNABLES=glibc.malloc.bogus=2: GLIBC_TUNABLES: glibc.malloc.bogus is not a tunable this glibc knows"},
+		{[]string{"run", "--allocators", "x=system+LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}, "sets LD_PRELOAD: to run a library, give it as a lane of its own"},
+		{[]string{"run", "--allocators", "system+MALLOC_ARENA_MAX=2+MALLOC_ARENA_MAX=3"}, "sets MALLOC_ARENA_MAX twice: give each variable once"},
+		{[]string{"load", "--targets", filepath.Join(dir, "none.txt")}, "none.txt: no such file"},
+		{[]string{"run", "--targets", filepath.Join(dir, "none.txt")}, "none.txt: no such file"},
+		{[]string{"run", "--targets", write("method.txt", "FETCH http://h/a\n")}, "method.txt:1: bad method \"FETCH\""},
+		{[]string{"run", "--targets", write("header.txt", "GET http://h/a\nX-Broken\n")}, "header.txt:2: bad header \"X-Broken\""},
+		{[]string{"run", "--targets", write("body.txt", "POST http://h/a\n@gone.json\n")}, "body.txt:2: body: open " + filepath.Join(dir, "gone.json") + ": no such file"},
+		{[]string{"run", "--targets", write("empty.txt", "# nothing\n")}, "empty.txt: no targets"},
+		{[]string{"run", "--targets", write("weight.txt", "GET http://h/a\n# weight: 0\n")}, "weight.txt:2: weight \"0\" must be a whole number of at least 1"},
+		{[]string{"load", "--targets", write("hosts.txt", "GET http://a:1/x\nGET http://b:2/y\n")}, "its targets name a:1 and b:2"},
+		{[]string{"run", "--targets", write("ok.txt", "GET http://h/a\n"), "-m", "POST"}, "-m and --targets both set"},
+		{[]string{"run", "--targets", write("ok2.txt", "GET http://h/a\n"), "--scenario", "json"}, "--targets and --scenario or --path both set"},
+		{[]string{"run", "-m", "BAD METHOD"}, "is not a single word"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
@@ -330,6 +353,87 @@ func TestSigtermLeavesACompleteRecord(t *testing.T) {
 				t.Fatalf("%v: child %d still running after allocscope exited", sig, p.pid)
 			}
 		}
+	}
+}
+
+// SIGQUIT (Ctrl-\) is an orderly stop like SIGTERM: Go's default would dump every
+// goroutine and exit 2, leaving the record "running" and the cgroup behind.
+func TestSigquitStopsInOrder(t *testing.T) {
+	args := []string{"--allocators", "system", "-c", "20", "-d", "60", "--baseline", "0", "--interval", "250ms"}
+	h, cgErr := cgroup.Writable("/")
+	if cgErr == nil {
+		args = append(args, "--cgroup")
+	}
+	cmd, save, stderr := startRun(t, args...)
+	fs, _ := probe.NewFS(probe.DefaultRoot)
+	children, _ := fs.Descendants(cmd.Process.Pid)
+	procs := identify(children)
+	cmd.Process.Signal(syscall.SIGQUIT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 131 {
+		t.Fatalf("exit %v, want 131 (128 + SIGQUIT); %s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "goroutine ") {
+		t.Errorf("SIGQUIT dumped the goroutines: %.300s", stderr.String())
+	}
+	rec, err := record.Load(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != record.StateInterrupted || rec.Targets[0].Runs[0].Exit == nil {
+		t.Errorf("record state %s, exit %v; want interrupted, the server's exit recorded", rec.State, rec.Targets[0].Runs[0].Exit)
+	}
+	for _, p := range procs {
+		if p.alive() {
+			syscall.Kill(p.pid, syscall.SIGKILL)
+			t.Errorf("child %d still running after allocscope exited", p.pid)
+		}
+	}
+	if cgErr != nil {
+		t.Logf("no writable memory cgroup here (%v): the cgroup's removal is not checked", cgErr)
+		return
+	}
+	if dir := filepath.Join(h.Own, cgroup.Prefix+strconv.Itoa(cmd.Process.Pid)); exists(dir) {
+		t.Errorf("the run's cgroup %s is still there after SIGQUIT", dir)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// Flags may follow the PIDs, GNU style.
+func TestWatchTakesFlagsAfterThePIDs(t *testing.T) {
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	pid := strconv.Itoa(sleeper.Process.Pid)
+	stdout, stderr, code := allocscope(t, "watch", "--headless", pid, "--duration", "300ms", "--interval", "100ms")
+	if code != 0 || !strings.Contains(stdout, "rss ") || !strings.Contains(stderr, "watch record saved") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want a short headless watch", code, stdout, stderr)
+	}
+}
+
+// --metrics-addr with port 0 gets a port from the kernel, and says which.
+func TestMetricsAddrPortZeroSaysItsPort(t *testing.T) {
+	cmd, _, stderr := startRun(t, "--allocators", "system", "-c", "5", "-d", "60", "--baseline", "0", "--metrics-addr", "127.0.0.1:0")
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	_, rest, ok := strings.Cut(stderr.String(), "allocscope: metrics at http://")
+	addr, _, _ := strings.Cut(rest, "/metrics")
+	if !ok || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("stderr does not name the bound address: %s", stderr.String())
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "system") {
+		t.Errorf("GET http://%s/metrics: %s %.200s", addr, resp.Status, body)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
@@ -133,7 +132,7 @@ func cmdReplay(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	return tui.Run(ctx, tui.Replay(rec).WithView(string(view)))
 }

@@ -123,8 +123,11 @@ type runArgs struct {
 	against              *string
 	gate                 gateFlags
 	metricsAddr          *string
-	metricsPublic        *bool
-	preset               *string
+	// request holds -m, -H and -b (shared with load); targets is --targets.
+	request       loadgen.Config
+	targets       string
+	metricsPublic *bool
+	preset        *string
 	// The parameters a sweep can list: one value each, or a list on one of them.
 	scenarios, conns, threads listFlag
 }
@@ -142,6 +145,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded, in --allocators' syntax (e.g. system,jemalloc+MALLOC_CONF=narenas:2)")
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
+	requestFlags(fs, &a.request, &a.targets)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
 	fs.Var(&a.conns, "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
@@ -185,6 +189,11 @@ func cmdRun(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	for _, f := range []struct{ name, value, example string }{{"allocators", *a.allocs, "system,jemalloc"}, {"preset", *a.preset, "arenas"}} {
+		if flagSet(fs, f.name) && strings.TrimSpace(f.value) == "" {
+			return usagef("--%s is empty: give a value (e.g. --%s %s) or leave the flag out for the default", f.name, f.name, f.example)
+		}
+	}
 	if *a.preset == "list" {
 		for _, p := range experiment.Presets {
 			fmt.Printf("%s: %s\n  %s\n", p.Name, p.Description, presetFlags(p))
@@ -197,14 +206,32 @@ func cmdRun(args []string) error {
 		}
 	}
 	o, x, allocs, targetAllocs, headless := a.o, a.x, a.allocs, a.targetAllocs, a.headless
+	var err error
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
 	}
 	if err := a.sweep(&o); err != nil {
 		return err
 	}
-	if err := atLeastOne(map[string]int{"-c (connections)": o.Connections, "-p (pipelining)": o.Pipelining, "--runs": o.Runs}); err != nil {
+	if o.Mix, err = readMix(fs, a.targets); err != nil {
 		return err
+	}
+	o.TargetsFile, o.Method, o.Headers, o.Body = a.targets, a.request.Method, a.request.Headers, a.request.Body
+	// A swept -c is checked step by step, against the open-files limit too (Validate).
+	counts := map[string]int{"-p (pipelining)": o.Pipelining, "--runs": o.Runs}
+	if o.Sweep == nil || o.Sweep.Parameter != record.SweepConnections {
+		counts["-c (connections)"] = o.Connections
+	}
+	if err := atLeastOne(counts); err != nil {
+		return err
+	}
+	for _, v := range a.threads.values {
+		if n, _ := strconv.Atoi(v); n < 1 {
+			return usagef("--threads %d: use 1 to %d server threads (leave the flag out for one per core)", n, experiment.MaxThreads)
+		}
+	}
+	if flagSet(fs, "fit-trials") && o.FitTrials < 1 {
+		return usagef("--fit-trials %d: use 1 to 30", o.FitTrials)
 	}
 	if o.Duration <= 0 || o.Interval <= 0 {
 		return usagef("-d and --interval must be above 0")
@@ -212,7 +239,6 @@ func cmdRun(args []string) error {
 	if flagSet(fs, "purge-wait") && o.PurgeWait <= 0 {
 		return usagef("--purge-wait must be above 0 (e.g. 3s)")
 	}
-	var err error
 	if o.Allocators, o.Lanes, err = allocatorLanes(*allocs); err != nil {
 		return err
 	}
@@ -265,7 +291,7 @@ func cmdRun(args []string) error {
 	}
 	current := &currentRun{e: e}
 	if *a.metricsAddr != "" {
-		stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, current.snapshot)
+		bound, stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, current.snapshot)
 		if err != nil {
 			if !flagSet(fs, "save") {
 				os.Remove(o.SavePath)
@@ -273,6 +299,7 @@ func cmdRun(args []string) error {
 			return usageError{err.Error()}
 		}
 		defer stopMetrics()
+		sayMetrics(bound)
 	}
 	x.current = current
 	ctx, stop := onSignals()
@@ -606,4 +633,9 @@ func measuredAnything(r *record.Record) bool {
 		}
 	}
 	return false
+}
+
+// sayMetrics names where --metrics-addr serves, once: with port 0 the kernel picked it.
+func sayMetrics(bound net.Addr) {
+	fmt.Fprintf(os.Stderr, "allocscope: metrics at http://%s/metrics\n", bound)
 }

@@ -7,29 +7,37 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // signalExit ends allocscope with the shell's code for the signal that stopped it
-// (128 + its number: 130 for SIGINT, 143 for SIGTERM), once everything is stopped and saved.
+// (128 + its number: 130 for SIGINT, 131 for SIGQUIT, 143 for SIGTERM), once everything is
+// stopped and saved.
 type signalExit struct{ sig syscall.Signal }
 
 func (e signalExit) Error() string {
-	return fmt.Sprintf("interrupted by %s: the record holds what was measured until then", e.sig)
+	return fmt.Sprintf("interrupted by %s: the record holds what was measured until then", unix.SignalName(e.sig))
 }
 
-// interruptible is a context cancelled by SIGINT, SIGTERM or SIGHUP; err says which came.
+// interruptible is a context cancelled by SIGINT, SIGQUIT, SIGTERM or SIGHUP; err says which came.
 type interruptible struct {
 	context.Context
 	mu  sync.Mutex
 	sig syscall.Signal
 }
 
+// stopSignals end a command in order. SIGQUIT (Ctrl-\) is one of them: Go's default
+// answer, a goroutine dump and exit 2, would leave the record "running" and the cgroups
+// behind.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP}
+
 // onSignals owns the process's interrupt signals: nothing else may install a handler.
 func onSignals() (*interruptible, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &interruptible{Context: ctx}
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(ch, stopSignals...)
 	go func() {
 		select {
 		case s := <-ch:

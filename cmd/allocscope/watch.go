@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/allocscope/allocscope/experiment"
@@ -74,7 +73,7 @@ func cmdWatch(args []string) error {
 	if o.SavePath, err = newRunPath(); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -88,13 +87,14 @@ func cmdWatch(args []string) error {
 		return usageError{err.Error()}
 	}
 	if *a.metricsAddr != "" {
-		stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, w.Snapshot)
+		bound, stopMetrics, err := metrics.Serve(*a.metricsAddr, *a.metricsPublic, w.Snapshot)
 		if err != nil {
 			cancel()
 			<-w.Done()
 			return usageError{err.Error()}
 		}
 		defer stopMetrics()
+		sayMetrics(bound)
 	}
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
 		err = tui.Run(ctx, tui.Watch(w).WithView(string(a.x.view)))

@@ -18,7 +18,11 @@ use std::time::Duration;
 #[global_allocator]
 static GLOBAL: alloc::Allocator = alloc::Allocator;
 
-static REQUESTS: AtomicU64 = AtomicU64::new(0);
+/// The endpoints, in the order of BY_PATH's counters; the last counts every other path.
+const PATHS: [&str; 8] = ["/", "/alloc", "/json", "/large", "/hold", "/stats", "/purge", "other"];
+/// Requests by path, which tell that a load's request mix reached the server as written.
+/// Their sum is the request count: one shared counter per request, as before they existed.
+static BY_PATH: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 static CONNECTION_ERRORS: AtomicU64 = AtomicU64::new(0);
 
 struct Args {
@@ -122,10 +126,11 @@ fn stats_json() -> String {
     let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
     let raw: Vec<String> = heap.raw.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
     let settings: Vec<String> = stats::settings(allocator).iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+    let by_path: Vec<String> = PATHS.iter().zip(&BY_PATH).map(|(p, n)| format!("\"{p}\":{}", n.load(Ordering::Relaxed))).collect();
     format!(
         concat!(
             "{{\"build\":\"{}\",\"allocator\":\"{}\",\"version\":\"{}\",\"malloc_from\":\"{}\",\"mode\":\"{}\",",
-            "\"requests\":{},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},",
+            "\"requests\":{},\"requests_by_path\":{{{}}},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},",
             "\"allocated_bytes\":{},\"committed_bytes\":{},\"purges\":{},\"raw\":{{{}}},\"settings\":{{{}}}}}"
         ),
         alloc::BUILD,
@@ -133,7 +138,8 @@ fn stats_json() -> String {
         heap.version.replace('"', "'"),
         stats::malloc_owner().replace('"', "'"),
         if workloads::ARENA.load(Ordering::Relaxed) { "arena" } else { "heap" },
-        REQUESTS.load(Ordering::Relaxed),
+        BY_PATH.iter().map(|n| n.load(Ordering::Relaxed)).sum::<u64>(),
+        by_path.join(","),
         CONNECTION_ERRORS.load(Ordering::Relaxed),
         alloc::live_bytes().max(0),
         workloads::HELD_BYTES.load(Ordering::Relaxed),
@@ -160,7 +166,8 @@ fn purge_json() -> Response<Body> {
 }
 
 async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
-    REQUESTS.fetch_add(1, Ordering::Relaxed);
+    let slot = PATHS[..7].iter().position(|p| *p == req.uri().path()).unwrap_or(7);
+    BY_PATH[slot].fetch_add(1, Ordering::Relaxed);
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET and HEAD\n".into()));
     }
