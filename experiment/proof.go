@@ -49,20 +49,26 @@ func observe(pid int, tree, glibc bool) []servers.Observed {
 	return out
 }
 
-// prove checks in /proc that lane l's library is mapped and its settings reached its
-// processes (see servers.Prove).
-func (e *Experiment) prove(l lane, library string, p *servers.Process) (issues, proof []string, effective map[string]string) {
-	glibc := library == "" && servers.Family(l.allocator) == "glibc"
-	return servers.Prove(library, l.env, observe(p.PID, l.kind == record.KindCommand, glibc))
+// preloadPath is the library lane l preloads, "" for none (as Experiment.spec sets it).
+func (l lane) preloadPath() string {
+	if l.library != "" || l.preload == "" {
+		return l.library
+	}
+	alloc, err := servers.LookupAllocator(l.preload)
+	if err != nil {
+		return ""
+	}
+	lib, _ := alloc.PreloadPath()
+	return lib
 }
 
-// proveInto is prove for lane i, whose allocator reported effective (nil when it could
-// not): what /proc counted stands in for what the allocator could not report.
-func (e *Experiment) proveInto(i int, l lane, p *servers.Process, family string, effective map[string]string) (issues, proof []string, _ map[string]string) {
-	e.mu.Lock()
-	library := e.rec.Targets[i].Preload
-	e.mu.Unlock()
-	issues, proof, seen := e.prove(l, library, p)
+// proveInto checks in /proc that lane l's library is mapped and its settings reached its
+// processes (servers.Prove); what /proc counted stands in for what the allocator could
+// not report (effective is nil then).
+func (e *Experiment) proveInto(l lane, p process, family string, effective map[string]string) (issues, proof []string, _ map[string]string) {
+	library := l.preloadPath()
+	glibc := library == "" && servers.Family(l.allocator) == "glibc"
+	issues, proof, seen := servers.Prove(library, l.env, observe(p.PID(), l.kind == record.KindCommand, glibc))
 	if effective == nil && family != "" {
 		effective = seen
 	}
