@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/units"
 	"golang.org/x/term"
 )
 
@@ -183,7 +184,7 @@ func cmdLoad(args []string) error {
 		done += s.Requests
 		if tty {
 			frac := float64(s.Second) / cfg.Duration.Seconds()
-			fmt.Fprintf(os.Stderr, "\r%s %3d%%  %ds  %s req/s  %d conns  %d errors ", bar(frac, 30), int(100*min(frac, 1)), s.Second, loadgen.SI(float64(s.Requests)), s.Connections, s.Errors.Total())
+			fmt.Fprintf(os.Stderr, "\r%s %3d%%  %ds  %s req/s  %d conns  %d errors ", bar(frac, 30), int(100*min(frac, 1)), s.Second, units.SI(float64(s.Requests)), s.Connections, s.Errors.Total())
 		}
 	}
 	if tty {

@@ -22,6 +22,7 @@ import (
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/servers"
 	"github.com/allocscope/allocscope/tui"
+	"github.com/allocscope/allocscope/units"
 	"golang.org/x/term"
 )
 
@@ -511,13 +512,13 @@ func progressLine(r *record.Record, phase string) string {
 		run := tg.Runs[len(tg.Runs)-1]
 		s := tg.Name
 		if n := len(run.Samples); n > 0 {
-			s += " rss " + report.MiB(float64(run.Samples[n-1].RSSBytes))
+			s += " rss " + units.MiBs(float64(run.Samples[n-1].RSSBytes))
 		}
 		if n := len(run.Samples); n > 0 && run.Samples[n-1].CgroupBytes > 0 {
-			s += " cgroup " + report.MiB(float64(run.Samples[n-1].CgroupBytes))
+			s += " cgroup " + units.MiBs(float64(run.Samples[n-1].CgroupBytes))
 		}
 		if n := len(run.Load); n > 0 && phase == record.PhaseLoad {
-			s += " " + report.Rate(float64(run.Load[n-1].Requests)) + " req/s"
+			s += " " + units.Count(float64(run.Load[n-1].Requests)) + " req/s"
 		}
 		if run.Exit.Crashed() {
 			s += " " + run.Exit.String()

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/allocscope/allocscope/servers"
+	"github.com/allocscope/allocscope/units"
 )
 
 func cmdServers(args []string) error {
@@ -66,7 +67,7 @@ func cmdServersBuild(args []string) error {
 		if bin.Cached {
 			state = "cached"
 		}
-		fmt.Fprintf(os.Stderr, "%s in %.1fs, %s, %s\n", state, bin.Duration.Seconds(), humanBytes(bin.SizeBytes), bin.Path)
+		fmt.Fprintf(os.Stderr, "%s in %.1fs, %s, %s\n", state, bin.Duration.Seconds(), units.Bytes(float64(bin.SizeBytes)), bin.Path)
 	}
 	return nil
 }
@@ -96,7 +97,7 @@ func cmdServersList(args []string) error {
 		if p := b.CachedPath(build); p != "" {
 			bin = p
 			if st, err := os.Stat(p); err == nil {
-				size = humanBytes(st.Size())
+				size = units.Bytes(float64(st.Size()))
 			}
 			if a.PreloadOnly {
 				bin += " (LD_PRELOAD)"
@@ -116,17 +117,4 @@ func guardMain(args []string) int {
 		args = args[1:]
 	}
 	return servers.RunGuard(args)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/allocscope/allocscope/experiment"
 	"github.com/allocscope/allocscope/metrics"
 	"github.com/allocscope/allocscope/tui"
+	"github.com/allocscope/allocscope/units"
 	"golang.org/x/term"
 )
 
@@ -116,7 +117,7 @@ func cmdWatch(args []string) error {
 					parts = append(parts, t.Name+" exited")
 				case len(run.Samples) > 0:
 					s := run.Samples[len(run.Samples)-1]
-					parts = append(parts, fmt.Sprintf("%s rss %d KiB vsz %d KiB cpu %.0f%%", t.Name, s.RSSBytes>>10, s.VSZBytes>>10, s.CPUPercent))
+					parts = append(parts, fmt.Sprintf("%s rss %s KiB vsz %s KiB cpu %.0f%%", t.Name, units.WholeKiBs(s.RSSBytes), units.WholeKiBs(s.VSZBytes), s.CPUPercent))
 				}
 			}
 			fmt.Printf("%6.1fs  %s\n", time.Since(rec.Started).Seconds(), strings.Join(parts, " | "))
