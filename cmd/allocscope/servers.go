@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,35 +11,28 @@ import (
 
 	"github.com/allocscope/allocscope/servers"
 	"github.com/allocscope/allocscope/units"
+	"github.com/spf13/cobra"
 )
 
-func cmdServers(args []string) error {
-	if len(args) == 0 {
-		return usagef("servers needs a subcommand: build or list")
-	}
-	switch args[0] {
-	case "build":
-		return cmdServersBuild(args[1:])
-	case "list":
-		return cmdServersList(args[1:])
-	}
-	return usagef("unknown servers subcommand %q: use build or list", args[0])
+func newServersCmd() *cobra.Command {
+	c := command("servers build|list", "build or list the servers", nil, noArgs, func(args []string) error {
+		if len(args) == 0 {
+			return usagef("servers needs a subcommand: build or list")
+		}
+		return usagef("unknown servers subcommand %q: use build or list", args[0])
+	})
+	fs := newFlags("servers build")
+	list := fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
+	verbose := fs.Bool("verbose", false, "show cargo's output")
+	build := command("build [--allocators LIST] [--verbose]", "build the server per allocator", fs, noArgs,
+		func([]string) error { return cmdServersBuild(*list, *verbose) })
+	build.RegisterFlagCompletionFunc("allocators", listValue(servers.Names()))
+	c.AddCommand(build, command("list", "allocators and their builds", nil, noArgs, func([]string) error { return cmdServersList() }))
+	return c
 }
 
-// serversBuildFlags defines servers build's flags (also read by the shell completion).
-func serversBuildFlags() (fs *flag.FlagSet, list *string, verbose *bool) {
-	fs = newFlags("servers build", "servers build [--allocators LIST] [--verbose]")
-	list = fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
-	verbose = fs.Bool("verbose", false, "show cargo's output")
-	return fs, list, verbose
-}
-
-func cmdServersBuild(args []string) error {
-	fs, list, verbose := serversBuildFlags()
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	allocs, err := servers.ParseAllocators(*list)
+func cmdServersBuild(list string, verbose bool) error {
+	allocs, err := servers.ParseAllocators(list)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -53,7 +45,7 @@ func cmdServersBuild(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := servers.NewBuilder()
-	if *verbose {
+	if verbose {
 		b.Log = os.Stderr
 	}
 	for i, a := range allocs {
@@ -72,11 +64,7 @@ func cmdServersBuild(args []string) error {
 	return nil
 }
 
-func cmdServersList(args []string) error {
-	fs := newFlags("servers list", "servers list")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func cmdServersList() error {
 	b := servers.NewBuilder()
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ALLOCATOR\tSTATUS\tLIBRARY\tVERSION\tBINARY\tSIZE")
