@@ -199,3 +199,46 @@ func cloneMap[K comparable, V any](m map[K]V) map[K]V {
 	}
 	return c
 }
+
+// Share is a copy of r that a reader may keep while r goes on growing, at the cost of
+// copying what changes in place (targets, runs, peaks, cgroup readings) but not the
+// series. It holds for a record whose series (samples, load ticks, heap readings,
+// purges, events, CPU shares, setting issues) are only ever appended to: the copy's
+// slices are capped at their length now, so an append to r never writes where the copy
+// reads, and the copy's own appends reallocate.
+func (r *Record) Share() *Record {
+	c := *r
+	c.Events = capped(r.Events)
+	if r.Interference != nil {
+		in := *r.Interference
+		in.Series = capped(in.Series)
+		c.Interference = &in
+	}
+	c.Targets = make([]Target, len(r.Targets))
+	for i, t := range r.Targets {
+		t.SettingIssues = capped(t.SettingIssues)
+		t.Runs = shareRuns(t.Runs)
+		t.FitTrials = shareRuns(t.FitTrials)
+		c.Targets[i] = t
+	}
+	return &c
+}
+
+func capped[S ~[]E, E any](s S) S { return s[:len(s):len(s)] }
+
+func shareRuns(in []TargetRun) []TargetRun {
+	if in == nil {
+		return nil
+	}
+	runs := make([]TargetRun, len(in))
+	for j, run := range in {
+		run.Samples, run.Client, run.Load = capped(run.Samples), capped(run.Client), capped(run.Load)
+		run.Heap, run.Purges = capped(run.Heap), capped(run.Purges)
+		run.Peaks = cloneMap(run.Peaks)
+		run.Cgroup = clonePtr(run.Cgroup)
+		run.Exit = clonePtr(run.Exit)
+		run.Result = clonePtr(run.Result)
+		runs[j] = run
+	}
+	return runs
+}

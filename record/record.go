@@ -204,7 +204,7 @@ type TargetRun struct {
 	// SourceError says why a remote target's memory source stopped answering mid-run.
 	SourceError string `json:"source_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).
-	Peaks map[string]PeakRSS `json:"peaks,omitempty"`
+	Peaks map[Phase]PeakRSS `json:"peaks,omitempty"`
 	// Cgroup is what the kernel accounted to the target's own memory cgroup.
 	Cgroup *CgroupRun `json:"cgroup,omitempty"`
 	// Purges are the times the allocator was asked to give memory back.
@@ -244,21 +244,24 @@ type CgroupEvents struct {
 	OOMKill uint64 `json:"oom_kill,omitempty"`
 }
 
+// PeakSource says where a phase's peak comes from.
+type PeakSource string
+
 // Where a phase's peak comes from.
 const (
 	// PeakKernel is VmHWM, reset when the phase started: exact.
-	PeakKernel = "kernel"
+	PeakKernel PeakSource = "kernel"
 	// PeakKernelSinceStart is VmHWM since the process started (the reset was refused),
 	// taken with the sampled maximum: exact when this phase holds the lifetime peak.
-	PeakKernelSinceStart = "kernel-since-start"
+	PeakKernelSinceStart PeakSource = "kernel-since-start"
 	// PeakSampled is the largest sampled RSS: a lower bound, off by what the samples missed.
-	PeakSampled = "sampled"
+	PeakSampled PeakSource = "sampled"
 )
 
 // PeakRSS is the most RSS a target had in one phase.
 type PeakRSS struct {
-	Bytes  uint64 `json:"bytes"`
-	Source string `json:"source"`
+	Bytes  uint64     `json:"bytes"`
+	Source PeakSource `json:"source"`
 	// UpperBound is set for a process tree: the sum of its members' peaks, which need
 	// not have happened at the same moment.
 	UpperBound bool `json:"upper_bound,omitempty"`
@@ -274,18 +277,21 @@ type Phases struct {
 	PurgeEnd time.Duration `json:"purge_end_ns,omitempty"`
 }
 
+// Phase names a stage of a run, as the record's peaks and the live view name it.
+type Phase string
+
 // Phase names.
 const (
-	PhaseStarting = "starting"
-	PhaseBaseline = "baseline"
-	PhaseLoad     = "load"
-	PhaseCooldown = "cooldown"
-	PhasePurge    = "purge"
-	PhaseDone     = "done"
+	PhaseStarting Phase = "starting"
+	PhaseBaseline Phase = "baseline"
+	PhaseLoad     Phase = "load"
+	PhaseCooldown Phase = "cooldown"
+	PhasePurge    Phase = "purge"
+	PhaseDone     Phase = "done"
 )
 
 // PhaseAt names the phase at offset t.
-func (p Phases) PhaseAt(t time.Duration) string {
+func (p Phases) PhaseAt(t time.Duration) Phase {
 	switch {
 	case p.LoadStart == 0 || t < p.LoadStart:
 		return PhaseBaseline
@@ -390,7 +396,7 @@ type Exit struct {
 // OOMKill is an OOM kill at a cgroup limit: which limit, and when in which phase.
 type OOMKill struct {
 	LimitBytes uint64        `json:"limit_bytes"`
-	Phase      string        `json:"phase"`
+	Phase      Phase         `json:"phase"`
 	IntoPhase  time.Duration `json:"into_phase_ns"`
 }
 
@@ -437,7 +443,7 @@ func (e *Exit) Clause() string {
 type Event struct {
 	T       time.Duration `json:"t_ns"`
 	Target  string        `json:"target,omitempty"`
-	Kind    string        `json:"kind"`
+	Kind    EventKind     `json:"kind"`
 	Message string        `json:"message"`
 }
 

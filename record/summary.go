@@ -58,7 +58,7 @@ type Summary struct {
 	// Threads is the most threads the target ran with under load, as measured.
 	Threads Figure `json:"threads"`
 	// PeakSource is where the peaks come from: the least exact source of any run.
-	PeakSource string `json:"peak_source,omitempty"`
+	PeakSource PeakSource `json:"peak_source,omitempty"`
 	// PeakUpperBound: a process tree's peak, the sum of its members' peaks.
 	PeakUpperBound bool `json:"peak_upper_bound,omitempty"`
 	// PeakResetRefused: the kernel refused to reset the high-water mark in some phase.
@@ -177,7 +177,7 @@ func appendOf(dst *[]float64, m Metric, run TargetRun) {
 
 // runPeak is a run's whole peak: the largest of its phases' peaks, or, in a record made
 // before phases had peaks, the largest sample.
-func runPeak(run TargetRun) (v float64, source string, upperBound bool, ok bool) {
+func runPeak(run TargetRun) (v float64, source PeakSource, upperBound bool, ok bool) {
 	// The whole run's peak is the highest phase's: its source is the figure's.
 	for _, p := range run.Peaks {
 		if !ok || float64(p.Bytes) > v || (float64(p.Bytes) == v && lessExact(source, p.Source) == p.Source) {
@@ -197,8 +197,8 @@ func runPeak(run TargetRun) (v float64, source string, upperBound bool, ok bool)
 }
 
 // lessExact returns the less exact of two peak sources ("" is no source yet).
-func lessExact(a, b string) string {
-	rank := map[string]int{"": -1, PeakKernel: 0, PeakKernelSinceStart: 1, PeakSampled: 2}
+func lessExact(a, b PeakSource) PeakSource {
+	rank := map[PeakSource]int{"": -1, PeakKernel: 0, PeakKernelSinceStart: 1, PeakSampled: 2}
 	if _, known := rank[b]; !known {
 		b = PeakSampled
 	}

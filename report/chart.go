@@ -481,7 +481,7 @@ func labelPhases(p *plot.Plot, r *record.Record, yTop float64) error {
 }
 
 // chartEvents are the events a chart marks on its time axis.
-var chartEvents = map[string]string{"oom-kill": "OOM", "crash": "crash", "pause": "pause", "resume": "resume", "purge": "purge"}
+var chartEvents = map[record.EventKind]string{"oom-kill": "OOM", "crash": "crash", "pause": "pause", "resume": "resume", "purge": "purge"}
 
 // eventColor draws events: their lines, labels and legend entry.
 var eventColor = color.RGBA{R: 0x99, G: 0x22, B: 0x22, A: 0xff}

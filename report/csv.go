@@ -54,7 +54,7 @@ func CSV(w io.Writer, r *record.Record) error {
 				if s.CgroupBytes > 0 {
 					cgroup = []string{kib(s.CgroupBytes), kib(s.CgroupAnonBytes), kib(s.CgroupFileBytes), kib(s.CgroupKernelBytes), kib(s.CgroupSockBytes), limit}
 				}
-				cw.Write(append([]string{t.Name, t.Allocator, labels[ri], r.Plan.Sweep.Label(run.Step), fmt.Sprintf("%.3f", s.T.Seconds()), run.Phases.PhaseAt(s.T),
+				cw.Write(append([]string{t.Name, t.Allocator, labels[ri], r.Plan.Sweep.Label(run.Step), fmt.Sprintf("%.3f", s.T.Seconds()), string(run.Phases.PhaseAt(s.T)),
 					kib(s.RSSBytes), kib(s.VSZBytes), kib(s.PeakRSSBytes), kib(s.AnonBytes), kib(s.FileBytes), kib(s.PSSBytes), kib(s.USSBytes),
 					fmt.Sprintf("%.1f", s.CPUPercent), strconv.Itoa(s.Threads), strconv.Itoa(s.FDs), strconv.FormatUint(s.MinorFaults, 10),
 					alloc, committed, reqs, p99}, cgroup...))

@@ -382,7 +382,7 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 }
 
 // rulerEvents are the events the ruler marks besides the phases, OOM kills and crashes.
-var rulerEvents = map[string]string{"pause": "pause", "resume": "resume", "purge": "purge"}
+var rulerEvents = map[record.EventKind]string{"pause": "pause", "resume": "resume", "purge": "purge"}
 
 // interpolate is the series' value at x seconds, between its first and last points.
 func interpolate(ps []point, x float64) (float64, bool) {

@@ -60,7 +60,7 @@ var (
 	bold   = lipgloss.NewStyle().Bold(true)
 	faint  = lipgloss.NewStyle().Faint(true)
 	warn   = lipgloss.NewStyle().Foreground(termColor("#d62728")).Bold(true)
-	phaseC = map[string]lipgloss.Color{
+	phaseC = map[record.Phase]lipgloss.Color{
 		record.PhaseBaseline: "#7f7f7f", record.PhaseLoad: "#ff7f0e", record.PhaseCooldown: "#1f77b4", record.PhaseDone: "#2ca02c",
 	}
 )
@@ -173,7 +173,7 @@ func (m Model) progress() string {
 		if t := m.rec.Targets; len(t) > 0 && len(t[0].Runs) > 0 {
 			ph = t[0].Runs[0].Phases.PhaseAt(m.cursor)
 		}
-		return fmt.Sprintf("REPLAY %-8s %s t=%.1fs of %.1fs  (%s)", strings.ToUpper(ph), bar(frac, 20), m.cursor.Seconds(), total.Seconds(), m.rec.State) + m.busyNote()
+		return fmt.Sprintf("REPLAY %-8s %s t=%.1fs of %.1fs  (%s)", strings.ToUpper(string(ph)), bar(frac, 20), m.cursor.Seconds(), total.Seconds(), m.rec.State) + m.busyNote()
 	}
 	total := planned(m.rec.Plan, len(m.rec.Targets))
 	elapsed := time.Duration(0)
@@ -191,7 +191,7 @@ func (m Model) progress() string {
 		frac = min(float64(elapsed)/float64(total), 1)
 	}
 	left := max(total-elapsed, 0).Round(time.Second)
-	s := lipgloss.NewStyle().Foreground(phaseC[phase]).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(phase)))
+	s := lipgloss.NewStyle().Foreground(phaseC[phase]).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(string(phase))))
 	s += fmt.Sprintf(" %s %3.0f%%  %s left", bar(frac, 24), 100*frac, left)
 	if m.paused {
 		s += "  " + warn.Render("PAUSED (space resumes)")

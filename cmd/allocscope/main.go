@@ -11,6 +11,8 @@ import (
 
 	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/servers"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -113,7 +115,7 @@ func newRoot() *cobra.Command {
 		newServersCmd(), newCompletionCmd(),
 		&cobra.Command{Use: "version", Short: "this build's version", Args: cobra.NoArgs, ValidArgsFunction: noArgs,
 			Run: func(*cobra.Command, []string) { fmt.Println("allocscope", version) }},
-		hidden("__guard", guardMain), hidden("__cgexec", cgroup.RunExec), hidden("__loadworker", loadWorkerMain))
+		hidden(servers.GuardCommand, guardMain), hidden(cgroup.ExecCommand, cgroup.RunExec), hidden(loadgen.WorkerCommand, loadWorkerMain))
 	return root
 }
 
