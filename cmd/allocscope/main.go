@@ -63,7 +63,8 @@ func run(args []string) int {
 		return 2
 	}
 	root := newRoot()
-	if c, _, err := root.Find(args); err == nil && !c.DisableFlagParsing {
+	// Not for the root: __complete's words are what the user is typing, not flags.
+	if c, _, err := root.Find(args); err == nil && c != root && !c.DisableFlagParsing {
 		args = gnuArgs(c.Flags(), args)
 	}
 	root.SetArgs(args)
