@@ -213,6 +213,10 @@ type CgroupRun struct {
 	// IdleBytes is the usage at the end of the baseline, before any load.
 	IdleBytes uint64       `json:"idle_bytes,omitempty"`
 	Events    CgroupEvents `json:"events"`
+	// WorkingSetPeakBytes is the largest sampled working set (usage less inactive page
+	// cache, as the kubelet computes it): sampled, since the kernel keeps no peak of it,
+	// so a lower bound off by what the samples missed.
+	WorkingSetPeakBytes uint64 `json:"working_set_peak_bytes,omitempty"`
 }
 
 // CgroupEvents count what the limit did (v2 memory.events; v1 memory.failcnt as Max and
@@ -289,10 +293,13 @@ type Sample struct {
 	FileBytes    uint64        `json:"file_bytes"`
 	PSSBytes     uint64        `json:"pss_bytes,omitempty"`
 	USSBytes     uint64        `json:"uss_bytes,omitempty"`
-	CPUPercent   float64       `json:"cpu_percent"`
-	Threads      int           `json:"threads"`
-	FDs          int           `json:"fds"`
-	MinorFaults  uint64        `json:"minor_faults"`
+	// LazyFreeBytes is the part of RSS given back with MADV_FREE that the kernel has not
+	// yet taken (smaps_rollup, read with PSS): RSS − LazyFree is what the process holds.
+	LazyFreeBytes uint64  `json:"lazy_free_bytes,omitempty"`
+	CPUPercent    float64 `json:"cpu_percent"`
+	Threads       int     `json:"threads"`
+	FDs           int     `json:"fds"`
+	MinorFaults   uint64  `json:"minor_faults"`
 	// The target's memory cgroup at the same moment (with --cgroup, --memory-limit,
 	// --fit): usage as the limit sees it, and its anonymous, file, kernel and socket parts.
 	CgroupBytes       uint64 `json:"cgroup_bytes,omitempty"`
@@ -300,6 +307,9 @@ type Sample struct {
 	CgroupFileBytes   uint64 `json:"cgroup_file_bytes,omitempty"`
 	CgroupKernelBytes uint64 `json:"cgroup_kernel_bytes,omitempty"`
 	CgroupSockBytes   uint64 `json:"cgroup_sock_bytes,omitempty"`
+	// CgroupWorkingSetBytes is the working set as the kubelet computes it (usage less
+	// inactive page cache): what a Kubernetes memory limit is held against.
+	CgroupWorkingSetBytes uint64 `json:"cgroup_working_set_bytes,omitempty"`
 }
 
 // HeapStats is the allocator's own account, from the server's /stats.
