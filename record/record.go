@@ -170,7 +170,11 @@ type TargetRun struct {
 	// Step is the sweep step the run belongs to (0 outside a sweep).
 	Step int `json:"step,omitempty"`
 	// Phases are the target's own boundaries: with --sequential they differ per target.
-	Phases  Phases      `json:"phases"`
+	Phases Phases `json:"phases"`
+	// Cycles are the load-and-idle repetitions of `run --cycles` and `--soak`, in order;
+	// nil for a run of one load. Phases spans them all: LoadStart is the first cycle's,
+	// LoadEnd the last cycle's, CooldownEnd the last idle's end.
+	Cycles  []Cycle     `json:"cycles,omitempty"`
 	Samples []Sample    `json:"samples"`
 	Heap    []HeapStats `json:"heap,omitempty"`
 	Load    []LoadTick  `json:"load,omitempty"`
@@ -246,6 +250,19 @@ type PeakRSS struct {
 	// UpperBound is set for a process tree: the sum of its members' peaks, which need
 	// not have happened at the same moment.
 	UpperBound bool `json:"upper_bound,omitempty"`
+}
+
+// Cycle is one load and the idle after it, as offsets from the record's Started time.
+type Cycle struct {
+	// Index counts from 1.
+	Index     int           `json:"index"`
+	LoadStart time.Duration `json:"load_start_ns"`
+	LoadEnd   time.Duration `json:"load_end_ns,omitempty"`
+	// IdleEnd is 0 while the idle runs, or where the run ended before it did.
+	IdleEnd time.Duration `json:"idle_end_ns,omitempty"`
+	// Peak is the RSS high-water mark over the cycle's load and idle, where the kernel's
+	// was reset when the cycle began; nil where only samples tell.
+	Peak *PeakRSS `json:"peak,omitempty"`
 }
 
 // Phases are offsets from the record's Started time; zero where not reached.
