@@ -24,6 +24,9 @@ type Retention struct {
 // CycleFigures are one cycle's figures for one lane, in bytes.
 type CycleFigures struct {
 	Index int `json:"index"`
+	// Load and Idle are how long the cycle's load and idle ran (0: not reached or not ended).
+	Load time.Duration `json:"load_ns,omitempty"`
+	Idle time.Duration `json:"idle_ns,omitempty"`
 	// PeakRSSBytes is the most RSS over the cycle's load and idle: the kernel's
 	// high-water mark where it was reset at the cycle's start (PeakSource), else sampled.
 	PeakRSSBytes uint64 `json:"peak_rss_bytes,omitempty"`
@@ -186,6 +189,12 @@ func levelledFrom(t, y []float64) int {
 
 func cycleFigures(run TargetRun, c Cycle) CycleFigures {
 	f := CycleFigures{Index: c.Index}
+	if c.LoadEnd > 0 {
+		f.Load = c.LoadEnd - c.LoadStart
+		if c.IdleEnd > 0 {
+			f.Idle = c.IdleEnd - c.LoadEnd
+		}
+	}
 	end := c.IdleEnd
 	if end == 0 {
 		end = math.MaxInt64

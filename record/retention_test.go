@@ -183,7 +183,7 @@ func TestCycleFiguresTakeKernelPeaksLazyFreeWorkingSetAndHeap(t *testing.T) {
 		Heap: []HeapStats{{T: 29 * time.Second, CommittedBytes: u(30 * mib), LiveBytes: 20 * mib}},
 	}
 	f := RetentionOf(run).Cycles[0]
-	want := CycleFigures{Index: 1, PeakRSSBytes: 90 * mib, PeakSource: PeakKernel, RSSAfterIdleBytes: 60 * mib, AfterIdle: 30 * time.Second,
+	want := CycleFigures{Index: 1, Load: 10 * time.Second, Idle: 10 * time.Second, PeakRSSBytes: 90 * mib, PeakSource: PeakKernel, RSSAfterIdleBytes: 60 * mib, AfterIdle: 30 * time.Second,
 		LazyFreeAfterIdleBytes: 15 * mib, HeldAfterIdleBytes: 45 * mib, GainedBytes: 40 * mib,
 		ReleaseHalf: Release{After: 5 * time.Second, Known: true}, Release90: Release{Kept: true, Known: true},
 		WorkingSetPeakBytes: 70 * mib, RetainedRatio: 1.5}
