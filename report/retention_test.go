@@ -97,4 +97,3 @@ func TestRetentionSectionAndLeadSentence(t *testing.T) {
 		t.Errorf("a record of one cycle has a retention section:\n%s", b.String())
 	}
 }
-
