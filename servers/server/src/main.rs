@@ -125,7 +125,7 @@ fn stats_json() -> String {
     format!(
         concat!(
             "{{\"build\":\"{}\",\"allocator\":\"{}\",\"version\":\"{}\",\"malloc_from\":\"{}\",\"mode\":\"{}\",",
-            "\"requests\":{},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},",
+            "\"requests\":{},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},\"leaked_bytes\":{},",
             "\"allocated_bytes\":{},\"committed_bytes\":{},\"purges\":{},\"raw\":{{{}}},\"settings\":{{{}}}}}"
         ),
         alloc::BUILD,
@@ -138,6 +138,7 @@ fn stats_json() -> String {
         alloc::live_bytes().max(0),
         workloads::HELD_BYTES.load(Ordering::Relaxed),
         workloads::LARGE_BYTES.load(Ordering::Relaxed),
+        workloads::LEAKED_BYTES.load(Ordering::Relaxed),
         opt(heap.allocated),
         opt(heap.committed),
         PURGES.load(Ordering::Relaxed),
@@ -181,9 +182,14 @@ async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
             }
             Err(reason) => bad_request(reason),
         },
+        "/leak" => match workloads::leak(&q) {
+            Ok(body) => reply(StatusCode::OK, "application/json", body),
+            Err(workloads::LeakError::Bad(reason)) => bad_request(reason),
+            Err(workloads::LeakError::Full(reason)) => reply(StatusCode::TOO_MANY_REQUESTS, "text/plain", reason + "\n"),
+        },
         "/stats" => reply(StatusCode::OK, "application/json", stats_json()),
         "/purge" => purge_json(),
-        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found: try / /alloc /json /hold /large /stats /purge\n".into()),
+        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found: try / /alloc /json /hold /large /leak /stats /purge\n".into()),
     };
     Ok(resp)
 }
