@@ -297,13 +297,14 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64, data
 	p.Y.Label.Text, p.Y.Label.TextStyle.Font.Size = axisLabel(m, dataH, labelSize)
 	tickSize := min(vg.Points(13), max(vg.Points(9), dataH/5))
 	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(13), tickSize
-	p.Y.Tick.Marker, p.X.Tick.Marker = wholeTicks{}, wholeTicks{}
+	unit := timeUnitFor(xMax)
+	p.Y.Tick.Marker, p.X.Tick.Marker = wholeTicks{}, timeTicks{unit}
 	if !bottom {
 		// The panels share the time axis: its figures under the last panel only.
-		p.X.Tick.Marker = unlabelled{wholeTicks{}}
+		p.X.Tick.Marker = unlabelled{timeTicks{unit}}
 	}
 	if bottom {
-		p.X.Label.Text = "seconds since start"
+		p.X.Label.Text = unit.long + " since start"
 		p.X.Label.TextStyle.Font.Size = vg.Points(15)
 	}
 	grid := plotter.NewGrid()
@@ -349,7 +350,7 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64, data
 			if len(pts) == 0 {
 				continue
 			}
-			line, err := plotter.NewLine(pts)
+			line, err := plotter.NewLine(envelope(pts, 0, xMax, envelopeColumns))
 			if err != nil {
 				return nil, err
 			}
