@@ -188,6 +188,10 @@ func cloneRuns(in []TargetRun) []TargetRun {
 		run.Load = slices.Clone(run.Load)
 		run.Heap = slices.Clone(run.Heap)
 		run.Purges = slices.Clone(run.Purges)
+		run.Cycles = slices.Clone(run.Cycles)
+		for k := range run.Cycles {
+			run.Cycles[k].Peak = clonePtr(run.Cycles[k].Peak)
+		}
 		for k := range run.Heap {
 			run.Heap[k].AllocatedBytes = clonePtr(run.Heap[k].AllocatedBytes)
 			run.Heap[k].CommittedBytes = clonePtr(run.Heap[k].CommittedBytes)
