@@ -455,7 +455,17 @@ func labelPhases(p *plot.Plot, r *record.Record, yTop float64) error {
 		}
 	}
 	start, load, end, done := ph.Start.Seconds(), ph.LoadStart.Seconds(), ph.LoadEnd.Seconds(), ph.CooldownEnd.Seconds()
-	if ph.LoadStart > 0 {
+	if cycles := r.Targets[0].Runs[0].Cycles; len(cycles) >= 2 {
+		// Each cycle's load is shaded: its number above it, "cycle k" where there is room.
+		// The baseline, seconds beside cycles of minutes, would only crowd the first.
+		for _, c := range cycles {
+			name := strconv.Itoa(c.Index)
+			if len(cycles) <= 8 {
+				name = "cycle " + name
+			}
+			add(c.LoadStart.Seconds(), c.LoadEnd.Seconds(), name)
+		}
+	} else if ph.LoadStart > 0 {
 		add(start, load, "baseline")
 		if ph.LoadEnd > 0 {
 			add(load, end, "load")
@@ -613,6 +623,11 @@ func fromFirstStart(r *record.Record) *record.Record {
 			shift(&run.Phases.LoadEnd)
 			shift(&run.Phases.CooldownEnd)
 			shift(&run.Phases.PurgeEnd)
+			for k := range run.Cycles {
+				shift(&run.Cycles[k].LoadStart)
+				shift(&run.Cycles[k].LoadEnd)
+				shift(&run.Cycles[k].IdleEnd)
+			}
 			for k := range run.Samples {
 				run.Samples[k].T -= origin
 			}

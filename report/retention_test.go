@@ -3,11 +3,13 @@ package report
 import (
 	"bytes"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"gonum.org/v1/plot"
 )
 
 // synthLane is a lane of a synthetic cycled record: it rests at base MiB plus leak MiB
@@ -95,5 +97,27 @@ func TestRetentionSectionAndLeadSentence(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "Retention over cycles") || strings.Contains(b.String(), "After 1 cycles") {
 		t.Errorf("a record of one cycle has a retention section:\n%s", b.String())
+	}
+}
+
+func TestTheChartMarksEachCycle(t *testing.T) {
+	r := cycledRecord([]synthLane{{name: "system", base: 100, leak: 5, gain: 40}, {name: "jemalloc", base: 100, gain: 40, decay: 2 * time.Second}},
+		6, time.Minute, time.Minute, time.Second)
+	var b bytes.Buffer
+	if err := Chart(&b, r, ChartOptions{Format: "svg"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cycle 1", "cycle 6", "minutes since start"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the chart of 6 cycles lacks %q", want)
+		}
+	}
+	if n, err := shadeLoadPhases(plot.New(), r, 1); err != nil || n != 6 {
+		t.Errorf("%d load bands (%v); want one per cycle, 6", n, err)
+	}
+	if os.Getenv("HOURS_PNG") != "" {
+		f, _ := os.Create(os.Getenv("HOURS_PNG"))
+		Chart(f, r, ChartOptions{Format: "png"})
+		f.Close()
 	}
 }
