@@ -10,8 +10,8 @@ import (
 	"github.com/allocscope/allocscope/record"
 )
 
-// cycled says whether any lane ran 2 cycles or more: only then is there retention to show.
-func cycled(sums []record.Summary) bool {
+// Cycled says whether any lane ran 2 cycles or more: only then is there retention to show.
+func Cycled(sums []record.Summary) bool {
 	for _, s := range sums {
 		if s.Retention != nil && len(s.Retention.Cycles) >= 2 {
 			return true
@@ -23,7 +23,7 @@ func cycled(sums []record.Summary) bool {
 // writeRetention is the "Retention over cycles" section: per lane, how its memory grew
 // from cycle to cycle and how soon it gave back what each load added, then each cycle.
 func writeRetention(b *strings.Builder, sums []record.Summary) {
-	if !cycled(sums) {
+	if !Cycled(sums) {
 		return
 	}
 	b.WriteString("\n### Retention over cycles\n\n")
@@ -35,7 +35,7 @@ func writeRetention(b *strings.Builder, sums []record.Summary) {
 			continue
 		}
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", mdCell(s.Target), len(r.Cycles), trendCell(r.Growth), trendCell(r.PeakGrowth),
-			mdCell(r.Verdict), typicalRelease(r, half).String(), typicalRelease(r, ninety).String())
+			mdCell(r.Verdict), TypicalRelease(r, ReleaseHalf).String(), TypicalRelease(r, Release90).String())
 	}
 	b.WriteString("\n| Target | Cycle | Peak RSS | RSS after idle | RSS − LazyFree | Working-set peak | Retained / live | Half given back | 90% given back |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -85,14 +85,13 @@ func ratioOrNA(r float64) string {
 	return fmt.Sprintf("%.2f", r)
 }
 
-var (
-	half   = func(f record.CycleFigures) record.Release { return f.ReleaseHalf }
-	ninety = func(f record.CycleFigures) record.Release { return f.Release90 }
-)
+// ReleaseHalf and Release90 pick a cycle's release figure, for TypicalRelease.
+func ReleaseHalf(f record.CycleFigures) record.Release { return f.ReleaseHalf }
+func Release90(f record.CycleFigures) record.Release   { return f.Release90 }
 
-// typicalRelease is the median over the cycles, a kept release counted as longer than
+// TypicalRelease is the median over the cycles, a kept release counted as longer than
 // any: a lane that kept it in most cycles kept it.
-func typicalRelease(r *record.Retention, of func(record.CycleFigures) record.Release) record.Release {
+func TypicalRelease(r *record.Retention, of func(record.CycleFigures) record.Release) record.Release {
 	var v []float64
 	for _, f := range r.Cycles {
 		switch rel := of(f); {
@@ -121,7 +120,7 @@ func typicalRelease(r *record.Retention, of func(record.CycleFigures) record.Rel
 // load and 60 s idle, system kept growing +9.1 MiB/h (5.2–13.0); jemalloc and mimalloc
 // levelled off. jemalloc gave back half of its load memory in 4.0 s, system kept it."
 func retentionConclusion(sums []record.Summary) []string {
-	if !cycled(sums) {
+	if !Cycled(sums) {
 		return nil
 	}
 	var lead *record.Retention
@@ -164,7 +163,7 @@ func retentionConclusion(sums []record.Summary) []string {
 	var gave []string
 	var kept []string
 	for _, c := range runs {
-		rel := typicalRelease(c.r, half)
+		rel := TypicalRelease(c.r, ReleaseHalf)
 		switch {
 		case !rel.Known:
 		case rel.Kept:

@@ -48,3 +48,28 @@ func TestLongChartsNameTheirUnitAndKeepSpikes(t *testing.T) {
 		}
 	}
 }
+
+func TestACycledRunsSummaryShowsGrowthAndRelease(t *testing.T) {
+	rec := longRecord(time.Hour, 0)
+	run := &rec.Targets[0].Runs[0]
+	// Four cycles of 10 min load and 5 min idle, the lane resting 10 MiB higher after each.
+	for k := 0; k < 4; k++ {
+		start := time.Duration(k)*15*time.Minute + time.Second
+		run.Cycles = append(run.Cycles, record.Cycle{Index: k + 1, LoadStart: start, LoadEnd: start + 10*time.Minute, IdleEnd: start + 15*time.Minute})
+	}
+	for i := range run.Samples {
+		k := int((run.Samples[i].T - time.Second) / (15 * time.Minute))
+		run.Samples[i].RSSBytes = uint64(100+10*k) << 20
+		if c := run.Cycles[min(k, 3)]; run.Samples[i].T >= c.LoadEnd {
+			run.Samples[i].RSSBytes += 10 << 20
+		}
+	}
+	m := Replay(rec)
+	m.width, m.height = 160, 40
+	v := m.summary()
+	for _, want := range []string{"Growth", "+40.0 MiB/h", "Half back", "kept", "After 4 cycles of 10 min load and 5 min idle, system kept growing"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the summary of a cycled run lacks %q:\n%s", want, v)
+		}
+	}
+}
