@@ -75,8 +75,10 @@ func TestTimeAxisUnitFollowsTheSpan(t *testing.T) {
 // TestADayAtOneSecondReportsInEveryFormat renders a synthetic 24-hour record, 86,400
 // samples a lane for 3 lanes, in every format, and checks the chart's time axis says hours.
 func TestADayAtOneSecondReportsInEveryFormat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and renders a 24-hour record")
+	if testing.Short() || raceEnabled {
+		// Some 20 s on a busy machine, ten times that under the race detector; the code
+		// it runs is the same, and the race run covers it with the short records.
+		t.Skip("builds and renders a 24-hour record: not with -short or -race")
 	}
 	lanes := []synthLane{
 		{name: "system", base: 100, leak: 2, gain: 40},
