@@ -446,6 +446,21 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 			return report.Figure(s.RSSAfterCooldown, units.MiBs) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
 		}},
 	}
+	if report.Cycled(sums) {
+		// A cycled run's lanes: how their RSS after idle grew, and how soon half of
+		// each load's memory came back (the verdicts are among the conclusions).
+		cols = append(cols, summaryColumn{"Growth", func(i int, s record.Summary) string {
+			if s.Retention == nil || !s.Retention.Growth.Known() {
+				return "n/a"
+			}
+			return s.Retention.Growth.String()
+		}}, summaryColumn{"Half back", func(i int, s record.Summary) string {
+			if s.Retention == nil {
+				return "n/a"
+			}
+			return report.TypicalRelease(s.Retention, report.ReleaseHalf).String()
+		}})
+	}
 	if record.AnyPurged(sums) {
 		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, units.MiBs) }})
 	}
