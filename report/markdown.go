@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 )
 
 // Markdown writes the seed benchmark's report: System, Load test, a `| # | RSS | VSZ |`
@@ -230,7 +231,7 @@ func writeTarget(b *strings.Builder, t record.Target, sw *record.Sweep) {
 func writeSamples(b *strings.Builder, t record.Target, run record.TargetRun) {
 	b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
 	for i, s := range run.Samples {
-		fmt.Fprintf(b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
+		fmt.Fprintf(b, "| %d | %s | %s |\n", i+1, units.WholeKiBs(s.RSSBytes), units.WholeKiBs(s.VSZBytes))
 	}
 	if run.Exit.Crashed() {
 		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit.Clause(), run.Exit.T.Seconds())
@@ -285,6 +286,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	writeSettings(b, r)
 	writePurge(b, r, sums)
 	writeCgroups(b, r, sums)
+	writeRetention(b, sums)
 	writeFit(b, r)
 	b.WriteString("\n### Conclusion\n\n")
 	for _, line := range v.Conclusions(r, sums) {
@@ -369,7 +371,8 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := append(busyConclusion(r), pauseConclusion(r)...)
+	out := append(retentionConclusion(sums), busyConclusion(r)...)
+	out = append(out, pauseConclusion(r)...)
 	out = append(out, v.lines(r, sums)...)
 	out = append(out, limitConclusion(r, sums)...)
 	out = append(out, fitConclusion(r)...)
