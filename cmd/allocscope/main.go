@@ -116,7 +116,8 @@ func newRoot() *cobra.Command {
 		newServersCmd(), newCompletionCmd(),
 		&cobra.Command{Use: "version", Short: "this build's version", Args: cobra.NoArgs, ValidArgsFunction: noArgs,
 			Run: func(*cobra.Command, []string) { fmt.Println("allocscope", version) }},
-		hidden(servers.GuardCommand, guardMain), hidden(cgroup.ExecCommand, cgroup.RunExec), hidden(loadgen.WorkerCommand, loadWorkerMain))
+		hidden(servers.GuardCommand, guardMain), hidden(cgroup.ExecCommand, cgroup.RunExec), hidden(loadgen.WorkerCommand, loadWorkerMain),
+		hidden(genDocsCommand, genDocsMain))
 	return root
 }
 
