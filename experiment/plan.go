@@ -103,6 +103,9 @@ type Options struct {
 	Sweep *record.Sweep
 	// MemoryFrom maps a remote target's name to its Prometheus memory source.
 	MemoryFrom map[string]string
+	// Offline validates the plan by itself, as the docs' examples are checked: no remote
+	// memory source is read and no preloaded library looked for.
+	Offline bool
 	// SameServer lists groups of --target names that run one server (the user's own
 	// builds, one service on several hosts): each group's lanes are compared with each
 	// other, as the built-in server's are.
@@ -328,7 +331,7 @@ func (o Options) validateStep() error {
 		if err != nil {
 			return err
 		}
-		if why := alloc.Missing(); alloc.PreloadOnly && why != "" {
+		if why := alloc.Missing(); alloc.PreloadOnly && why != "" && !o.Offline {
 			return fmt.Errorf("cannot run %s: %s", alloc.Name, why)
 		}
 	}
@@ -425,6 +428,9 @@ func (o Options) validateRemotes() error {
 		src, err := remote.Parse(spec)
 		if err != nil {
 			return err
+		}
+		if o.Offline {
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err = src.Read(ctx)

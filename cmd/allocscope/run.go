@@ -191,7 +191,7 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 
 func newRunCmd() *cobra.Command {
 	fs, a := runFlags()
-	c := command("run [flags]", "the whole experiment", fs, noArgs, func(args []string) error { return cmdRun(fs, a, args) })
+	c := checksDryRun(command("run [flags]", "the whole experiment", fs, noArgs, func(args []string) error { return cmdRun(fs, a, args) }))
 	allocators := listValue(servers.Names())
 	c.RegisterFlagCompletionFunc("allocators", allocators)
 	c.RegisterFlagCompletionFunc("target-allocators", allocators)
@@ -270,6 +270,9 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 	}
 	o.Version = version
 	o.AllowBusy = allowBusy(fs)
+	if dryRun {
+		return checkRunPlan(o, a)
+	}
 	for _, f := range []struct{ flag, path string }{{"--save", o.SavePath}, {"--export-markdown", x.md}, {"--export-json", x.json}, {"--export-csv", x.csv}, {"--export-svg", x.svg}} {
 		if err := checkWritable(f.flag, f.path); err != nil {
 			return err
