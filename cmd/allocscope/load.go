@@ -103,6 +103,9 @@ func readMix(fs *pflag.FlagSet, targets string) ([]loadgen.Request, error) {
 	if flagSet(fs, "method") {
 		return nil, usagef("-m and --targets both set: each target in %s names its own method", targets)
 	}
+	if dryRun {
+		return nil, nil
+	}
 	mix, err := loadgen.ReadTargets(targets)
 	if err != nil {
 		return nil, usageError{err.Error()}
