@@ -68,10 +68,16 @@ func realParts(opts Options, procRoot string) (parts, error) {
 	if err != nil {
 		return parts{}, err
 	}
-	return parts{
+	p := parts{
 		starter: realStarter{}, builder: servers.NewBuilder(), loads: workerLoads{self: opts.Self},
 		heap: httpHeap{client: &http.Client{}}, proc: procFS{fs: fs, interval: opts.Interval},
-	}, nil
+	}
+	if opts.ExternalLoad != "" {
+		if p.loads, err = newCommandLoads(opts); err != nil {
+			return parts{}, err
+		}
+	}
+	return p, nil
 }
 
 // New validates the options and prepares an experiment.
@@ -105,7 +111,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		Plan: record.Plan{
 			Allocators: opts.Allocators, Scenario: first.Scenario, Path: first.RequestPath(), Connections: first.Connections,
 			Pipelining: opts.Pipelining, Rate: opts.Rate, Duration: opts.Duration, Baseline: opts.Baseline, Cooldown: opts.Cooldown,
-			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(),
+			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(), ExternalLoad: opts.ExternalLoad != "",
 			Sweep: opts.recordSweep(), MemoryLimitBytes: opts.MemoryLimit, Fit: opts.fitPlan(),
 		},
 		State: record.StateRunning,

@@ -18,7 +18,11 @@ func (e *Experiment) load(ctx context.Context, r *running, group []int) {
 	for _, i := range group {
 		names += " " + e.lanes[i].name
 	}
-	e.logf("load: %d connections for %s on%s", e.opts.Connections, e.opts.Duration, names)
+	if e.opts.ExternalLoad != "" {
+		e.logf("load: %s for %s on%s", e.opts.ExternalLoad, e.opts.Duration, names)
+	} else {
+		e.logf("load: %d connections for %s on%s", e.opts.Connections, e.opts.Duration, names)
+	}
 	for _, k := range rotated(len(group), r.run) {
 		i := group[k]
 		cfg := loadgen.Config{
@@ -106,6 +110,18 @@ func (e *Experiment) follow(r *running, f *follower, i int) {
 		})
 		e.event(e.lanes[i].name, record.EventLoadDied, fmt.Sprintf("%s: %v; its load figures are incomplete and it is left out of the comparisons; the others go on", e.lanes[i].name, err))
 		e.turnPhase(i, r.run, record.PhaseCooldown)
+		return
+	}
+	if c, ok := f.load.(*commandLoad); ok {
+		for _, w := range c.warnings() {
+			e.event(e.lanes[i].name, record.EventWarning, e.lanes[i].name+": "+w)
+		}
+		e.EditRun(i, r.run, func(tr *record.TargetRun) {
+			tr.Phases.LoadEnd = end
+			tr.Result = c.result()
+		})
+		e.turnPhase(i, r.run, record.PhaseCooldown)
+		e.Notify()
 		return
 	}
 	e.EditRun(i, r.run, func(tr *record.TargetRun) {

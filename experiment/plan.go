@@ -129,6 +129,10 @@ type Options struct {
 	// path and query go to each lane's address, instead of a scenario or a path.
 	Mix         []loadgen.Request
 	TargetsFile string
+	// ExternalLoad, when set, is the user's own load command (run --load-command), run
+	// once per lane instead of the built-in generator, its placeholders filled per lane
+	// (external.Placeholders).
+	ExternalLoad string
 }
 
 // DefaultPurgeWait is how long the purge phase measures after asking.
@@ -310,6 +314,9 @@ func (o Options) validateStep() error {
 		return fmt.Errorf("--targets and --scenario or --path both set: the targets file names the requests, choose one")
 	}
 	if err := (loadgen.Config{URL: "http://127.0.0.1/", Method: o.Method, Headers: o.Headers, Mix: o.Mix}).Validate(); err != nil {
+		return err
+	}
+	if err := o.validateExternalLoad(); err != nil {
 		return err
 	}
 	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
@@ -517,8 +524,12 @@ func numberRepeats(ls []lane) {
 	}
 }
 
-// LoadCommand is the equivalent `allocscope load` command line for one target.
+// LoadCommand is the equivalent `allocscope load` command line for one target, or the
+// user's own load command.
 func (o Options) LoadCommand() string {
+	if o.ExternalLoad != "" {
+		return o.ExternalLoad
+	}
 	cmd := fmt.Sprintf("allocscope load -c %d -d %s", o.Connections, trimDuration(o.Duration))
 	if o.Pipelining > 1 {
 		cmd += fmt.Sprintf(" -p %d", o.Pipelining)

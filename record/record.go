@@ -95,8 +95,12 @@ type Plan struct {
 	Interval    time.Duration `json:"interval_ns"`
 	Sequential  bool          `json:"sequential,omitempty"`
 	Runs        int           `json:"runs"`
-	// LoadCommand is the equivalent command line, for the report's "Load test" section.
+	// LoadCommand is the equivalent command line, for the report's "Load test" section;
+	// with ExternalLoad, the user's own command as given to run --load-command.
 	LoadCommand string `json:"load_command"`
+	// ExternalLoad: each lane was loaded by LoadCommand, the user's own tool, not by the
+	// built-in generator; a lane's load figures are what the tool printed, if anything.
+	ExternalLoad bool `json:"external_load,omitempty"`
 	// Method is each request's method when it is not GET and there is no mix.
 	Method string `json:"method,omitempty"`
 	// Mix is the request mix (run --targets), in the file's order; Path is then empty.
@@ -370,6 +374,12 @@ type LoadResult struct {
 	CoordinatedOmissionCorrected bool `json:"coordinated_omission_corrected,omitempty"`
 	// Engine is the load generator's I/O engine: io_uring or epoll.
 	Engine string `json:"engine,omitempty"`
+	// Tool is the external load tool whose summary gave these figures (wrk, vegeta,
+	// locust: run --load-command), "" for the built-in generator.
+	Tool string `json:"tool,omitempty"`
+	// NoPercentiles: the tool gave no latency percentiles (wrk without --latency), so
+	// P50 to P999 are unknown rather than 0.
+	NoPercentiles bool `json:"no_percentiles,omitempty"`
 }
 
 // ErrorCount sums the errors (non-2xx answers included).

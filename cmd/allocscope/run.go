@@ -146,6 +146,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
 	requestFlags(fs, &a.request, &a.targets)
+	loadCommandFlag(fs, o)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
 	fs.Var(&a.conns, "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
@@ -211,6 +212,9 @@ func cmdRun(args []string) error {
 		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
 	}
 	if err := a.sweep(&o); err != nil {
+		return err
+	}
+	if err := checkLoadCommand(fs, o); err != nil {
 		return err
 	}
 	if o.Mix, err = readMix(fs, a.targets); err != nil {

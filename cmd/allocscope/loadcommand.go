@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/loadgen/external"
+)
+
+// loadCommandFlag defines run's --load-command: the user's own load tool per lane.
+func loadCommandFlag(fs *flag.FlagSet, o *experiment.Options) {
+	fs.StringVar(&o.ExternalLoad, "load-command", "", "load each target with your own tool instead of the built-in generator, e.g. 'wrk -t2 -c{connections} -d{duration} --latency {url}' (placeholders: {"+strings.Join(external.Placeholders, "}, {")+"}; run by sh -c, each value one shell word)")
+}
+
+// builtinLoadFlags are the flags of the built-in generator, which a load command replaces.
+var builtinLoadFlags = []string{"targets", "m", "H", "b", "p", "R", "engine"}
+
+// checkLoadCommand refuses --load-command beside the built-in generator's flags, and says
+// when every lane runs the same command.
+func checkLoadCommand(fs *flag.FlagSet, o experiment.Options) error {
+	if !flagSet(fs, "load-command") {
+		return nil
+	}
+	tmpl, err := external.ParseTemplate(o.ExternalLoad)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	for _, f := range builtinLoadFlags {
+		if flagSet(fs, f) {
+			dash := map[bool]string{true: "-", false: "--"}[len(f) == 1]
+			return usagef("--load-command and %s%s both set: %s%s is the built-in generator's; give it to your load tool in its own syntax", dash, f, dash, f)
+		}
+	}
+	if !tmpl.PerLane() {
+		fmt.Fprintln(os.Stderr, "allocscope: warning: --load-command names no {url}, {host} or {port}: every target runs the same command, which must find its target itself")
+	}
+	return nil
+}
