@@ -97,17 +97,23 @@ func (l *commandLoad) Wait() loadgen.Result {
 	return loadgen.Result{}
 }
 
-// Err says why the command failed: its exit and its last lines of standard error.
+// Err says why the command failed without figures: its exit and its last lines of
+// standard error. A tool that printed its summary and then exited non-zero (Locust does
+// when any request failed) keeps its figures; warnings say how it ended.
 func (l *commandLoad) Err() error {
 	l.Wait()
-	if !l.outcome.Failed() {
+	if !l.outcome.Failed() || l.parsed {
 		return nil
 	}
+	return errors.New(l.failure())
+}
+
+func (l *commandLoad) failure() string {
 	msg := "the load command " + l.outcome.String()
 	if tail := l.outcome.Stderr; len(tail) > 0 {
 		msg += ": " + strings.Join(tail[max(0, len(tail)-3):], " | ")
 	}
-	return errors.New(msg)
+	return msg
 }
 
 // result is the lane's LoadResult from the tool's figures, nil when it printed none that
@@ -124,11 +130,13 @@ func (l *commandLoad) result() *record.LoadResult {
 	}
 }
 
-// warnings are what is odd about a command that did not fail: it ran out its deadline,
-// or it ended well before its load phase would have.
+// warnings are what is odd about a command that left figures: it failed all the same, it
+// ran out its deadline, or it ended well before its load phase would have.
 func (l *commandLoad) warnings() []string {
 	o := l.outcome
 	switch {
+	case o.Failed():
+		return []string{l.failure() + "; its figures are kept"}
 	case o.Stopped && l.ctx.Err() == nil:
 		return []string{fmt.Sprintf("the load command was still running %s after its %s load phase: stopped (SIGTERM, then SIGKILL after %s)", l.grace, l.duration, external.KillAfter)}
 	case !o.Stopped && o.Ran < l.duration/2:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -140,27 +141,23 @@ func TestLoadCommandThatEndsEarly(t *testing.T) {
 }
 
 // freePorts finds n consecutive free ports on loopback, for {lane}-numbered masters.
+// They are sought below the ephemeral range, where no outgoing connection takes one.
 func freePorts(t *testing.T, n int) int {
 	t.Helper()
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		ls := []net.Listener{l}
-		ok := base+n < 65536
-		for k := 1; ok && k < n; k++ {
-			m, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+k))
-			ok = err == nil
-			if ok {
-				ls = append(ls, m)
+	for try := 0; try < 100; try++ {
+		base := 20000 + rand.IntN(10000)
+		var ls []net.Listener
+		for k := 0; k < n; k++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+k))
+			if err != nil {
+				break
 			}
+			ls = append(ls, l)
 		}
 		for _, l := range ls {
 			l.Close()
 		}
-		if ok {
+		if len(ls) == n {
 			return base
 		}
 	}
@@ -182,7 +179,7 @@ func TestLocustMasterAndTwoWorkers(t *testing.T) {
 	dir := t.TempDir()
 	base := freePorts(t, 2)
 	const users = 4
-	o.ExternalLoad = fmt.Sprintf("locust -f %s --headless --master --master-bind-host 127.0.0.1 --master-bind-port $((%d + {lane})) --expect-workers 2 -u %d -r %d -t {duration} --csv {csv} --host {url} && %s __fetchstats {host}:{port} %s/{name}.json",
+	o.ExternalLoad = fmt.Sprintf("locust -f %s --headless --master --master-bind-host 127.0.0.1 --master-bind-port $((%d + {lane})) --expect-workers 2 -u %d -r %d -t {duration} --csv {csv} --host http://{host}:{port} && %s __fetchstats {host}:{port} %s/{name}.json",
 		locustfile, base, users, users, o.Self[0], dir)
 	for lane := 0; lane < 2; lane++ {
 		for w := 0; w < 2; w++ {
@@ -209,6 +206,15 @@ func TestLocustMasterAndTwoWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if t.Failed() {
+			logs, _ := filepath.Glob(filepath.Join(dir, "worker-*.log"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", filepath.Base(l), b)
+			}
+		}
+	}()
 	for _, tg := range rec.Targets {
 		res := tg.Runs[0].Result
 		if res == nil || res.Tool != "locust" || res.Requests == 0 {
