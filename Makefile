@@ -18,7 +18,7 @@ servers: build
 # one RSS test meaningless, so that one skips itself there).
 # Real parts the tests start: bash-completion, Prometheus and process-exporter; and
 # stress-ng, the CPU hog of scripts/ci-busy.sh (the suite must pass on a busy machine).
-TEST_PACKAGES := bash-completion prometheus prometheus-process-exporter stress-ng
+TEST_PACKAGES := bash-completion prometheus prometheus-process-exporter stress-ng wrk python3-locust
 
 test: servers
 	@bash scripts/setup.sh $(TEST_PACKAGES)

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/servers"
 )
 
@@ -137,6 +139,13 @@ func TestLoadCommandThatEndsEarly(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no warning about the early end: %v", rec.Events)
+	}
+	var md bytes.Buffer
+	if err := report.Markdown(&md, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(md.String(), "n/a (external load)"); got < 4 {
+		t.Errorf("the summary says n/a (external load) %d times, want 4 (req/s, p50, p99, errors):\n%s", got, md.String())
 	}
 }
 

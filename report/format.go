@@ -97,6 +97,15 @@ func Figure(f record.Figure, unit func(float64) string) string {
 	return unit(f.Median)
 }
 
+// LoadFigure is a load figure (req/s, latency, errors), which the user's own load tool
+// (run --load-command) may not have given: then "n/a (external load)".
+func LoadFigure(f record.Figure, unit func(float64) string, external bool) string {
+	if !f.Known() && external {
+		return "n/a (external load)"
+	}
+	return Figure(f, unit)
+}
+
 // Ratio is a/b for the Relative column: "1.00" for the reference.
 func Ratio(a, b record.Figure) string {
 	if !a.Known() || !b.Known() || b.Median == 0 {

@@ -56,7 +56,11 @@ func Markdown(w io.Writer, r *record.Record) error {
 	if p.Scenario == record.ScenarioWatch {
 		fmt.Fprintf(&b, "\n\n### Watch\nRunning processes sampled every %s, no load sent.\n", p.Interval)
 	} else {
-		b.WriteString("\n\n### Load test\n```bash\n" + p.LoadCommand + "\n```\n")
+		b.WriteString("\n\n### Load test\n")
+		if p.ExternalLoad {
+			b.WriteString("Your own load tool (run --load-command), once per target at once, its placeholders filled in for each:\n")
+		}
+		b.WriteString("```bash\n" + p.LoadCommand + "\n```\n")
 		writePlan(&b, p)
 		writeEngines(&b, r.Targets)
 		b.WriteString(cpuSplit(r))
@@ -253,6 +257,7 @@ func commandLine(argv []string) string {
 func writeSummary(b *strings.Builder, r *record.Record) {
 	sums := record.Summarize(r)
 	v := Judge(r)
+	ext := r.Plan.ExternalLoad
 	b.WriteString("\n## Summary\n\n")
 	purged := record.AnyPurged(sums)
 	after := ""
@@ -279,10 +284,13 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 			PeakCell(s.PeakRSS, s)+v.Mark(i, record.MetricPeakRSS.Key), PeakCell(s.PeakRSSCooldown, s),
 			Figure(s.MeanRSSLoad, MiB)+v.Mark(i, record.MetricMeanRSSLoad.Key), Figure(s.RSSAfterCooldown, MiB)+v.Mark(i, record.MetricRSSAfterCooldown.Key),
 			afterPurge, Figure(s.PeakVSZ, MiB)+v.Mark(i, record.MetricPeakVSZ.Key), Figure(s.HeapInUse, MiB),
-			Figure(s.ReqPerSec, Rate)+v.Mark(i, record.MetricReqPerSec.Key), Figure(s.P50, Millis), Figure(s.P99, Millis)+v.Mark(i, record.MetricP99.Key),
-			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[0].PeakRSS))
+			LoadFigure(s.ReqPerSec, Rate, ext)+v.Mark(i, record.MetricReqPerSec.Key), LoadFigure(s.P50, Millis, ext), LoadFigure(s.P99, Millis, ext)+v.Mark(i, record.MetricP99.Key),
+			LoadFigure(s.Errors, Count, ext), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[0].PeakRSS))
 	}
 	b.WriteString("\n" + peakNote(sums) + " RSS and VSZ are read from /proc/PID/statm. Threads is the most the server ran with under load (/proc/PID/stat). Heap in use is what the allocator itself reports handing out (n/a: a release build of mimalloc keeps no such count; see its committed bytes in the JSON). Errors count failed connections and requests and non-2xx answers.\n")
+	if ext {
+		b.WriteString("\nThe load was your own command (see Load test): Req/s, latency and errors are what it printed (wrk's summary, vegeta's JSON report, Locust's --csv {csv} stats), n/a (external load) where it printed none allocscope reads.\n")
+	}
 	if note := v.Footnote(r); note != "" {
 		b.WriteString("\n" + note + "\n")
 	}
