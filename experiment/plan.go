@@ -234,11 +234,38 @@ func (o Options) RequestPath() string {
 	return Scenarios[o.Scenario]
 }
 
+// MaxLanes bounds the lanes of one plan: each is a server and a load worker running side
+// by side on this machine, and a sweep of values ({1,2,4,8}) multiplies them quickly.
+const MaxLanes = 32
+
+// MaxPlanDuration bounds a plan's estimated duration: a plan longer than a day is a typo
+// in a list of values, not an experiment.
+const MaxPlanDuration = 24 * time.Hour
+
+// Size is the plan in one phrase: its lanes, steps and runs, and about how long it takes.
+func (o Options) Size() string {
+	n := len(o.lanes())
+	s := fmt.Sprintf("%d lane%s", n, map[bool]string{true: "s"}[n != 1])
+	if o.Sweep != nil {
+		s += fmt.Sprintf(" × %d steps of %s", o.Steps(), o.Sweep.Parameter)
+	}
+	if o.Runs > 1 {
+		s += fmt.Sprintf(" × %d runs", o.Runs)
+	}
+	return s + ", about " + o.Estimate().Round(time.Second).String()
+}
+
 // Validate checks the plan before anything starts, every step of a sweep; each error is
 // one line saying what to change.
 func (o Options) Validate() error {
 	if err := o.validateCgroups(); err != nil {
 		return err
+	}
+	if n := len(o.lanes()); n > MaxLanes {
+		return fmt.Errorf("the plan has %d lanes (%s), more than the %d that run side by side here: list fewer values", n, o.Size(), MaxLanes)
+	}
+	if o.Estimate() > MaxPlanDuration {
+		return fmt.Errorf("the plan would take %s, more than %s: list fewer values, steps or runs", o.Size(), MaxPlanDuration)
 	}
 	if o.Sweep == nil {
 		return o.validateStep()

@@ -276,15 +276,15 @@ func cmdRun(args []string) error {
 		}
 		return usageError{err.Error()}
 	}
-	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit {
-		what := fmt.Sprintf("%d runs", plan.Runs)
+	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || sweepsValues(plan.Lanes) {
+		what := fmt.Sprintf("%d run(s)", plan.Runs)
 		switch {
 		case plan.Fit:
 			what = fmt.Sprintf("a --fit search: an unlimited run, then at most %d trials, the lanes side by side", plan.FitTrials)
 		case plan.Sweep != nil:
 			what = fmt.Sprintf("a sweep of %s over %s, %d run(s) each", plan.Sweep.Parameter, strings.Join(plan.Sweep.Values, ", "), plan.Runs)
 		}
-		fmt.Fprintf(os.Stderr, "allocscope: %s: about %s\n", what, plan.Estimate().Round(time.Second))
+		fmt.Fprintf(os.Stderr, "allocscope: %s: %s\n", what, plan.Size())
 	}
 	if ip := net.ParseIP(o.Bind); ip != nil && !ip.IsLoopback() {
 		fmt.Fprintf(os.Stderr, "allocscope: warning: the servers listen on %s: their /hold, /large and /stats endpoints are then reachable from the network\n", o.Bind)
@@ -621,6 +621,16 @@ func allocatorLanes(list string) ([]string, []servers.Lane, error) {
 		allocs[i] = l.Allocator
 	}
 	return allocs, lanes, nil
+}
+
+// sweepsValues says whether some lane came from a list of values ({1,2,4}).
+func sweepsValues(lanes []servers.Lane) bool {
+	for _, l := range lanes {
+		if len(l.Values) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // measuredAnything is false when the run failed before any target started.
