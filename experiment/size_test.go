@@ -31,4 +31,3 @@ func TestAPlanTooLargeIsRefusedWithItsSize(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
-
