@@ -286,6 +286,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	if note := v.Footnote(r); note != "" {
 		b.WriteString("\n" + note + "\n")
 	}
+	writeFront(b, r)
 	writePauses(b, r)
 	writeSettings(b, r)
 	writePurge(b, r, sums)
