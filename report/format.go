@@ -19,7 +19,8 @@ func Write(w io.Writer, r *record.Record, format string) error {
 	return WriteCharted(w, r, format, nil)
 }
 
-// WriteCharted is Write with a chart's metrics (one panel each; nil for RSS).
+// WriteCharted is Write with a chart's metrics (one panel each; nil for RSS), or the
+// trade-off chart ([ChartPareto]).
 func WriteCharted(w io.Writer, r *record.Record, format string, metrics []string) error {
 	switch strings.ToLower(format) {
 	case "md", "markdown":
@@ -29,6 +30,9 @@ func WriteCharted(w io.Writer, r *record.Record, format string, metrics []string
 	case "csv":
 		return CSV(w, r)
 	case "svg", "png":
+		if len(metrics) == 1 && metrics[0] == ChartPareto {
+			return ParetoChart(w, r, ChartOptions{Format: strings.ToLower(format)})
+		}
 		return Chart(w, r, ChartOptions{Format: strings.ToLower(format), Metrics: metrics})
 	}
 	return fmt.Errorf("unknown format %q: choose from %s", format, strings.Join(Formats, ", "))

@@ -62,3 +62,23 @@ func TestWithRunsOnlyACalledDifferenceDominates(t *testing.T) {
 		}
 	}
 }
+
+func TestTheParetoChartLabelsEachLaneAndGreysTheDominated(t *testing.T) {
+	r := &record.Record{Targets: []record.Target{
+		lane("fast", []float64{100, 101}, []float64{1000, 1001}, []float64{5, 5}),
+		lane("small", []float64{50, 51}, []float64{800, 801}, []float64{5, 5}),
+		lane("worse", []float64{120, 121}, []float64{900, 901}, []float64{6, 6}),
+	}}
+	var b strings.Builder
+	if err := WriteCharted(&b, r, "svg", []string{ChartPareto}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">fast<", ">small<", ">worse (dominated)<", "the front", "min–max over the runs"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the chart lacks %q", want)
+		}
+	}
+	if err := WriteCharted(&b, &record.Record{Targets: r.Targets[:1]}, "svg", []string{ChartPareto}); err == nil {
+		t.Error("one lane: want no trade-off to draw")
+	}
+}

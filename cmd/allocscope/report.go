@@ -20,6 +20,7 @@ func reportFlags() (fs *flag.FlagSet, format, out, metric *string) {
 	format = fs.String("format", "", "md, json, csv, svg or png (default: from -o's extension, else md)")
 	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
 	metric = fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
+	fs.String("chart", "", "svg and png: "+report.ChartPareto+" draws the trade-off instead: memory against req/s and p99, each lane labelled, the Pareto front joined")
 	addAllowBusy(fs)
 	return fs, format, out, metric
 }
@@ -41,6 +42,17 @@ func cmdReport(args []string) error {
 		if err := report.CheckMetrics(rec, metrics); err != nil {
 			return usageError{"--metric: " + err.Error()}
 		}
+	}
+	switch chart := fs.Lookup("chart").Value.String(); {
+	case chart == report.ChartPareto && flagGiven(fs, "metric"):
+		return usagef("--chart %s and --metric both set: the trade-off chart draws memory, req/s and p99; choose one", chart)
+	case chart == report.ChartPareto:
+		if _, ok := report.ParetoFront(rec); !ok {
+			return usagef("--chart %s: this run has no trade-off to draw: it needs two lanes or more that finished, and no sweep of --threads, -c or --scenario", chart)
+		}
+		metrics = []string{report.ChartPareto}
+	case chart != "":
+		return usagef("--chart %q: the one chart by name is %s (leave --chart out for the time series)", chart, report.ChartPareto)
 	}
 	f := *format
 	if f == "" && *out != "" {
