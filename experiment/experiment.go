@@ -89,7 +89,7 @@ func New(opts Options) (*Experiment, error) {
 		e.rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)
 	}
 	for _, l := range e.lanes {
-		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory}
+		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory, CPUs: l.cpus}
 		if l.command != "" {
 			t.Command = []string{"sh", "-c", l.command}
 		}

@@ -129,6 +129,9 @@ type Options struct {
 	// path and query go to each lane's address, instead of a scenario or a path.
 	Mix         []loadgen.Request
 	TargetsFile string
+	// CPUs confines every lane's server to that many CPUs (a lane's +cpus=N wins), 0
+	// for all of the machine's.
+	CPUs int
 }
 
 // DefaultPurgeWait is how long the purge phase measures after asking.
@@ -365,6 +368,17 @@ func (o Options) validateStep() error {
 			}
 		}
 	}
+	for _, l := range o.lanes() {
+		if l.cpus == 0 {
+			continue
+		}
+		if l.kind == record.KindRemote {
+			return fmt.Errorf("--cpus confines a process started here: remote target %s cannot take it", l.name)
+		}
+		if err := servers.CheckCPUs(l.cpus); err != nil {
+			return fmt.Errorf("lane %s: %w", l.name, err)
+		}
+	}
 	if o.Purge && o.PurgeWait <= 0 {
 		return fmt.Errorf("--purge-wait must be above 0 (e.g. 3s)")
 	}
@@ -467,17 +481,21 @@ type lane struct {
 	env       []string // the lane's allocator settings, VAR=VALUE
 	library   string   // a shared library preloaded as the allocator (a path)
 	arena     bool     // the built-in server's per-request bump arena mode
+	cpus      int      // CPUs the server is confined to, 0 for all
 }
 
 // allocatorLanes are the lanes of --allocators, named as given (before numberRepeats).
 func (o Options) allocatorLanes() []lane {
 	var out []lane
 	for i, a := range o.Allocators {
-		name, env, arena := a, []string(nil), false
+		name, env, arena, cpus := a, []string(nil), false, o.CPUs
 		if i < len(o.Lanes) {
 			name, env, arena = o.Lanes[i].Name, o.Lanes[i].Settings, o.Lanes[i].Arena
+			if o.Lanes[i].CPUs > 0 {
+				cpus = o.Lanes[i].CPUs
+			}
 			if lib := o.Lanes[i].Library; lib != "" {
-				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib, arena: arena})
+				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib, arena: arena, cpus: cpus})
 				continue
 			}
 		}
@@ -486,14 +504,14 @@ func (o Options) allocatorLanes() []lane {
 			if a != "system" && name == a && !alloc.PreloadOnly {
 				name = a + "-preload"
 			}
-			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env, arena: arena}
+			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env, arena: arena, cpus: cpus}
 			if a != "system" {
 				l.preload = a
 			}
 			out = append(out, l)
 			continue
 		}
-		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena})
+		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena, cpus: cpus})
 	}
 	return out
 }
@@ -506,7 +524,7 @@ func (o Options) lanes() []lane {
 			continue
 		}
 		if len(o.TargetAllocators) == 0 {
-			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command})
+			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command, cpus: o.CPUs})
 			continue
 		}
 		for i, a := range o.TargetAllocators {
@@ -515,7 +533,10 @@ func (o Options) lanes() []lane {
 			if i < len(o.TargetLanes) {
 				name, env, lib = o.TargetLanes[i].Name, o.TargetLanes[i].Settings, o.TargetLanes[i].Library
 			}
-			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib}
+			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib, cpus: o.CPUs}
+			if i < len(o.TargetLanes) && o.TargetLanes[i].CPUs > 0 {
+				l.cpus = o.TargetLanes[i].CPUs
+			}
 			if lib != "" {
 				l.allocator = filepath.Base(lib)
 			}

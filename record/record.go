@@ -169,6 +169,9 @@ type Target struct {
 	// SettingsUnchecked name the settings with no issue whose effect the allocator could
 	// not show (glibc has no getter for most): not checked, rather than taken effect.
 	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
+	// CPUs is the number of CPUs the target was confined to (--cpus, +cpus=N), 0 for
+	// the whole machine's.
+	CPUs int `json:"cpus,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).

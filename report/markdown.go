@@ -83,6 +83,9 @@ func writeLaneSettings(b *strings.Builder, r *record.Record) {
 		if sums[i].Threads.Known() {
 			part += fmt.Sprintf(" %s threads under load", Count(sums[i].Threads.Median))
 		}
+		if t.CPUs > 0 {
+			part += fmt.Sprintf(", confined to %d CPU(s)", t.CPUs)
+		}
 		env := sortedKeys(t.Env)
 		if t.Env != nil && len(env) == 0 {
 			part += ", no allocator settings in its environment"

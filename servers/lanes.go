@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 )
 
@@ -29,6 +30,8 @@ type Lane struct {
 	// (system+MALLOC_ARENA_MAX={1,2,4}), one per list, "" for none: the lane is one
 	// point of a setting sweep.
 	Values []string
+	// CPUs confines the lane's server to that many CPUs (+cpus=N), 0 for the run's.
+	CPUs int
 }
 
 // ParseLanes reads a comma-separated list of lanes. A comma inside a setting's value
@@ -132,7 +135,15 @@ func parseLane(word string) (l Lane, isLane bool, err error) {
 			l.Arena = true
 			continue
 		}
-		k, _, ok := strings.Cut(s, "=")
+		k, v, ok := strings.Cut(s, "=")
+		if strings.TrimSpace(k) == CPUModifier {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 {
+				return l, true, fmt.Errorf("lane %q: +cpus=%s is not a CPU count: write +cpus=2", word, v)
+			}
+			l.CPUs = n
+			continue
+		}
 		if !ok || strings.TrimSpace(k) == "" {
 			return l, true, fmt.Errorf("setting %q of lane %q is not VAR=VALUE (or arena): write it like %s+MALLOC_ARENA_MAX=2", s, word, a.Name)
 		}

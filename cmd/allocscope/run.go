@@ -162,6 +162,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.StringVar(&o.Bind, "bind", "127.0.0.1", "address the servers listen on")
 	a.threads = listFlag{numbers: true}
 	fs.Var(&a.threads, "threads", "server worker threads (default: cores); a list (2,8,16) sweeps it")
+	fs.IntVar(&o.CPUs, "cpus", 0, "confine each server to N CPUs (its affinity, inherited from the start), as a container smaller than the host; a lane's +cpus=N wins")
 	a.headless = fs.Bool("headless", false, "no TUI: progress on stderr, summary on stdout (implied when stdout is not a terminal)")
 	fs.StringVar(&x.md, "export-markdown", "", "write the Markdown report to FILE")
 	fs.StringVar(&x.json, "export-json", "", "write the run record (JSON, for report and replay) to FILE")
