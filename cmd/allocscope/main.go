@@ -22,6 +22,7 @@ usage:
   allocscope replay RUN.json          a saved run in the TUI (←/→ to scrub)
   allocscope report RUN.json [flags]  a saved run as Markdown, JSON, CSV or SVG
   allocscope compare BASE.json NEW.json [flags]  ratios to a base run, tested; --fail-if gates CI
+  allocscope tune --allocators A [flags]  search an allocator's settings for the least memory within bounds
   allocscope load URL [flags]         the load generator on its own (autocannon's flags)
   allocscope watch PID... [flags]     RSS/VSZ of running processes
   allocscope servers build [flags]    build the server once per allocator (cached)
@@ -64,6 +65,8 @@ func run(args []string) int {
 		err = cmdReport(rest)
 	case "load":
 		err = cmdLoad(rest)
+	case "tune":
+		err = cmdTune(rest)
 	case "compare":
 		err = cmdCompare(rest)
 	case "watch":
