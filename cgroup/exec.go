@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// ExecCommand is the hidden subcommand of allocscope that runs RunExec.
+const ExecCommand = "__cgexec"
+
 // RunExec is the body of `allocscope __cgexec DIR -- CMD...`: it moves itself into the
 // cgroup at DIR and execs CMD there, so the command's first instruction already runs
 // under the cgroup's limit and everything it allocates is charged to it. It returns only

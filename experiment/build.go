@@ -11,7 +11,7 @@ import (
 // build returns the server binary for each lane that needs one.
 func (e *Experiment) build(ctx context.Context) (map[string]servers.Binary, error) {
 	bins := map[string]servers.Binary{}
-	b := servers.NewBuilder()
+	b := e.parts.builder
 	for i, l := range e.lanes {
 		if l.kind == record.KindCommand || l.kind == record.KindRemote {
 			continue
@@ -26,7 +26,7 @@ func (e *Experiment) build(ctx context.Context) (map[string]servers.Binary, erro
 				return nil, err
 			}
 			if b.CachedPath(alloc) == "" {
-				e.event("", "build", fmt.Sprintf("building the %s server (cargo build --release: a minute on a fresh machine, seconds after)", name))
+				e.event("", record.EventBuild, fmt.Sprintf("building the %s server (cargo build --release: a minute on a fresh machine, seconds after)", name))
 			}
 			bin, err := b.Build(ctx, alloc)
 			if err != nil {
@@ -34,9 +34,7 @@ func (e *Experiment) build(ctx context.Context) (map[string]servers.Binary, erro
 			}
 			bins[name] = bin
 		}
-		e.mu.Lock()
-		e.rec.Targets[i].Binary, e.rec.Targets[i].BinaryBytes = bins[name].Path, bins[name].SizeBytes
-		e.mu.Unlock()
+		e.EditTarget(i, func(t *record.Target) { t.Binary, t.BinaryBytes = bins[name].Path, bins[name].SizeBytes })
 	}
 	return bins, nil
 }
@@ -45,7 +43,7 @@ func (e *Experiment) spec(l lane, bins map[string]servers.Binary) (servers.Spec,
 	var spec servers.Spec
 	switch l.kind {
 	case record.KindCommand:
-		spec = servers.Spec{Name: l.name, Command: []string{"sh", "-c", l.command}, Bind: e.opts.Bind, Guard: append(append([]string(nil), e.opts.Self...), "__guard", "--")}
+		spec = servers.Spec{Name: l.name, Command: []string{"sh", "-c", l.command}, Bind: e.opts.Bind, Guard: append(append([]string(nil), e.opts.Self...), servers.GuardCommand, "--")}
 	case record.KindPreload:
 		spec = servers.ServerSpec(l.name, bins["system"].Path, e.opts.Bind, e.opts.Threads)
 	default:

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/cgroup"
-	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/servers"
 )
@@ -34,9 +33,9 @@ func (e *Experiment) beginCgroups() (stop func(), err error) {
 		return func() {}, nil
 	}
 	if removed, err := e.hierarchy.RemoveLeftovers(); err != nil {
-		e.event("", "warning", "cannot remove a cgroup an earlier run left: "+err.Error())
+		e.event("", record.EventWarning, "cannot remove a cgroup an earlier run left: "+err.Error())
 	} else if len(removed) > 0 {
-		e.event("", "cgroup", fmt.Sprintf("removed %d cgroup(s) that killed runs left behind", len(removed)))
+		e.event("", record.EventCgroup, fmt.Sprintf("removed %d cgroup(s) that killed runs left behind", len(removed)))
 	}
 	parent, err := e.hierarchy.Begin()
 	if err != nil {
@@ -45,7 +44,7 @@ func (e *Experiment) beginCgroups() (stop func(), err error) {
 	e.cgParent = parent
 	return func() {
 		if err := parent.Close(); err != nil {
-			e.event("", "warning", err.Error())
+			e.event("", record.EventWarning, err.Error())
 		}
 	}, nil
 }
@@ -70,7 +69,7 @@ func (e *Experiment) enterCgroup(i, run int, spec *servers.Spec) (*cgroup.Group,
 	if err != nil {
 		return nil, err
 	}
-	spec.Enter = append(append([]string(nil), e.opts.Self...), "__cgexec", g.Dir, "--")
+	spec.Enter = append(append([]string(nil), e.opts.Self...), cgroup.ExecCommand, g.Dir, "--")
 	return g, nil
 }
 
@@ -91,15 +90,11 @@ func startFailed(g *cgroup.Group, name string, err error) error {
 // limit would be measuring the kernel's reclaim of the server's own code, not its
 // allocator. (A cgroup can hold less than RSS, as pages first touched elsewhere, such
 // as a binary's cached text, stay charged there.)
-func checkIdleFits(g *cgroup.Group, name string, pid int) error {
+func (e *Experiment) checkIdleFits(g *cgroup.Group, name string, pid int) error {
 	if g == nil || g.LimitBytes == 0 {
 		return nil
 	}
-	fs, err := probe.NewFS(probe.DefaultRoot)
-	if err != nil {
-		return nil
-	}
-	p, err := fs.ReadProcess(pid, 0)
+	p, err := e.parts.proc.ReadProcess(pid)
 	if err != nil || p.RSSBytes <= g.LimitBytes {
 		return nil
 	}
@@ -107,7 +102,7 @@ func checkIdleFits(g *cgroup.Group, name string, pid int) error {
 }
 
 // readCgroups reads every live lane's cgroup, outside the record's lock.
-func (e *Experiment) readCgroups(groups []*cgroup.Group) []*cgroup.Stats {
+func readCgroups(groups []*cgroup.Group) []*cgroup.Stats {
 	out := make([]*cgroup.Stats, len(groups))
 	for i, g := range groups {
 		if g == nil {
@@ -120,7 +115,7 @@ func (e *Experiment) readCgroups(groups []*cgroup.Group) []*cgroup.Stats {
 	return out
 }
 
-// noteCgroup keeps a cgroup reading in lane i's run; call with e.mu held. It returns
+// noteCgroup keeps a cgroup reading in lane i's run (in a Recorder.EditRun). It returns
 // how many OOM kills are new since the last reading.
 func noteCgroup(tr *record.TargetRun, g *cgroup.Group, st cgroup.Stats) (newKills uint64) {
 	if tr.Cgroup == nil {

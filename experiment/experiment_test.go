@@ -601,7 +601,7 @@ func TestPauseActsOnlyOnTheLoadAndEndsWithIt(t *testing.T) {
 	var kinds []string
 	for _, ev := range rec.Events {
 		if ev.Kind == "pause" || ev.Kind == "resume" {
-			kinds = append(kinds, ev.Kind+": "+ev.Message)
+			kinds = append(kinds, string(ev.Kind)+": "+ev.Message)
 			ph := rec.Targets[0].Runs[0].Phases
 			if ev.T < ph.LoadStart || ev.T > ph.CooldownEnd {
 				t.Errorf("%s at %v, outside the load (%v to %v)", ev.Kind, ev.T, ph.LoadStart, ph.LoadEnd)

@@ -21,8 +21,8 @@ func (o Options) fitPlan() *record.FitPlan {
 // or the trials run out. Each trial's runs move to the targets' FitTrials, so the
 // record's runs stay the unlimited one that its summary describes.
 func (e *Experiment) fit(ctx context.Context, bins map[string]servers.Binary) error {
-	plan := e.rec.Plan.Fit
-	e.event("", "fit", "fit: an unlimited run first, to measure each lane's peak and throughput")
+	plan := e.Snapshot().Plan.Fit
+	e.event("", record.EventFit, "fit: an unlimited run first, to measure each lane's peak and throughput")
 	if err := e.runOnce(ctx, 0, bins); err != nil || ctx.Err() != nil {
 		return err
 	}
@@ -47,17 +47,17 @@ func (e *Experiment) fit(ctx context.Context, bins map[string]servers.Binary) er
 		e.mu.Lock()
 		e.fitLimits, e.step = limits, trial
 		e.mu.Unlock()
-		e.event("", "fit", fmt.Sprintf("fit trial %d of at most %d: %s", trial, plan.Trials, strings.Join(searching, ", ")))
+		e.event("", record.EventFit, fmt.Sprintf("fit trial %d of at most %d: %s", trial, plan.Trials, strings.Join(searching, ", ")))
 		err := e.runOnce(ctx, 1, bins)
-		e.mu.Lock()
-		for i := range e.rec.Targets {
-			t := &e.rec.Targets[i]
-			if len(t.Runs) > 1 {
-				t.FitTrials = append(t.FitTrials, t.Runs[1:]...)
-				t.Runs = t.Runs[:1]
+		e.Edit(func(r *record.Record) {
+			for i := range r.Targets {
+				t := &r.Targets[i]
+				if len(t.Runs) > 1 {
+					t.FitTrials = append(t.FitTrials, t.Runs[1:]...)
+					t.Runs = t.Runs[:1]
+				}
 			}
-		}
-		e.mu.Unlock()
+		})
 		if err != nil || ctx.Err() != nil {
 			return err
 		}

@@ -11,47 +11,62 @@ import (
 	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/remote"
 	"github.com/allocscope/allocscope/servers"
 )
 
-// lanesRun is one repetition's running lanes.
-type lanesRun struct {
-	procs []*servers.Process
+// running is one repetition's lanes while they run.
+type running struct {
+	run   int
+	procs []process // nil for a remote lane
 	// groups are the lanes' cgroups (nil without cgroups).
 	groups []*cgroup.Group
 	// exits waits for every process's exit to be recorded.
 	exits sync.WaitGroup
+	// What the heartbeat measures: the lanes' /proc, whose samples name the lanes as
+	// index says, the remote lanes' memory sources, and the loads in flight by lane;
+	// changed only between bursts.
+	lanes   sampling
+	index   map[string]int
+	sources []*remoteSource
+	loads   map[int]*follower
+}
+
+// loadRuns are the loads in flight; call with e.mu held.
+func (r *running) loadRuns() []loadRun {
+	var out []loadRun
+	for _, f := range r.loads {
+		out = append(out, f.load)
+	}
+	return out
 }
 
 // stop stops every started process at once and waits until each exit is recorded.
-func (lr *lanesRun) stop() {
+func (r *running) stop() {
 	var wg sync.WaitGroup
-	for _, p := range lr.procs {
+	for _, p := range r.procs {
 		if p != nil {
 			wg.Add(1)
 			go func() { defer wg.Done(); p.Stop(servers.DefaultStopGrace) }()
 		}
 	}
 	wg.Wait()
-	lr.exits.Wait()
+	r.exits.Wait()
 }
 
 // removeCgroups keeps each lane cgroup's last reading (its peak outlives the processes)
 // and removes the cgroups.
-func (e *Experiment) removeCgroups(run int, lr *lanesRun) {
-	stats := e.readCgroups(lr.groups)
-	e.mu.Lock()
-	for i, g := range lr.groups {
-		if g != nil && stats[i] != nil && run < len(e.rec.Targets[i].Runs) {
-			noteCgroup(&e.rec.Targets[i].Runs[run], g, *stats[i])
+func (e *Experiment) removeCgroups(r *running) {
+	stats := readCgroups(r.groups)
+	for i, g := range r.groups {
+		if g != nil && stats[i] != nil {
+			e.EditRun(i, r.run, func(tr *record.TargetRun) { noteCgroup(tr, g, *stats[i]) })
 		}
 	}
-	e.groups = nil
-	e.mu.Unlock()
-	for _, g := range lr.groups {
+	for _, g := range r.groups {
 		if g != nil {
 			if err := g.Remove(); err != nil {
-				e.event("", "warning", err.Error())
+				e.event("", record.EventWarning, err.Error())
 			}
 		}
 	}
@@ -59,116 +74,93 @@ func (e *Experiment) removeCgroups(run int, lr *lanesRun) {
 
 // runOnce is one repetition: start every lane, sample them, run the phases, stop them.
 func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]servers.Binary) error {
-	e.setPhase(record.PhaseStarting)
-	lr := &lanesRun{procs: make([]*servers.Process, len(e.lanes)), groups: make([]*cgroup.Group, len(e.lanes))}
-	defer e.removeCgroups(run, lr)
-	if err := e.startLanes(ctx, run, bins, lr); err != nil {
-		lr.stop()
+	e.SetPhase(record.PhaseStarting)
+	r := &running{run: run, procs: make([]process, len(e.lanes)), groups: make([]*cgroup.Group, len(e.lanes)),
+		sources: make([]*remoteSource, len(e.lanes)), loads: map[int]*follower{}, index: map[string]int{}}
+	defer e.removeCgroups(r)
+	if err := e.startLanes(ctx, r, bins); err != nil {
+		r.stop()
 		return err
 	}
-	sctx, stopSampling := context.WithCancel(context.Background())
-	var consumers sync.WaitGroup
-	if err := e.sample(sctx, run, lr.procs, &consumers); err != nil {
-		stopSampling()
-		lr.stop()
+	if err := e.sample(r); err != nil {
+		r.stop()
 		return err
 	}
-	e.mu.Lock()
-	e.procs, e.procsRun = lr.procs, run
-	e.mu.Unlock()
-	err := e.phases(ctx, run, lr.procs)
+	err := e.phases(ctx, r)
 	if ctx.Err() != nil {
-		e.mu.Lock()
-		for i := range e.rec.Targets {
-			if run < len(e.rec.Targets[i].Runs) {
-				e.rec.Targets[i].Runs[run].Interrupted = true
-			}
+		for i := range e.lanes {
+			e.EditRun(i, run, func(tr *record.TargetRun) { tr.Interrupted = true })
 		}
-		e.mu.Unlock()
 	}
 	// An interrupted phase still gets its peak, read before the processes are stopped.
-	for i := range lr.procs {
+	for i := range r.procs {
 		e.turnPhase(i, run, "")
 	}
 	// Some settings show only under load (glibc makes its arenas as threads contend).
 	// All lanes at once: each waits up to 5 s for a busy server's /stats.
 	if ctx.Err() == nil {
 		var checks sync.WaitGroup
-		for i, p := range lr.procs {
-			if p == nil {
-				continue
-			}
-			select {
-			case <-p.Done():
-			default:
+		for i, p := range r.procs {
+			if p != nil && alive(p) {
 				checks.Add(1)
 				go func() { defer checks.Done(); e.checkSettings(ctx, i, p) }()
 			}
 		}
 		checks.Wait()
 	}
-	e.setPhase(record.PhaseDone)
-	e.mu.Lock()
-	e.procs = nil
-	e.mu.Unlock()
-	lr.stop()
-	stopSampling()
-	consumers.Wait()
+	e.SetPhase(record.PhaseDone)
+	e.beat.detach()
+	r.stop()
 	return err
 }
 
 // startLanes starts every lane's process and records its exit when it comes.
-func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]servers.Binary, lr *lanesRun) error {
+func (e *Experiment) startLanes(ctx context.Context, r *running, bins map[string]servers.Binary) error {
 	// Lanes take turns at going first, run by run: the first server started and the first
 	// load worker connected would otherwise get a head start in every run, a bias that a
 	// paired comparison would call a real difference between identical lanes.
-	for _, i := range rotated(len(e.lanes), run) {
+	for _, i := range rotated(len(e.lanes), r.run) {
 		l := e.lanes[i]
 		if l.kind == record.KindRemote {
 			// Nothing to start: the service runs elsewhere.
-			e.mu.Lock()
-			e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, record.TargetRun{Addr: l.url, Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}})
-			e.mu.Unlock()
+			e.StartRun(i, record.TargetRun{Addr: l.url, Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}})
 			continue
 		}
 		spec, err := e.spec(l, bins)
 		if err != nil {
 			return err
 		}
-		g, err := e.enterCgroup(i, run, &spec)
+		g, err := e.enterCgroup(i, r.run, &spec)
 		if err != nil {
 			return err
 		}
-		lr.groups[i] = g
-		e.mu.Lock()
-		e.groups = lr.groups
-		e.mu.Unlock()
-		p, err := servers.Start(ctx, spec)
+		r.groups[i] = g
+		p, err := e.parts.starter.Start(ctx, spec)
 		if err != nil {
 			return startFailed(g, l.name, err)
 		}
-		lr.procs[i] = p
+		r.procs[i] = p
 		if !e.opts.Fit {
-			if err := checkIdleFits(g, l.name, p.PID); err != nil {
+			if err := e.checkIdleFits(g, l.name, p.PID()); err != nil {
 				return err
 			}
 		}
-		e.mu.Lock()
-		tr := record.TargetRun{PID: p.PID, Addr: p.Addr, Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}}
+		tr := record.TargetRun{PID: p.PID(), Addr: p.Addr(), Step: e.step, Phases: record.Phases{Start: e.since(time.Now())}}
 		if g != nil {
 			tr.Cgroup = &record.CgroupRun{Path: g.Dir, LimitBytes: g.LimitBytes}
 		}
-		e.rec.Targets[i].Runs = append(e.rec.Targets[i].Runs, tr)
-		if spec.Preload != "" {
-			e.rec.Targets[i].Preload = spec.Preload
-		}
-		e.rec.Targets[i].Env = servers.AllocatorEnv(spec)
-		e.mu.Unlock()
-		e.event(l.name, "start", fmt.Sprintf("%s: pid %d serving on %s", l.name, p.PID, p.Addr))
-		lr.exits.Add(1)
+		e.StartRun(i, tr)
+		e.EditTarget(i, func(t *record.Target) {
+			if spec.Preload != "" {
+				t.Preload = spec.Preload
+			}
+			t.Env = servers.AllocatorEnv(spec)
+		})
+		e.event(l.name, record.EventStart, fmt.Sprintf("%s: pid %d serving on %s", l.name, p.PID(), p.Addr()))
+		r.exits.Add(1)
 		go func() {
-			defer lr.exits.Done()
-			e.recordExit(i, run, p, g)
+			defer r.exits.Done()
+			e.recordExit(i, r.run, p, g)
 		}()
 		if err := e.checkSettings(ctx, i, p); err != nil {
 			return err
@@ -178,76 +170,63 @@ func (e *Experiment) startLanes(ctx context.Context, run int, bins map[string]se
 }
 
 // recordExit waits for lane i's process to end and records how.
-func (e *Experiment) recordExit(i, run int, p *servers.Process, g *cgroup.Group) {
+func (e *Experiment) recordExit(i, run int, p process, g *cgroup.Group) {
 	<-p.Done()
 	ex := p.Exit()
-	stats := e.readCgroups([]*cgroup.Group{g})[0]
-	e.mu.Lock()
-	tr := &e.rec.Targets[i].Runs[run]
-	tr.Exit = &record.Exit{T: e.since(time.Now()), Code: ex.Code, Signal: ex.Signal, Requested: ex.Requested}
-	if stats != nil {
-		noteCgroup(tr, g, *stats)
-		// The kernel's OOM killer sends SIGKILL; its count in the cgroup says it was it.
-		if !ex.Requested && ex.Signal == "SIGKILL" && stats.Events.OOMKill > 0 {
-			tr.Exit.OOM = oomKill(g.LimitBytes, tr.Phases, tr.Exit.T)
+	stats := readCgroups([]*cgroup.Group{g})[0]
+	var exit record.Exit
+	e.EditRun(i, run, func(tr *record.TargetRun) {
+		tr.Exit = &record.Exit{T: e.Recorder.sinceLocked(time.Now()), Code: ex.Code, Signal: ex.Signal, Requested: ex.Requested}
+		if stats != nil {
+			noteCgroup(tr, g, *stats)
+			// The kernel's OOM killer sends SIGKILL; its count in the cgroup says it was it.
+			if !ex.Requested && ex.Signal == "SIGKILL" && stats.Events.OOMKill > 0 {
+				tr.Exit.OOM = oomKill(g.LimitBytes, tr.Phases, tr.Exit.T)
+			}
 		}
-	}
-	exit := tr.Exit
-	e.mu.Unlock()
+		exit = *tr.Exit
+	})
 	switch {
 	case exit.OOM != nil:
-		e.event(e.lanes[i].name, "oom-kill", fmt.Sprintf("%s %s; the others go on", e.lanes[i].name, exit.OOM))
+		e.event(e.lanes[i].name, record.EventOOMKill, fmt.Sprintf("%s %s; the others go on", e.lanes[i].name, exit.OOM))
 	case !ex.Requested:
-		e.event(e.lanes[i].name, "crash", fmt.Sprintf("%s %s; the others go on. Last output: %v", e.lanes[i].name, ex, lastLines(p.Output(), 3)))
+		e.event(e.lanes[i].name, record.EventCrash, fmt.Sprintf("%s %s; the others go on. Last output: %v", e.lanes[i].name, ex, lastLines(p.Output(), 3)))
 	}
-	e.notify()
+	e.Notify()
 }
 
-// sample starts the probe on every lane, their peak meters and the built-in servers'
-// /stats polls, until ctx ends; consumers is done when all have stopped.
-func (e *Experiment) sample(ctx context.Context, run int, procs []*servers.Process, consumers *sync.WaitGroup) error {
-	fs, err := probe.NewFS(probe.DefaultRoot)
-	if err != nil {
-		return err
-	}
+// sample hands the run's lanes to the heartbeat, which takes their first reading at
+// once, and opens their peak meters.
+func (e *Experiment) sample(r *running) error {
 	var targets []probe.Target
-	pids := make([]int, len(procs))
-	for i, p := range procs {
+	pids := make([]int, len(r.procs))
+	for i, p := range r.procs {
+		r.index[e.lanes[i].name] = i
 		if p == nil {
 			continue // remote: its memory comes from its source
 		}
-		pids[i] = p.PID
-		targets = append(targets, probe.Target{Name: e.lanes[i].name, PID: p.PID, Tree: e.lanes[i].kind == record.KindCommand})
+		pids[i] = p.PID()
+		targets = append(targets, probe.Target{Name: e.lanes[i].name, PID: p.PID(), Tree: e.lanes[i].kind == record.KindCommand})
 	}
-	sampler := &probe.Sampler{FS: fs, Interval: e.opts.Interval, SmapsInterval: max(probe.DefaultSmapsInterval, e.opts.Interval)}
-	samples, err := sampler.Run(ctx, targets)
+	g, err := e.parts.proc.Open(targets, true)
 	if err != nil {
 		return err
 	}
-	e.meters = make([]*peakMeter, len(procs))
-	for i := range procs {
-		e.meters[i] = newPeakMeter(fs, pids[i], e.lanes[i].kind == record.KindCommand)
-		e.mu.Lock()
-		start := e.rec.Targets[i].Runs[run].Phases.Start
-		e.mu.Unlock()
-		e.meters[i].begin(record.PhaseBaseline, start)
-	}
-	consumers.Add(1)
-	go func() {
-		defer consumers.Done()
-		e.consumeSamples(samples, run, true, func(i int) *[]record.Sample { return &e.rec.Targets[i].Runs[run].Samples })
-	}()
+	r.lanes = g
 	for i, l := range e.lanes {
-		switch l.kind {
-		case record.KindRemote:
-			consumers.Add(1)
-			go func() { defer consumers.Done(); e.pollRemote(ctx, i, run, l) }()
-		case record.KindCommand:
-		default:
-			consumers.Add(1)
-			go func() { defer consumers.Done(); e.pollHeap(ctx, i, run, procs[i].Addr) }()
+		if l.kind == record.KindRemote {
+			if src, err := remote.Parse(l.memory); err == nil { // checked before the run started
+				r.sources[i] = &remoteSource{src: src}
+			}
 		}
 	}
+	e.meters = make([]*peakMeter, len(r.procs))
+	snap := e.Snapshot()
+	for i := range r.procs {
+		e.meters[i] = newPeakMeter(e.parts.proc, pids[i], e.lanes[i].kind == record.KindCommand)
+		e.meters[i].begin(record.PhaseBaseline, snap.Targets[i].Runs[r.run].Phases.Start)
+	}
+	e.beat.attach(r)
 	return nil
 }
 
@@ -268,45 +247,45 @@ func lastLines(lines []string, n int) []string {
 }
 
 // phases runs baseline, load and cooldown, concurrently for all targets or one after another.
-func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Process) error {
-	e.setPhase(record.PhaseBaseline)
+func (e *Experiment) phases(ctx context.Context, r *running) error {
+	e.SetPhase(record.PhaseBaseline)
 	e.logf("baseline: %s idle", e.opts.Baseline)
 	if !sleep(ctx, e.opts.Baseline) {
 		return nil
 	}
 	groups := [][]int{}
 	if e.opts.Sequential {
-		for i := range procs {
+		for i := range r.procs {
 			groups = append(groups, []int{i})
 		}
 	} else {
-		all := make([]int, len(procs))
+		all := make([]int, len(r.procs))
 		for i := range all {
 			all[i] = i
 		}
 		groups = append(groups, all)
 	}
 	for _, group := range groups {
-		e.setPhase(record.PhaseLoad)
-		e.load(ctx, run, group, procs)
+		e.SetPhase(record.PhaseLoad)
+		e.load(ctx, r, group)
 		if ctx.Err() != nil {
 			return nil
 		}
-		e.setPhase(record.PhaseCooldown)
+		e.SetPhase(record.PhaseCooldown)
 		e.endPause()
 		e.logf("cooldown: %s idle", e.opts.Cooldown)
-		ok := e.cooldown(ctx, run, group)
+		ok := e.cooldown(ctx, r.run, group)
 		if !ok {
 			return nil
 		}
 		if e.opts.Purge {
-			if !e.purgePhase(ctx, run, group, procs) {
+			if !e.purgePhase(ctx, r, group) {
 				return nil
 			}
 			continue
 		}
 		for _, i := range group {
-			e.turnPhase(i, run, "")
+			e.turnPhase(i, r.run, "")
 		}
 	}
 	return nil
@@ -319,11 +298,9 @@ func (e *Experiment) phases(ctx context.Context, run int, procs []*servers.Proce
 // False when ctx ended it.
 func (e *Experiment) cooldown(ctx context.Context, run int, group []int) bool {
 	ends := make([]time.Duration, len(group))
-	e.mu.Lock()
 	for k, i := range group {
-		ends[k] = e.rec.Targets[i].Runs[run].Phases.LoadEnd + e.opts.Cooldown
+		e.EditRun(i, run, func(tr *record.TargetRun) { ends[k] = tr.Phases.LoadEnd + e.opts.Cooldown })
 	}
-	e.mu.Unlock()
 	order := make([]int, len(group))
 	for k := range order {
 		order[k] = k
@@ -339,9 +316,8 @@ func (e *Experiment) cooldown(ctx context.Context, run int, group []int) bool {
 			return false
 		}
 		i := group[k]
-		e.mu.Lock()
-		e.rec.Targets[i].Runs[run].Phases.CooldownEnd = e.since(time.Now())
-		e.mu.Unlock()
+		end := e.since(time.Now())
+		e.EditRun(i, run, func(tr *record.TargetRun) { tr.Phases.CooldownEnd = end })
 		if !e.opts.Purge {
 			e.turnPhase(i, run, "")
 		}
@@ -353,12 +329,10 @@ func (e *Experiment) cooldown(ctx context.Context, run int, group []int) bool {
 // stopped as the phase end that end points to; false when ctx ended it.
 func (e *Experiment) idle(ctx context.Context, run int, group []int, d time.Duration, end func(*record.Phases) *time.Duration) bool {
 	ok := sleep(ctx, d)
-	e.mu.Lock()
 	now := e.since(time.Now())
 	for _, i := range group {
-		*end(&e.rec.Targets[i].Runs[run].Phases) = now
+		e.EditRun(i, run, func(tr *record.TargetRun) { *end(&tr.Phases) = now })
 	}
-	e.mu.Unlock()
 	return ok
 }
 

@@ -13,7 +13,7 @@ import (
 // whatever rose and fell between two samples: on the large scenario the kernel's peak
 // was 7–18% above the largest 1-second sample.
 type peakMeter struct {
-	fs   probe.FS
+	fs   peakReader
 	pid  int
 	tree bool
 	// resetRefused: VmHWM counts from the process's start, not the phase's.
@@ -21,17 +21,23 @@ type peakMeter struct {
 	// highest is the largest peak of the phases measured so far.
 	highest uint64
 	// phase is the phase open now ("" when none), started at offset from.
-	phase string
+	phase record.Phase
 	from  time.Duration
 }
 
+// peakReader reads and resets the kernel's high-water marks (probe.FS).
+type peakReader interface {
+	ResetTreePeakRSS(pid int, tree bool) error
+	TreePeakRSS(pid int, tree bool) (probe.TreePeak, error)
+}
+
 // newPeakMeter measures pid's peaks; pid 0 (a remote target) has only sampled ones.
-func newPeakMeter(fs probe.FS, pid int, tree bool) *peakMeter {
+func newPeakMeter(fs peakReader, pid int, tree bool) *peakMeter {
 	return &peakMeter{fs: fs, pid: pid, tree: tree}
 }
 
 // begin starts a phase at offset from.
-func (m *peakMeter) begin(phase string, from time.Duration) {
+func (m *peakMeter) begin(phase record.Phase, from time.Duration) {
 	m.phase, m.from = phase, from
 	if m.resetRefused || m.pid == 0 {
 		return
@@ -43,7 +49,7 @@ func (m *peakMeter) begin(phase string, from time.Duration) {
 
 // end closes the open phase at offset to and returns it with its peak; sampled is the
 // largest sampled RSS in the phase, used where the kernel's figure is not to be had.
-func (m *peakMeter) end(sampled uint64) (string, record.PeakRSS) {
+func (m *peakMeter) end(sampled uint64) (record.Phase, record.PeakRSS) {
 	phase := m.phase
 	m.phase = ""
 	p := record.PeakRSS{Bytes: sampled, Source: record.PeakSampled}

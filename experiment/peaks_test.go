@@ -102,7 +102,7 @@ func TestLargeRunReportsKernelPeaksPerPhase(t *testing.T) {
 	sums := record.Summarize(rec)
 	for i, tg := range rec.Targets {
 		run := tg.Runs[0]
-		for _, phase := range []string{record.PhaseBaseline, record.PhaseLoad, record.PhaseCooldown} {
+		for _, phase := range []record.Phase{record.PhaseBaseline, record.PhaseLoad, record.PhaseCooldown} {
 			if p, ok := run.Peaks[phase]; !ok || p.Source != record.PeakKernel || p.UpperBound {
 				t.Fatalf("%s: %s peak %+v, want one from the kernel", tg.Name, phase, p)
 			}
@@ -165,10 +165,9 @@ func TestKilledLoadWorkerIsAnEventAndLeftOutOfTheComparison(t *testing.T) {
 	rec, err := runPlan(t, context.Background(), o, func(e *Experiment) {
 		for {
 			e.mu.Lock()
-			n := len(e.loads)
 			var pid int
-			if n == 2 {
-				pid = e.loads[1].PID()
+			if e.now != nil && len(e.now.loads) == 2 {
+				pid = e.now.loads[1].load.PID()
 			}
 			e.mu.Unlock()
 			if pid != 0 {
@@ -261,7 +260,7 @@ func TestRefusedResetFallsBackToLifetimePeakOrSamples(t *testing.T) {
 		t.Fatalf("cooldown peak %+v: the lifetime peak belongs to the load, so only the samples speak for the cooldown", cool)
 	}
 	var md bytes.Buffer
-	rec := &record.Record{State: record.StateDone, Targets: []record.Target{{Name: "other-user", Runs: []record.TargetRun{{Peaks: map[string]record.PeakRSS{record.PhaseLoad: load, record.PhaseCooldown: cool}}}}}}
+	rec := &record.Record{State: record.StateDone, Targets: []record.Target{{Name: "other-user", Runs: []record.TargetRun{{Peaks: map[record.Phase]record.PeakRSS{record.PhaseLoad: load, record.PhaseCooldown: cool}}}}}}
 	if err := report.Markdown(&md, rec); err != nil {
 		t.Fatal(err)
 	}

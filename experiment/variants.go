@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +23,7 @@ func (l lane) hasStats() bool {
 
 // checkSettings reads back what the lane's allocator runs with and records the settings
 // it ignored or rejected. Under --strict, any such setting refuses the plan.
-func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Process) error {
+func (e *Experiment) checkSettings(ctx context.Context, i int, p process) error {
 	l := e.lanes[i]
 	if l.kind == record.KindRemote {
 		return nil
@@ -34,7 +33,7 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 	mode, fetched := "", false
 	if l.hasStats() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		s, err := servers.FetchStats(cctx, &http.Client{}, p.Addr)
+		s, err := e.parts.heap.Stats(cctx, p.Addr())
 		cancel()
 		if err == nil {
 			fetched = true
@@ -48,26 +47,25 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 	if l.arena && fetched && mode != "arena" {
 		issues = append(issues, "+arena asked, but the server runs its heap mode")
 	}
-	e.mu.Lock()
-	t := &e.rec.Targets[i]
-	before := len(t.SettingIssues)
-	if len(effective) > 0 {
-		t.Settings = effective
-		t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
-	}
-	// A server too busy to answer at the run's end keeps what it said at its start.
-	if fetched {
-		t.Mode = mode
-	}
-	for _, is := range issues {
-		if !slices.Contains(t.SettingIssues, is) {
-			t.SettingIssues = append(t.SettingIssues, is)
+	var fresh []string
+	e.EditTarget(i, func(t *record.Target) {
+		if len(effective) > 0 {
+			t.Settings = effective
+			t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
 		}
-	}
-	fresh := t.SettingIssues[before:]
-	e.mu.Unlock()
+		// A server too busy to answer at the run's end keeps what it said at its start.
+		if fetched {
+			t.Mode = mode
+		}
+		for _, is := range issues {
+			if !slices.Contains(t.SettingIssues, is) {
+				t.SettingIssues = append(t.SettingIssues, is)
+				fresh = append(fresh, is)
+			}
+		}
+	})
 	for _, is := range fresh {
-		e.event(l.name, "setting-ignored", fmt.Sprintf("%s: %s", l.name, is))
+		e.event(l.name, record.EventSettingIgnored, fmt.Sprintf("%s: %s", l.name, is))
 	}
 	if e.opts.Strict && len(issues) > 0 {
 		return fmt.Errorf("%w by --strict: lane %s: %s (fix the setting, or drop --strict to run it anyway)", ErrRefused, l.name, strings.Join(issues, "; "))
@@ -76,17 +74,17 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p *servers.Proces
 }
 
 // purgePhase asks each lane's allocator to give memory back and measures for PurgeWait.
-func (e *Experiment) purgePhase(ctx context.Context, run int, group []int, procs []*servers.Process) bool {
-	e.setPhase(record.PhasePurge)
+func (e *Experiment) purgePhase(ctx context.Context, r *running, group []int) bool {
+	e.SetPhase(record.PhasePurge)
 	e.logf("purge: asking each allocator to give memory back, then %s idle", e.opts.PurgeWait)
 	for _, i := range group {
-		e.turnPhase(i, run, record.PhasePurge)
+		e.turnPhase(i, r.run, record.PhasePurge)
 	}
-	e.purge(ctx, run, group, procs, "purge phase")
-	ok := e.idle(ctx, run, group, e.opts.PurgeWait, func(p *record.Phases) *time.Duration { return &p.PurgeEnd })
+	e.purge(ctx, r, group, "purge phase")
+	ok := e.idle(ctx, r.run, group, e.opts.PurgeWait, func(p *record.Phases) *time.Duration { return &p.PurgeEnd })
 	if ok {
 		for _, i := range group {
-			e.turnPhase(i, run, "")
+			e.turnPhase(i, r.run, "")
 		}
 	}
 	return ok
@@ -94,30 +92,30 @@ func (e *Experiment) purgePhase(ctx context.Context, run int, group []int, procs
 
 // purge sends GET /purge to the lanes in group at once and records each answer: one
 // "purge" event marks the moment on the charts, a "purged" event per lane its answer.
-func (e *Experiment) purge(ctx context.Context, run int, group []int, procs []*servers.Process, why string) {
-	e.event("", "purge", "purge ("+why+"): asking each allocator to give memory back")
+func (e *Experiment) purge(ctx context.Context, r *running, group []int, why string) {
+	e.event("", record.EventPurge, "purge ("+why+"): asking each allocator to give memory back")
 	var wg sync.WaitGroup
 	for _, i := range group {
 		l := e.lanes[i]
-		if i >= len(procs) || procs[i] == nil {
+		if i >= len(r.procs) || r.procs[i] == nil {
 			continue
 		}
 		if !l.hasStats() {
-			e.event(l.name, "warning", fmt.Sprintf("%s: a --target command has no /purge: not purged", l.name))
+			e.event(l.name, record.EventWarning, fmt.Sprintf("%s: a --target command has no /purge: not purged", l.name))
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.mu.Lock()
-			tr := &e.rec.Targets[i].Runs[run]
-			pg := record.Purge{T: e.since(time.Now())}
-			if n := len(tr.Samples); n > 0 {
-				pg.RSSBeforeBytes = tr.Samples[n-1].RSSBytes
-			}
-			e.mu.Unlock()
+			var pg record.Purge
+			e.EditRun(i, r.run, func(tr *record.TargetRun) {
+				pg.T = e.sinceLocked(time.Now())
+				if n := len(tr.Samples); n > 0 {
+					pg.RSSBeforeBytes = tr.Samples[n-1].RSSBytes
+				}
+			})
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			call, err := servers.Purge(cctx, &http.Client{}, procs[i].Addr)
+			call, err := e.parts.heap.Purge(cctx, r.procs[i].Addr())
 			cancel()
 			pg.Call = call
 			msg := fmt.Sprintf("%s: purged (%s, %s)", l.name, call, why)
@@ -125,11 +123,8 @@ func (e *Experiment) purge(ctx context.Context, run int, group []int, procs []*s
 				pg.Error = err.Error()
 				msg = fmt.Sprintf("%s: purge failed: %v", l.name, err)
 			}
-			e.mu.Lock()
-			tr = &e.rec.Targets[i].Runs[run]
-			tr.Purges = append(tr.Purges, pg)
-			e.mu.Unlock()
-			e.event(l.name, "purged", msg)
+			e.AppendPurge(i, r.run, pg)
+			e.event(l.name, record.EventPurged, msg)
 		}()
 	}
 	wg.Wait()
@@ -138,14 +133,14 @@ func (e *Experiment) purge(ctx context.Context, run int, group []int, procs []*s
 // PurgeNow asks every running lane's allocator to give memory back now (the TUI's key).
 func (e *Experiment) PurgeNow() {
 	e.mu.Lock()
-	procs, run := e.procs, e.procsRun
+	r := e.now
 	e.mu.Unlock()
-	if procs == nil {
+	if r == nil {
 		return
 	}
-	group := make([]int, len(procs))
+	group := make([]int, len(r.procs))
 	for i := range group {
 		group[i] = i
 	}
-	e.purge(context.Background(), run, group, procs, "on demand")
+	e.purge(context.Background(), r, group, "on demand")
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // PhaseWatch is the one phase of a watch.
-const PhaseWatch = record.ScenarioWatch
+const PhaseWatch record.Phase = record.ScenarioWatch
 
 // Watch samples running processes (no spawning) into a record, until ctx ends, the
 // duration passes or every process has exited.
@@ -60,7 +60,7 @@ func StartWatch(ctx context.Context, o WatchOptions) (*Watch, error) {
 	w := &Watch{changed: make(chan struct{}, 1), done: make(chan struct{}), savePath: o.SavePath}
 	w.rec = &record.Record{
 		Schema: record.SchemaVersion, Tool: record.Tool{Version: o.Version, GoVersion: runtime.Version()}, Machine: DescribeMachine(),
-		Plan:  record.Plan{Scenario: PhaseWatch, Interval: o.Interval, Duration: o.Duration, Runs: 1},
+		Plan:  record.Plan{Scenario: record.ScenarioWatch, Interval: o.Interval, Duration: o.Duration, Runs: 1},
 		State: record.StateRunning, Started: time.Now(),
 	}
 	var targets []probe.Target
@@ -103,7 +103,7 @@ func (w *Watch) follow(ctx context.Context, samples <-chan probe.Sample) {
 			run := &w.rec.Targets[index[ts.Name]].Runs[0]
 			if ts.Exited {
 				run.Exit = &record.Exit{T: t, Code: -1, Requested: true}
-				w.rec.Events = append(w.rec.Events, record.Event{T: t, Target: ts.Name, Kind: "exit", Message: fmt.Sprintf("process %s exited", ts.Name)})
+				w.rec.Events = append(w.rec.Events, record.Event{T: t, Target: ts.Name, Kind: record.EventExit, Message: fmt.Sprintf("process %s exited", ts.Name)})
 				continue
 			}
 			run.Samples = append(run.Samples, toSample(t, ts.Total))
@@ -115,7 +115,7 @@ func (w *Watch) follow(ctx context.Context, samples <-chan probe.Sample) {
 	for i, m := range w.meters {
 		run := &w.rec.Targets[i].Runs[0]
 		phase, peak := m.end(sampledPeak(run.Samples, 0, 0))
-		run.Peaks = map[string]record.PeakRSS{phase: peak}
+		run.Peaks = map[record.Phase]record.PeakRSS{phase: peak}
 	}
 	w.rec.Ended = time.Now()
 	w.rec.State = record.StateDone
@@ -144,7 +144,7 @@ func (w *Watch) Snapshot() *record.Record {
 }
 
 // Phase is always "watch".
-func (w *Watch) Phase() string { return PhaseWatch }
+func (w *Watch) Phase() record.Phase { return PhaseWatch }
 
 // Changed receives when a sample arrived.
 func (w *Watch) Changed() <-chan struct{} { return w.changed }

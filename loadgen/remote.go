@@ -26,6 +26,9 @@ type workerMessage struct {
 	Error    string    `json:"error,omitempty"`
 }
 
+// WorkerCommand is the hidden subcommand of allocscope that runs ServeWorker.
+const WorkerCommand = "__loadworker"
+
 // ServeWorker is the body of a worker process. It returns the exit code.
 func ServeWorker(stdin io.Reader, stdout io.Writer) int {
 	in := bufio.NewReader(stdin)

@@ -74,7 +74,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			up = 0
 		}
 		gauge(upDesc, up)
-		gauge(phaseDesc, 1, run.Phases.PhaseAt(now))
+		gauge(phaseDesc, 1, string(run.Phases.PhaseAt(now)))
 		if n := len(run.Samples); n > 0 {
 			s := run.Samples[n-1]
 			gauge(rssDesc, float64(s.RSSBytes))

@@ -52,13 +52,22 @@ type tracked struct {
 	Target
 	startTicks map[int]uint64
 	cpu        map[int]time.Duration
-	pss, uss   map[int]uint64
+	smaps      map[int]smapsRollup
 	exited     bool
 }
 
-// Run validates the targets, then samples them every Interval until ctx ends or every
-// target has exited, and closes the channel. The first sample is taken at once.
-func (s *Sampler) Run(ctx context.Context, targets []Target) (<-chan Sample, error) {
+// Sampling is a set of targets sampled step by step, on the caller's clock: Next takes
+// one sample of every target still alive. It is not safe for concurrent use.
+type Sampling struct {
+	s         *Sampler
+	ts        []*tracked
+	r         reader
+	lastSmaps time.Time
+	lastTime  time.Time
+}
+
+// Open validates the targets and returns them ready to be sampled by Next.
+func (s *Sampler) Open(targets []Target) (*Sampling, error) {
 	if s.Interval <= 0 {
 		s.Interval = DefaultInterval
 	}
@@ -67,14 +76,54 @@ func (s *Sampler) Run(ctx context.Context, targets []Target) (<-chan Sample, err
 		if err := s.FS.Check(t.PID); err != nil {
 			return nil, err
 		}
-		ts[i] = &tracked{Target: t, startTicks: map[int]uint64{}, cpu: map[int]time.Duration{}, pss: map[int]uint64{}, uss: map[int]uint64{}}
+		ts[i] = &tracked{Target: t, startTicks: map[int]uint64{}, cpu: map[int]time.Duration{}, smaps: map[int]smapsRollup{}}
+	}
+	return &Sampling{s: s, ts: ts}, nil
+}
+
+// Next samples every target not yet gone at now, and says how many are still alive; a
+// target that exited is reported once, Exited, and not sampled again.
+func (g *Sampling) Next(now time.Time) (Sample, int) {
+	s := g.s
+	smaps := s.SmapsInterval > 0 && now.Sub(g.lastSmaps) >= s.SmapsInterval-s.Interval/2
+	if smaps {
+		g.lastSmaps = now
+	}
+	sample := Sample{Time: now, Targets: make([]TargetSample, 0, len(g.ts))}
+	var kids map[int][]int
+	live := 0
+	var elapsed time.Duration
+	if !g.lastTime.IsZero() {
+		elapsed = now.Sub(g.lastTime)
+	}
+	for _, t := range g.ts {
+		if t.exited {
+			continue
+		}
+		if t.Tree && kids == nil {
+			kids, _ = s.FS.children(&g.r)
+		}
+		ts := s.sampleTarget(&g.r, t, kids, elapsed, smaps)
+		sample.Targets = append(sample.Targets, ts)
+		if !ts.Exited {
+			live++
+		}
+	}
+	g.lastTime = now
+	return sample, live
+}
+
+// Run validates the targets, then samples them every Interval until ctx ends or every
+// target has exited, and closes the channel. The first sample is taken at once.
+func (s *Sampler) Run(ctx context.Context, targets []Target) (<-chan Sample, error) {
+	g, err := s.Open(targets)
+	if err != nil {
+		return nil, err
 	}
 	out := make(chan Sample)
 	go func() {
 		defer close(out)
-		var r reader
 		start := time.Now()
-		var lastSmaps, lastTime time.Time
 		timer := time.NewTimer(0)
 		defer timer.Stop()
 		for n := 1; ; n++ {
@@ -83,28 +132,7 @@ func (s *Sampler) Run(ctx context.Context, targets []Target) (<-chan Sample, err
 				return
 			case <-timer.C:
 			}
-			now := time.Now()
-			smaps := s.SmapsInterval > 0 && now.Sub(lastSmaps) >= s.SmapsInterval-s.Interval/2
-			if smaps {
-				lastSmaps = now
-			}
-			sample := Sample{Time: now, Targets: make([]TargetSample, 0, len(ts))}
-			var kids map[int][]int
-			live := 0
-			for _, t := range ts {
-				if t.exited {
-					continue
-				}
-				if t.Tree && kids == nil {
-					kids, _ = s.FS.children(&r)
-				}
-				ts := s.sampleTarget(&r, t, kids, now.Sub(lastTime), smaps)
-				sample.Targets = append(sample.Targets, ts)
-				if !ts.Exited {
-					live++
-				}
-			}
-			lastTime = now
+			sample, live := g.Next(time.Now())
 			select {
 			case out <- sample:
 			case <-ctx.Done():
@@ -153,6 +181,7 @@ func (s *Sampler) readTracked(r *reader, t *tracked, pid int, elapsed time.Durat
 		if errors.Is(err, ErrExited) {
 			delete(t.startTicks, pid)
 			delete(t.cpu, pid)
+			delete(t.smaps, pid)
 		}
 		return Process{}, err
 	}
@@ -162,10 +191,11 @@ func (s *Sampler) readTracked(r *reader, t *tracked, pid int, elapsed time.Durat
 	}
 	t.cpu[pid] = p.CPUTime
 	if smaps {
-		if pss, uss, err := s.FS.smapsRollup(pid); err == nil {
-			t.pss[pid], t.uss[pid] = pss, uss
+		if sr, err := s.FS.smapsRollup(r, pid); err == nil {
+			t.smaps[pid] = sr
 		}
 	}
-	p.PSSBytes, p.USSBytes = t.pss[pid], t.uss[pid]
+	sr := t.smaps[pid]
+	p.PSSBytes, p.USSBytes, p.LazyFreeBytes = sr.pssBytes, sr.ussBytes, sr.lazyFreeBytes
 	return p, nil
 }

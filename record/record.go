@@ -188,7 +188,11 @@ type TargetRun struct {
 	// Step is the sweep step the run belongs to (0 outside a sweep).
 	Step int `json:"step,omitempty"`
 	// Phases are the target's own boundaries: with --sequential they differ per target.
-	Phases  Phases      `json:"phases"`
+	Phases Phases `json:"phases"`
+	// Cycles are the load-and-idle repetitions of `run --cycles` and `--soak`, in order;
+	// nil for a run of one load. Phases spans them all: LoadStart is the first cycle's,
+	// LoadEnd the last cycle's, CooldownEnd the last idle's end.
+	Cycles  []Cycle     `json:"cycles,omitempty"`
 	Samples []Sample    `json:"samples"`
 	Heap    []HeapStats `json:"heap,omitempty"`
 	Load    []LoadTick  `json:"load,omitempty"`
@@ -205,7 +209,7 @@ type TargetRun struct {
 	// SourceError says why a remote target's memory source stopped answering mid-run.
 	SourceError string `json:"source_error,omitempty"`
 	// Peaks are the RSS high-water marks per phase (baseline, load, cooldown, or watch).
-	Peaks map[string]PeakRSS `json:"peaks,omitempty"`
+	Peaks map[Phase]PeakRSS `json:"peaks,omitempty"`
 	// Cgroup is what the kernel accounted to the target's own memory cgroup.
 	Cgroup *CgroupRun `json:"cgroup,omitempty"`
 	// Purges are the times the allocator was asked to give memory back.
@@ -234,6 +238,10 @@ type CgroupRun struct {
 	// IdleBytes is the usage at the end of the baseline, before any load.
 	IdleBytes uint64       `json:"idle_bytes,omitempty"`
 	Events    CgroupEvents `json:"events"`
+	// WorkingSetPeakBytes is the largest sampled working set (usage less inactive page
+	// cache, as the kubelet computes it): sampled, since the kernel keeps no peak of it,
+	// so a lower bound off by what the samples missed.
+	WorkingSetPeakBytes uint64 `json:"working_set_peak_bytes,omitempty"`
 }
 
 // CgroupEvents count what the limit did (v2 memory.events; v1 memory.failcnt as Max and
@@ -245,24 +253,40 @@ type CgroupEvents struct {
 	OOMKill uint64 `json:"oom_kill,omitempty"`
 }
 
+// PeakSource says where a phase's peak comes from.
+type PeakSource string
+
 // Where a phase's peak comes from.
 const (
 	// PeakKernel is VmHWM, reset when the phase started: exact.
-	PeakKernel = "kernel"
+	PeakKernel PeakSource = "kernel"
 	// PeakKernelSinceStart is VmHWM since the process started (the reset was refused),
 	// taken with the sampled maximum: exact when this phase holds the lifetime peak.
-	PeakKernelSinceStart = "kernel-since-start"
+	PeakKernelSinceStart PeakSource = "kernel-since-start"
 	// PeakSampled is the largest sampled RSS: a lower bound, off by what the samples missed.
-	PeakSampled = "sampled"
+	PeakSampled PeakSource = "sampled"
 )
 
 // PeakRSS is the most RSS a target had in one phase.
 type PeakRSS struct {
-	Bytes  uint64 `json:"bytes"`
-	Source string `json:"source"`
+	Bytes  uint64     `json:"bytes"`
+	Source PeakSource `json:"source"`
 	// UpperBound is set for a process tree: the sum of its members' peaks, which need
 	// not have happened at the same moment.
 	UpperBound bool `json:"upper_bound,omitempty"`
+}
+
+// Cycle is one load and the idle after it, as offsets from the record's Started time.
+type Cycle struct {
+	// Index counts from 1.
+	Index     int           `json:"index"`
+	LoadStart time.Duration `json:"load_start_ns"`
+	LoadEnd   time.Duration `json:"load_end_ns,omitempty"`
+	// IdleEnd is 0 while the idle runs, or where the run ended before it did.
+	IdleEnd time.Duration `json:"idle_end_ns,omitempty"`
+	// Peak is the RSS high-water mark over the cycle's load and idle, where the kernel's
+	// was reset when the cycle began; nil where only samples tell.
+	Peak *PeakRSS `json:"peak,omitempty"`
 }
 
 // Phases are offsets from the record's Started time; zero where not reached.
@@ -275,18 +299,21 @@ type Phases struct {
 	PurgeEnd time.Duration `json:"purge_end_ns,omitempty"`
 }
 
+// Phase names a stage of a run, as the record's peaks and the live view name it.
+type Phase string
+
 // Phase names.
 const (
-	PhaseStarting = "starting"
-	PhaseBaseline = "baseline"
-	PhaseLoad     = "load"
-	PhaseCooldown = "cooldown"
-	PhasePurge    = "purge"
-	PhaseDone     = "done"
+	PhaseStarting Phase = "starting"
+	PhaseBaseline Phase = "baseline"
+	PhaseLoad     Phase = "load"
+	PhaseCooldown Phase = "cooldown"
+	PhasePurge    Phase = "purge"
+	PhaseDone     Phase = "done"
 )
 
 // PhaseAt names the phase at offset t.
-func (p Phases) PhaseAt(t time.Duration) string {
+func (p Phases) PhaseAt(t time.Duration) Phase {
 	switch {
 	case p.LoadStart == 0 || t < p.LoadStart:
 		return PhaseBaseline
@@ -310,10 +337,13 @@ type Sample struct {
 	FileBytes    uint64        `json:"file_bytes"`
 	PSSBytes     uint64        `json:"pss_bytes,omitempty"`
 	USSBytes     uint64        `json:"uss_bytes,omitempty"`
-	CPUPercent   float64       `json:"cpu_percent"`
-	Threads      int           `json:"threads"`
-	FDs          int           `json:"fds"`
-	MinorFaults  uint64        `json:"minor_faults"`
+	// LazyFreeBytes is the part of RSS given back with MADV_FREE that the kernel has not
+	// yet taken (smaps_rollup, read with PSS): RSS − LazyFree is what the process holds.
+	LazyFreeBytes uint64  `json:"lazy_free_bytes,omitempty"`
+	CPUPercent    float64 `json:"cpu_percent"`
+	Threads       int     `json:"threads"`
+	FDs           int     `json:"fds"`
+	MinorFaults   uint64  `json:"minor_faults"`
 	// The target's memory cgroup at the same moment (with --cgroup, --memory-limit,
 	// --fit): usage as the limit sees it, and its anonymous, file, kernel and socket parts.
 	CgroupBytes       uint64 `json:"cgroup_bytes,omitempty"`
@@ -321,6 +351,9 @@ type Sample struct {
 	CgroupFileBytes   uint64 `json:"cgroup_file_bytes,omitempty"`
 	CgroupKernelBytes uint64 `json:"cgroup_kernel_bytes,omitempty"`
 	CgroupSockBytes   uint64 `json:"cgroup_sock_bytes,omitempty"`
+	// CgroupWorkingSetBytes is the working set as the kubelet computes it (usage less
+	// inactive page cache): what a Kubernetes memory limit is held against.
+	CgroupWorkingSetBytes uint64 `json:"cgroup_working_set_bytes,omitempty"`
 }
 
 // HeapStats is the allocator's own account, from the server's /stats.
@@ -391,7 +424,7 @@ type Exit struct {
 // OOMKill is an OOM kill at a cgroup limit: which limit, and when in which phase.
 type OOMKill struct {
 	LimitBytes uint64        `json:"limit_bytes"`
-	Phase      string        `json:"phase"`
+	Phase      Phase         `json:"phase"`
 	IntoPhase  time.Duration `json:"into_phase_ns"`
 }
 
@@ -441,7 +474,7 @@ func (e *Exit) Clause() string {
 type Event struct {
 	T       time.Duration `json:"t_ns"`
 	Target  string        `json:"target,omitempty"`
-	Kind    string        `json:"kind"`
+	Kind    EventKind     `json:"kind"`
 	Message string        `json:"message"`
 }
 

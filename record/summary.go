@@ -58,7 +58,7 @@ type Summary struct {
 	// Threads is the most threads the target ran with under load, as measured.
 	Threads Figure `json:"threads"`
 	// PeakSource is where the peaks come from: the least exact source of any run.
-	PeakSource string `json:"peak_source,omitempty"`
+	PeakSource PeakSource `json:"peak_source,omitempty"`
 	// PeakUpperBound: a process tree's peak, the sum of its members' peaks.
 	PeakUpperBound bool `json:"peak_upper_bound,omitempty"`
 	// PeakResetRefused: the kernel refused to reset the high-water mark in some phase.
@@ -76,6 +76,12 @@ type Summary struct {
 	CgroupLimit uint64 `json:"cgroup_limit,omitempty"`
 	OOMKills    Figure `json:"oom_kills"`
 	OOM         string `json:"oom,omitempty"`
+	// Retention is the first cycled run's retention over its cycles (run --cycles,
+	// --soak); nil without cycles.
+	Retention *Retention `json:"retention,omitempty"`
+	// CgroupWorkingSetPeak is the most working set sampled in the target's cgroup, as the
+	// kubelet computes it (bytes; sampled: a lower bound).
+	CgroupWorkingSetPeak Figure `json:"cgroup_working_set_peak"`
 }
 
 // Figure is the summary's figure for a compared metric (an unknown Figure for others).
@@ -91,7 +97,7 @@ func Summarize(r *Record) []Summary {
 	out := make([]Summary, 0, len(r.Targets))
 	for _, t := range r.Targets {
 		s := Summary{Target: t.Name, Allocator: t.Allocator}
-		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99, cgPeak, kills, purged, live []float64
+		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99, cgPeak, kills, purged, live, wsPeak []float64
 		for _, run := range t.Runs {
 			if v, src, upper, ok := runPeak(run); ok {
 				peak = append(peak, v)
@@ -137,7 +143,13 @@ func Summarize(r *Record) []Summary {
 			if run.SourceError != "" {
 				s.SourceError = run.SourceError
 			}
+			if s.Retention == nil {
+				s.Retention = RetentionOf(run)
+			}
 			if c := run.Cgroup; c != nil {
+				if c.WorkingSetPeakBytes > 0 {
+					wsPeak = append(wsPeak, float64(c.WorkingSetPeakBytes))
+				}
 				cgPeak = append(cgPeak, float64(c.PeakBytes))
 				kills = append(kills, float64(c.Events.OOMKill))
 				s.CgroupLimit = c.LimitBytes
@@ -146,7 +158,7 @@ func Summarize(r *Record) []Summary {
 				s.OOM = run.Exit.OOM.String()
 			}
 		}
-		s.CgroupPeak, s.OOMKills = figure(cgPeak), figure(kills)
+		s.CgroupPeak, s.OOMKills, s.CgroupWorkingSetPeak = figure(cgPeak), figure(kills), figure(wsPeak)
 		s.RSSAfterPurge, s.LiveAfterPurge = figure(purged), figure(live)
 		s.PeakRSS, s.MeanRSSLoad, s.RSSAfterCooldown, s.PeakVSZ = figure(peak), figure(mean), figure(after), figure(vsz)
 		s.PeakRSSLoad, s.PeakRSSCooldown, s.Threads = figure(peakLoad), figure(peakCool), figure(threads)
@@ -177,7 +189,7 @@ func appendOf(dst *[]float64, m Metric, run TargetRun) {
 
 // runPeak is a run's whole peak: the largest of its phases' peaks, or, in a record made
 // before phases had peaks, the largest sample.
-func runPeak(run TargetRun) (v float64, source string, upperBound bool, ok bool) {
+func runPeak(run TargetRun) (v float64, source PeakSource, upperBound bool, ok bool) {
 	// The whole run's peak is the highest phase's: its source is the figure's.
 	for _, p := range run.Peaks {
 		if !ok || float64(p.Bytes) > v || (float64(p.Bytes) == v && lessExact(source, p.Source) == p.Source) {
@@ -197,8 +209,8 @@ func runPeak(run TargetRun) (v float64, source string, upperBound bool, ok bool)
 }
 
 // lessExact returns the less exact of two peak sources ("" is no source yet).
-func lessExact(a, b string) string {
-	rank := map[string]int{"": -1, PeakKernel: 0, PeakKernelSinceStart: 1, PeakSampled: 2}
+func lessExact(a, b PeakSource) PeakSource {
+	rank := map[PeakSource]int{"": -1, PeakKernel: 0, PeakKernelSinceStart: 1, PeakSampled: 2}
 	if _, known := rank[b]; !known {
 		b = PeakSampled
 	}

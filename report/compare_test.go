@@ -73,7 +73,7 @@ func sweepOf(peaks [2][]float64) *record.Record {
 	tg := record.Target{Name: "system"}
 	for step, ps := range peaks {
 		for _, mib := range ps {
-			tg.Runs = append(tg.Runs, record.TargetRun{Step: step, Peaks: map[string]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(mib * (1 << 20)), Source: record.PeakKernel}}})
+			tg.Runs = append(tg.Runs, record.TargetRun{Step: step, Peaks: map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(mib * (1 << 20)), Source: record.PeakKernel}}})
 		}
 	}
 	r.Targets = []record.Target{tg}

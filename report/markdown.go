@@ -294,6 +294,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	writeSettings(b, r)
 	writePurge(b, r, sums)
 	writeCgroups(b, r, sums)
+	writeRetention(b, sums)
 	writeFit(b, r)
 	b.WriteString("\n### Conclusion\n\n")
 	for _, line := range v.Conclusions(r, sums) {
@@ -336,7 +337,8 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := append(busyConclusion(r), pauseConclusion(r)...)
+	out := append(retentionConclusion(sums), busyConclusion(r)...)
+	out = append(out, pauseConclusion(r)...)
 	out = append(out, v.lines(r, sums)...)
 	out = append(out, limitConclusion(r, sums)...)
 	out = append(out, fitConclusion(r)...)

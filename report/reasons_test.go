@@ -33,7 +33,7 @@ func heldBack() *record.Record {
 			b := uint64(mib * l.ratio[k] * (1 << 20))
 			tg.Runs = append(tg.Runs, record.TargetRun{
 				Phases: record.Phases{LoadStart: time.Second, LoadEnd: 2 * time.Second, CooldownEnd: 3 * time.Second},
-				Peaks:  map[string]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
+				Peaks:  map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
 				Result: &record.LoadResult{Requests: 30000, ReqPerSec: 30e3, P99: time.Millisecond},
 			})
 		}
@@ -70,7 +70,7 @@ func TestCompareSaysWhyAnIntervalThatExcludesOneWasNotCalled(t *testing.T) {
 		for _, m := range mib {
 			tg.Runs = append(tg.Runs, record.TargetRun{
 				Phases: record.Phases{LoadStart: time.Second, LoadEnd: 2 * time.Second, CooldownEnd: 3 * time.Second},
-				Peaks:  map[string]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(m * (1 << 20)), Source: record.PeakKernel}},
+				Peaks:  map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(m * (1 << 20)), Source: record.PeakKernel}},
 			})
 		}
 		r.Targets = append(r.Targets, tg)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"time"
 
 	"github.com/allocscope/allocscope/record"
 	"gonum.org/v1/plot"
@@ -52,22 +53,32 @@ func shadeLoadPhases(p *plot.Plot, r *record.Record, top float64) (int, error) {
 			continue
 		}
 		ph := t.Runs[0].Phases
-		if ph.LoadStart == 0 || ph.LoadEnd == 0 {
-			continue
+		loads := [][2]time.Duration{{ph.LoadStart, ph.LoadEnd}}
+		// A cycled run's loads are shaded one by one, the idles between them left clear.
+		if cycles := t.Runs[0].Cycles; len(cycles) > 0 {
+			loads = loads[:0]
+			for _, c := range cycles {
+				loads = append(loads, [2]time.Duration{c.LoadStart, c.LoadEnd})
+			}
 		}
-		key := [2]int64{int64(ph.LoadStart / 1e8), int64(ph.LoadEnd / 1e8)}
-		if shaded[key] {
-			continue
+		for _, l := range loads {
+			if l[0] == 0 || l[1] == 0 {
+				continue
+			}
+			key := [2]int64{int64(l[0] / 1e8), int64(l[1] / 1e8)}
+			if shaded[key] {
+				continue
+			}
+			shaded[key] = true
+			x0, x1 := l[0].Seconds(), l[1].Seconds()
+			band, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: top}, {X: x0, Y: top}})
+			if err != nil {
+				return 0, err
+			}
+			band.Color = color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}
+			band.LineStyle.Width = 0
+			p.Add(band)
 		}
-		shaded[key] = true
-		x0, x1 := ph.LoadStart.Seconds(), ph.LoadEnd.Seconds()
-		band, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: top}, {X: x0, Y: top}})
-		if err != nil {
-			return 0, err
-		}
-		band.Color = color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}
-		band.LineStyle.Width = 0
-		p.Add(band)
 	}
 	return len(shaded), nil
 }

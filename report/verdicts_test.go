@@ -22,7 +22,7 @@ func fiveRuns(peaksA, peaksB, rpsA, rpsB []float64) *record.Record {
 			tg.Runs = append(tg.Runs, record.TargetRun{
 				Phases:  record.Phases{LoadStart: time.Second, LoadEnd: 2 * time.Second, CooldownEnd: 3 * time.Second},
 				Samples: []record.Sample{{T: 1500 * time.Millisecond, RSSBytes: b - 1<<20}},
-				Peaks:   map[string]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
+				Peaks:   map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
 				Result:  &record.LoadResult{Requests: 1000, ReqPerSec: lane.rps[k], P99: time.Millisecond},
 			})
 		}

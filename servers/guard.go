@@ -13,6 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// GuardCommand is the hidden subcommand of allocscope that runs RunGuard.
+const GuardCommand = "__guard"
+
 // RunGuard is the body of `allocscope __guard -- CMD...`: it runs CMD in its own process
 // group (the one Start created), tells Start the command's PID on fd 3, and when
 // allocscope dies (PR_SET_PDEATHSIG) or asks it to stop, takes the whole group down,

@@ -9,7 +9,10 @@ import (
 )
 
 func TestSpaceOutsideTheLoadSaysSoAndPausesNothing(t *testing.T) {
-	for _, c := range []struct{ phase, want string }{
+	for _, c := range []struct {
+		phase record.Phase
+		want  string
+	}{
 		{record.PhaseBaseline, "nothing to pause yet: the load has not started"},
 		{record.PhaseCooldown, "the load is over: nothing to pause or resume"},
 	} {

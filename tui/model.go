@@ -39,7 +39,7 @@ type Model struct {
 	once bool
 
 	rec    *record.Record
-	phase  string
+	phase  record.Phase
 	paused bool
 	runErr error
 	now    time.Time
@@ -141,14 +141,17 @@ type (
 	snapshotMsg struct {
 		gen    int
 		rec    *record.Record
-		phase  string
+		phase  record.Phase
 		paused bool
+		// t is when it was taken: the header's clock, which has no tick of its own.
+		t time.Time
 	}
 	doneMsg struct {
 		gen int
 		rec *record.Record
 		err error
 	}
+	// tickMsg sets the header's clock (the tests' fixed time); the view sends none itself.
 	tickMsg struct {
 		id int
 		t  time.Time
@@ -159,20 +162,12 @@ type (
 	}
 )
 
-// tickEvery drives the clock in the header; a tick with an old id is dropped, so
-// ticks never pile up.
-const tickEvery = time.Second
-
-func tick(id int) tea.Cmd {
-	return tea.Tick(tickEvery, func(t time.Time) tea.Msg { return tickMsg{id: id, t: t} })
-}
-
 // Init starts the first run (live) or does nothing (replay).
 func (m Model) Init() tea.Cmd {
 	if m.mode == modeReplay {
 		return nil
 	}
-	return tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
+	return startRun(m.start, m.gen)
 }
 
 func startRun(start StartFunc, gen int) tea.Cmd {
@@ -186,23 +181,20 @@ func startRun(start StartFunc, gen int) tea.Cmd {
 	}
 }
 
-// minRedraw coalesces the changes of one sampling second (a sample, a load second and a
-// heap reading arrive at different moments of it) into one frame: finer frames show
-// nothing new and cost CPU that the servers under measurement would otherwise have.
-const minRedraw = 900 * time.Millisecond
-
+// waitForChange waits for the run's next change: its heartbeat, once per sampling
+// interval, or a phase change or event. The view has no clock of its own: each wake-up
+// is CPU taken from the servers under measurement.
 func waitForChange(gen int, run Source) tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case <-run.Changed():
-			time.Sleep(minRedraw)
 		case <-run.Done():
 		}
 		select {
 		case <-run.Done():
 			return doneMsg{gen: gen, rec: run.Snapshot(), err: run.Err()}
 		default:
-			return snapshotMsg{gen: gen, rec: run.Snapshot(), phase: run.Phase(), paused: paused(run)}
+			return snapshotMsg{gen: gen, rec: run.Snapshot(), phase: run.Phase(), paused: paused(run), t: time.Now()}
 		}
 	}
 }
@@ -241,10 +233,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.now = msg.t
-		if m.mode == modeSummary {
-			return m, nil
-		}
-		return m, tick(m.tickID)
+		return m, nil
 	case startedMsg:
 		if msg.gen != m.gen {
 			// A run this view no longer follows must not go on unseen.
@@ -268,6 +257,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.setRecord(msg.rec)
 		m.phase, m.paused = msg.phase, msg.paused
+		if !msg.t.IsZero() {
+			m.now = msg.t
+		}
 		return m, waitForChange(m.gen, m.run)
 	case doneMsg:
 		if msg.gen != m.gen {
@@ -443,7 +435,7 @@ func (m Model) startAnother() (Model, tea.Cmd) {
 	m.tickID++
 	m.rec, m.status, m.mode = nil, "", modeLive
 	m.run, m.cancel = nil, nil
-	return m, tea.Batch(startRun(m.start, m.gen), tick(m.tickID))
+	return m, startRun(m.start, m.gen)
 }
 
 func (m Model) step() time.Duration {

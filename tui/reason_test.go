@@ -24,7 +24,7 @@ func TestSummarySaysWhyAnIntervalThatExcludesOneWasNotCalled(t *testing.T) {
 			tg.Runs = append(tg.Runs, record.TargetRun{
 				Phases:  record.Phases{LoadStart: time.Second, LoadEnd: 2 * time.Second, CooldownEnd: 3 * time.Second},
 				Samples: []record.Sample{{T: 1500 * time.Millisecond, RSSBytes: b}},
-				Peaks:   map[string]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
+				Peaks:   map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
 			})
 		}
 		rec.Targets = append(rec.Targets, tg)

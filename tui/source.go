@@ -13,7 +13,7 @@ import (
 type Source interface {
 	// Snapshot is a copy of the record now; the view may keep it.
 	Snapshot() *record.Record
-	Phase() string
+	Phase() record.Phase
 	// Changed receives when the record changed; Done is closed when it has ended.
 	Changed() <-chan struct{}
 	Done() <-chan struct{}

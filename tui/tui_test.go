@@ -51,7 +51,7 @@ func newFake(rec *record.Record) *fakeSession {
 	return &fakeSession{rec: rec, changed: make(chan struct{}, 1), done: make(chan struct{})}
 }
 func (f *fakeSession) Snapshot() *record.Record { return f.rec.Clone() }
-func (f *fakeSession) Phase() string            { return record.PhaseLoad }
+func (f *fakeSession) Phase() record.Phase      { return record.PhaseLoad }
 func (f *fakeSession) Pause()                   { f.paused = true }
 func (f *fakeSession) Resume()                  { f.paused = false }
 func (f *fakeSession) Paused() bool             { return f.paused }

@@ -59,7 +59,7 @@ var (
 	bold   = lipgloss.NewStyle().Bold(true)
 	faint  = lipgloss.NewStyle().Faint(true)
 	warn   = lipgloss.NewStyle().Foreground(termColor("#d62728")).Bold(true)
-	phaseC = map[string]lipgloss.Color{
+	phaseC = map[record.Phase]lipgloss.Color{
 		record.PhaseBaseline: "#7f7f7f", record.PhaseLoad: "#ff7f0e", record.PhaseCooldown: "#1f77b4", record.PhaseDone: "#2ca02c",
 	}
 )
@@ -172,7 +172,7 @@ func (m Model) progress() string {
 		if t := m.rec.Targets; len(t) > 0 && len(t[0].Runs) > 0 {
 			ph = t[0].Runs[0].Phases.PhaseAt(m.cursor)
 		}
-		return fmt.Sprintf("REPLAY %-8s %s t=%.1fs of %.1fs  (%s)", strings.ToUpper(ph), bar(frac, 20), m.cursor.Seconds(), total.Seconds(), m.rec.State) + m.busyNote()
+		return fmt.Sprintf("REPLAY %-8s %s t=%.1fs of %.1fs  (%s)", strings.ToUpper(string(ph)), bar(frac, 20), m.cursor.Seconds(), total.Seconds(), m.rec.State) + m.busyNote()
 	}
 	total := planned(m.rec.Plan, len(m.rec.Targets))
 	elapsed := time.Duration(0)
@@ -190,7 +190,7 @@ func (m Model) progress() string {
 		frac = min(float64(elapsed)/float64(total), 1)
 	}
 	left := max(total-elapsed, 0).Round(time.Second)
-	s := lipgloss.NewStyle().Foreground(phaseC[phase]).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(phase)))
+	s := lipgloss.NewStyle().Foreground(phaseC[phase]).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(string(phase))))
 	s += fmt.Sprintf(" %s %3.0f%%  %s left", bar(frac, 24), 100*frac, left)
 	if m.paused {
 		s += "  " + warn.Render("PAUSED (space resumes)")
@@ -444,6 +444,21 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 		{"After cool", func(i int, s record.Summary) string {
 			return report.Figure(s.RSSAfterCooldown, report.MiB) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
 		}},
+	}
+	if report.Cycled(sums) {
+		// A cycled run's lanes: how their RSS after idle grew, and how soon half of
+		// each load's memory came back (the verdicts are among the conclusions).
+		cols = append(cols, summaryColumn{"Growth", func(i int, s record.Summary) string {
+			if s.Retention == nil || !s.Retention.Growth.Known() {
+				return "n/a"
+			}
+			return s.Retention.Growth.String()
+		}}, summaryColumn{"Half back", func(i int, s record.Summary) string {
+			if s.Retention == nil {
+				return "n/a"
+			}
+			return report.TypicalRelease(s.Retention, report.ReleaseHalf).String()
+		}})
 	}
 	if record.AnyPurged(sums) {
 		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, report.MiB) }})

@@ -26,7 +26,7 @@ func twoLanes(system, jemalloc float64) *record.Record {
 			tg.Runs = append(tg.Runs, record.TargetRun{
 				Phases:  record.Phases{LoadStart: time.Second, LoadEnd: 2 * time.Second, CooldownEnd: 3 * time.Second},
 				Samples: []record.Sample{{T: 1500 * time.Millisecond, RSSBytes: b, VSZBytes: 4 * b}},
-				Peaks:   map[string]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
+				Peaks:   map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: b, Source: record.PeakKernel}},
 				Result:  &record.LoadResult{Requests: 30000, ReqPerSec: 30e3 + float64(k), P99: time.Millisecond},
 			})
 		}

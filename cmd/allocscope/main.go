@@ -12,6 +12,8 @@ import (
 
 	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/servers"
 	"github.com/spf13/cobra"
 )
 
@@ -81,11 +83,11 @@ func run(args []string) int {
 		err = cmdCompletion(rest)
 	case cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 		return completeMain(args)
-	case "__guard":
+	case servers.GuardCommand:
 		return guardMain(rest)
-	case "__cgexec":
+	case cgroup.ExecCommand:
 		return cgroup.RunExec(rest)
-	case "__loadworker":
+	case loadgen.WorkerCommand:
 		return loadWorkerMain(rest)
 	default:
 		fmt.Fprintf(os.Stderr, "allocscope: unknown command %q: run 'allocscope help' for the list\n", cmd)

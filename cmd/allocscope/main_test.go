@@ -562,7 +562,7 @@ func writeRuns(t *testing.T, name string, peaks, rps []float64) string {
 	tg := record.Target{Name: "system", Allocator: "system"}
 	for k := range peaks {
 		tg.Runs = append(tg.Runs, record.TargetRun{
-			Peaks:  map[string]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(peaks[k] * (1 << 20)), Source: record.PeakKernel}},
+			Peaks:  map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(peaks[k] * (1 << 20)), Source: record.PeakKernel}},
 			Result: &record.LoadResult{Requests: 1000, ReqPerSec: rps[k], P99: time.Millisecond},
 		})
 	}

@@ -502,7 +502,7 @@ func incomplete(rec *record.Record) error {
 }
 
 // progressLine is one stderr line per interval: phase, then each target's RSS and rate.
-func progressLine(r *record.Record, phase string) string {
+func progressLine(r *record.Record, phase record.Phase) string {
 	t := time.Since(r.Started).Seconds()
 	parts := []string{fmt.Sprintf("%5.1fs %-8s", t, phase)}
 	for _, tg := range r.Targets {
