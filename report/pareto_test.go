@@ -13,7 +13,7 @@ func lane(name string, mib, rps, p99ms []float64) record.Target {
 	t := record.Target{Name: name}
 	for k := range mib {
 		t.Runs = append(t.Runs, record.TargetRun{
-			Peaks:  map[string]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(mib[k] * (1 << 20)), Source: record.PeakKernel}},
+			Peaks:  map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(mib[k] * (1 << 20)), Source: record.PeakKernel}},
 			Result: &record.LoadResult{Requests: 1000, ReqPerSec: rps[k], P99: time.Duration(p99ms[k] * float64(time.Millisecond))},
 		})
 	}

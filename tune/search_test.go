@@ -60,7 +60,7 @@ func (f *fakeRunner) Run(_ context.Context, lanes []servers.Lane, runs int) (*re
 		for range runs {
 			n := func() float64 { return 1 + f.noise*(2*f.rng.Float64()-1) }
 			t.Runs = append(t.Runs, record.TargetRun{
-				Peaks:  map[string]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(mem * n() * (1 << 20)), Source: record.PeakKernel}},
+				Peaks:  map[record.Phase]record.PeakRSS{record.PhaseLoad: {Bytes: uint64(mem * n() * (1 << 20)), Source: record.PeakKernel}},
 				Result: &record.LoadResult{Requests: 1000, ReqPerSec: rps * n(), P99: time.Duration(5 * n() * float64(time.Millisecond))},
 			})
 		}
