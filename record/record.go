@@ -5,6 +5,8 @@ package record
 import (
 	"fmt"
 	"time"
+
+	"github.com/allocscope/allocscope/units"
 )
 
 // SchemaVersion is the version of the JSON this package writes. Readers refuse newer ones.
@@ -434,10 +436,7 @@ func (o *OOMKill) String() string {
 
 // MiBString writes a size in MiB, whole where it is.
 func MiBString(b uint64) string {
-	if b%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", b>>20)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	return units.WholeMiBs(b)
 }
 
 // Crashed is true when the process ended without allocscope asking.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 )
 
 // Markdown writes the seed benchmark's report: System, Load test, a `| # | RSS | VSZ |`
@@ -233,7 +234,7 @@ func writeTarget(b *strings.Builder, t record.Target, sw *record.Sweep) {
 func writeSamples(b *strings.Builder, t record.Target, run record.TargetRun) {
 	b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
 	for i, s := range run.Samples {
-		fmt.Fprintf(b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
+		fmt.Fprintf(b, "| %d | %s | %s |\n", i+1, units.WholeKiBs(s.RSSBytes), units.WholeKiBs(s.VSZBytes))
 	}
 	if run.Exit.Crashed() {
 		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit.Clause(), run.Exit.T.Seconds())

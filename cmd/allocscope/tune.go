@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/servers"
 	"github.com/allocscope/allocscope/tune"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // DefaultTuneBudget is how long a tune search may take when --budget is not given.
@@ -29,8 +30,8 @@ type tuneArgs struct {
 }
 
 // tuneFlags defines tune's flags; they are all here, for the port to another flag package.
-func tuneFlags() (*flag.FlagSet, *tuneArgs) {
-	fs := newFlags("tune", "tune --allocators ALLOCATOR[,…] [--minimize peak_rss] [--keep 'rps>=-5%,p99<=+10%'] [--budget 15m] [run flags]")
+func tuneFlags() (*pflag.FlagSet, *tuneArgs) {
+	fs := newFlags("tune")
 	a := &tuneArgs{}
 	o := &a.o
 	fs.StringVar(&a.allocs, "allocators", "", "the allocators whose settings to search, one search each (e.g. jemalloc or system,jemalloc); glibc is system")
@@ -44,9 +45,9 @@ func tuneFlags() (*flag.FlagSet, *tuneArgs) {
 	fs.Var(targetsValue{&o.Targets}, "target", "tune a command instead of the built-in server: NAME=COMMAND with {port}, the allocator preloaded")
 	fs.StringVar(&a.scenario, "scenario", "hello", "workload: "+strings.Join(experiment.ScenarioNames(), ", "))
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario")
-	fs.IntVar(&o.Connections, "c", 100, "connections per lane")
+	fs.IntVarP(&o.Connections, "c", "c", 100, "connections per lane")
 	o.Duration, o.Interval, o.Baseline, o.Cooldown = experiment.DefaultDuration, experiment.DefaultInterval, experiment.DefaultBaseline, experiment.DefaultCooldown
-	fs.Var(durationFlag{&o.Duration}, "d", "load duration of each trial")
+	fs.VarP(durationFlag{&o.Duration}, "d", "d", "load duration of each trial")
 	fs.Var(durationFlag{&o.Interval}, "interval", "sampling interval")
 	fs.Var(durationFlag{&o.Baseline}, "baseline", "idle time before the load")
 	fs.Var(durationFlag{&o.Cooldown}, "cooldown", "idle time after the load (what rss_after_idle reads)")
@@ -57,13 +58,19 @@ func tuneFlags() (*flag.FlagSet, *tuneArgs) {
 	return fs, a
 }
 
-func cmdTune(args []string) error {
+func newTuneCmd() *cobra.Command {
 	fs, a := tuneFlags()
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("tune takes no arguments, got %q: flags start with -", fs.Arg(0))
+	c := command("tune --allocators ALLOCATOR[,…] [--minimize peak_rss] [--keep 'rps>=-5%,p99<=+10%'] [--budget 15m] [run flags]",
+		"search an allocator's settings for the least memory within bounds", fs, noArgs, func(args []string) error { return cmdTune(a, args) })
+	c.RegisterFlagCompletionFunc("allocators", listValue(servers.Names()))
+	c.RegisterFlagCompletionFunc("minimize", words(tune.ObjectiveNames()...))
+	c.RegisterFlagCompletionFunc("scenario", words(experiment.ScenarioNames()...))
+	return c
+}
+
+func cmdTune(a *tuneArgs, args []string) error {
+	if len(args) > 0 {
+		return usagef("tune takes no arguments, got %q: flags start with -", args[0])
 	}
 	if strings.TrimSpace(a.allocs) == "" {
 		return usagef("--allocators is missing: name the allocator(s) whose settings to search, e.g. --allocators jemalloc")
