@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/tune"
 	"github.com/allocscope/allocscope/verdict"
 )
@@ -71,5 +72,29 @@ func TestTuneBadInputIsOneLineAndExitCode2(t *testing.T) {
 		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want one line and exit 2", args, code, stderr)
 		}
+	}
+}
+
+func TestASweepOfArenasPutsOneArenaOnTheMemorySideOfTheFront(t *testing.T) {
+	save := filepath.Join(t.TempDir(), "run.json")
+	_, stderr, code := allocscope(t, "run", "--headless", "--allocators", "system+MALLOC_ARENA_MAX={1,4}", "--threads", "16", "--scenario", "churn",
+		"-c", "50", "-d", "2", "--baseline", "0.5", "--cooldown", "0.5", "--save", save)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "2 lanes, about") {
+		t.Errorf("the plan's size is not printed up front: %s", stderr)
+	}
+	rec, err := loadRecord(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := report.ParetoFront(rec)
+	if !ok || len(f.Points) != 2 {
+		t.Fatalf("no front of two lanes: %+v", f)
+	}
+	one := f.Points[0]
+	if one.Name != "system+MALLOC_ARENA_MAX=1" || !one.OnFront || one.Memory.Median >= f.Points[1].Memory.Median {
+		t.Errorf("want the one-arena lane first on the front with the least memory, got %+v", f.Points)
 	}
 }
