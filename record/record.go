@@ -174,6 +174,10 @@ type Target struct {
 	// CPUs is the number of CPUs the target was confined to (--cpus, +cpus=N), 0 for
 	// the whole machine's.
 	CPUs int `json:"cpus,omitempty"`
+	// Proof is what /proc showed of a preloaded or --target lane's processes: the library
+	// mapped in each (/proc/PID/maps), each setting in their environment
+	// (/proc/PID/environ), glibc's arena count. A failed check is a SettingIssue.
+	Proof []string `json:"proof,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).

@@ -466,7 +466,7 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 	}
 	return append(cols, []summaryColumn{
 		{"Errors", func(i int, s record.Summary) string { return report.Figure(s.Errors, report.Count) }},
-		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[0].PeakRSS) }},
+		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[v.BaseOf(i)].PeakRSS) }},
 		{"Threads", func(i int, s record.Summary) string { return report.Figure(s.Threads, report.Count) }},
 		{"Heap", func(i int, s record.Summary) string { return report.Figure(s.HeapInUse, units.MiBs) }},
 		{"Peak VSZ", func(i int, s record.Summary) string {
