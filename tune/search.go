@@ -348,6 +348,14 @@ func (p Plan) evaluate(rec *record.Record, cands []Candidate) []Result {
 		t := rec.Targets[i+1]
 		r := Result{Candidate: c.String(), cand: c, Issues: t.SettingIssues,
 			Objective: ratio(rec, p.Minimize, i+1), RPS: ratio(rec, record.MetricReqPerSec, i+1), P99: ratio(rec, record.MetricP99, i+1)}
+		// A lane that crashed or was OOM-killed under --memory-limit measured less than
+		// the load: its low memory is no gain.
+		for _, run := range t.Runs {
+			if run.Exit.Crashed() || run.LoadError != "" {
+				r.Issues = append(r.Issues, "the lane did not finish its run (crashed, or OOM-killed under the limit)")
+				break
+			}
+		}
 		for k := range cs {
 			if cs[k].Other == i+1 && cs[k].Metric.Key == p.Minimize.Key {
 				r.comparison = &cs[k]

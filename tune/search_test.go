@@ -207,3 +207,29 @@ func TestCandidatesWriteMallocConfAsOneVariable(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestALaneThatCrashedIsNeverRecommended(t *testing.T) {
+	r := &crashingRunner{fakeRunner{memory: map[string]float64{"MALLOC_CONF=narenas:1": 0.5}, rng: rand.New(rand.NewPCG(9, 10))}}
+	out, err := Search(context.Background(), r, plan(narenas), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Recommended != "" {
+		t.Errorf("recommended %q, a lane OOM-killed in its run", out.Recommended)
+	}
+}
+
+// crashingRunner kills every lane with narenas:1 in its runs, as an OOM kill would.
+type crashingRunner struct{ fakeRunner }
+
+func (c *crashingRunner) Run(ctx context.Context, lanes []servers.Lane, runs int) (*record.Record, error) {
+	rec, err := c.fakeRunner.Run(ctx, lanes, runs)
+	for i, l := range lanes {
+		if strings.Contains(strings.Join(l.Settings, " "), "narenas:1") {
+			for k := range rec.Targets[i].Runs {
+				rec.Targets[i].Runs[k].Exit = &record.Exit{Signal: "SIGKILL"}
+			}
+		}
+	}
+	return rec, err
+}

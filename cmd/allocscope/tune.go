@@ -211,11 +211,9 @@ func (r *experimentRunner) Run(ctx context.Context, lanes []servers.Lane, runs i
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "allocscope tune: trial %d: %d lanes × %d run(s), about %s\n", r.n, len(lanes), runs, o.WithDefaults().Estimate().Round(time.Second))
-	rec, err := e.Run(ctx)
-	if err == nil {
-		err = incomplete(rec)
-	}
-	return rec, err
+	// A lane that crashed (an OOM kill under --memory-limit) is a finding the search
+	// reads from the record, not the end of the search.
+	return e.Run(ctx)
 }
 
 // printOutcome is the answer: one line to paste, or keep the defaults; then what backs it.
