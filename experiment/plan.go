@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,6 +103,10 @@ type Options struct {
 	Sweep *record.Sweep
 	// MemoryFrom maps a remote target's name to its Prometheus memory source.
 	MemoryFrom map[string]string
+	// SameServer lists groups of --target names that run one server (the user's own
+	// builds, one service on several hosts): each group's lanes are compared with each
+	// other, as the built-in server's are.
+	SameServer [][]string
 	// Cgroup runs each lane in a memory cgroup of its own, for the accounting.
 	Cgroup bool
 	// MemoryLimit is each lane's cgroup memory limit in bytes, 0 for none.
@@ -261,6 +266,9 @@ func (o Options) Size() string {
 // Validate checks the plan before anything starts, every step of a sweep; each error is
 // one line saying what to change.
 func (o Options) Validate() error {
+	if err := o.validateSameServer(); err != nil {
+		return err
+	}
 	if err := o.validateCgroups(); err != nil {
 		return err
 	}
@@ -481,6 +489,7 @@ type lane struct {
 	env       []string // the lane's allocator settings, VAR=VALUE
 	library   string   // a shared library preloaded as the allocator (a path)
 	arena     bool     // the built-in server's per-request bump arena mode
+	group     string   // the --same-server group the lane's target is in
 	cpus      int      // CPUs the server is confined to, 0 for all
 }
 
@@ -520,11 +529,11 @@ func (o Options) lanes() []lane {
 	out := o.allocatorLanes()
 	for _, t := range o.Targets {
 		if t.Remote() {
-			out = append(out, lane{name: t.Name, kind: record.KindRemote, url: t.Command, memory: o.MemoryFrom[t.Name]})
+			out = append(out, lane{name: t.Name, kind: record.KindRemote, url: t.Command, memory: o.MemoryFrom[t.Name], group: o.sameServerGroup(t.Name)})
 			continue
 		}
 		if len(o.TargetAllocators) == 0 {
-			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command, cpus: o.CPUs})
+			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command, group: o.sameServerGroup(t.Name), cpus: o.CPUs})
 			continue
 		}
 		for i, a := range o.TargetAllocators {
@@ -533,7 +542,7 @@ func (o Options) lanes() []lane {
 			if i < len(o.TargetLanes) {
 				name, env, lib = o.TargetLanes[i].Name, o.TargetLanes[i].Settings, o.TargetLanes[i].Library
 			}
-			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib, cpus: o.CPUs}
+			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib, group: o.sameServerGroup(t.Name), cpus: o.CPUs}
 			if i < len(o.TargetLanes) && o.TargetLanes[i].CPUs > 0 {
 				l.cpus = o.TargetLanes[i].CPUs
 			}
@@ -611,4 +620,39 @@ func trimDuration(d time.Duration) string {
 		return fmt.Sprint(int(d / time.Second))
 	}
 	return d.String()
+}
+
+// sameServerGroup names the --same-server group target is in, or "".
+func (o Options) sameServerGroup(target string) string {
+	for _, g := range o.SameServer {
+		if slices.Contains(g, target) {
+			return strings.Join(g, ",")
+		}
+	}
+	return ""
+}
+
+// validateSameServer checks that each --same-server group names two or more --target
+// lanes, each in one group only.
+func (o Options) validateSameServer() error {
+	targets := map[string]bool{}
+	for _, t := range o.Targets {
+		targets[t.Name] = true
+	}
+	in := map[string]bool{}
+	for _, g := range o.SameServer {
+		if len(g) < 2 {
+			return fmt.Errorf("--same-server %s: name two or more --target lanes that run one server, e.g. --same-server a,b", strings.Join(g, ","))
+		}
+		for _, name := range g {
+			switch {
+			case !targets[name]:
+				return fmt.Errorf("--same-server %s: %q is not a --target (the built-in server's lanes are compared with each other already)", strings.Join(g, ","), name)
+			case in[name]:
+				return fmt.Errorf("--same-server: %s is in two groups: give each target once", name)
+			}
+			in[name] = true
+		}
+	}
+	return nil
 }

@@ -161,6 +161,9 @@ type Target struct {
 	// is read (prom+http://… or promql+http://…).
 	URL        string `json:"url,omitempty"`
 	MemoryFrom string `json:"memory_from,omitempty"`
+	// Group names the lanes the user said run one server (--same-server): they are
+	// compared with each other although their commands or hosts differ.
+	Group string `json:"group,omitempty"`
 	// Env holds the allocator settings the target ran with (MALLOC_*, MALLOC_CONF, …).
 	Env map[string]string `json:"env"`
 	// Settings are what the allocator reports running with (the built-in server's

@@ -146,6 +146,7 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port), or NAME=http://HOST:PORT/PATH for a service on another host (with --memory-from)")
 	o.MemoryFrom = map[string]string{}
 	fs.Var(memoryFromFlag(o.MemoryFrom), "memory-from", "NAME=prom+http://HOST:PORT/metrics?LABEL=VALUE or NAME=promql+http://HOST:PORT/?query=EXPR: where a remote target's memory is read (repeatable)")
+	fs.Var(sameServerFlag{&o.SameServer}, "same-server", "NAME,NAME…: these --target lanes run one server (your own builds, one service on several hosts), so compare them with each other (repeatable; otherwise each --target is a server of its own)")
 	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded, in --allocators' syntax (e.g. system,jemalloc+MALLOC_CONF=narenas:2)")
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
@@ -660,4 +661,20 @@ func measuredAnything(r *record.Record) bool {
 // sayMetrics names where --metrics-addr serves, once: with port 0 the kernel picked it.
 func sayMetrics(bound net.Addr) {
 	fmt.Fprintf(os.Stderr, "allocscope: metrics at http://%s/metrics\n", bound)
+}
+
+// sameServerFlag collects --same-server NAME,NAME… groups.
+type sameServerFlag struct{ groups *[][]string }
+
+func (f sameServerFlag) String() string { return "" }
+func (f sameServerFlag) Type() string   { return "value" }
+func (f sameServerFlag) Set(s string) error {
+	var names []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	*f.groups = append(*f.groups, names)
+	return nil
 }
