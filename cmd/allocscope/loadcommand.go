@@ -1,26 +1,26 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/allocscope/allocscope/experiment"
 	"github.com/allocscope/allocscope/loadgen/external"
+	"github.com/spf13/pflag"
 )
 
 // loadCommandFlag defines run's --load-command: the user's own load tool per lane.
-func loadCommandFlag(fs *flag.FlagSet, o *experiment.Options) {
+func loadCommandFlag(fs *pflag.FlagSet, o *experiment.Options) {
 	fs.StringVar(&o.ExternalLoad, "load-command", "", "load each target with your own tool instead of the built-in generator, e.g. 'wrk -t2 -c{connections} -d{duration} --latency {url}' (placeholders: {"+strings.Join(external.Placeholders, "}, {")+"}; run by sh -c, each value one shell word)")
 }
 
 // builtinLoadFlags are the flags of the built-in generator, which a load command replaces.
-var builtinLoadFlags = []string{"targets", "m", "H", "b", "p", "R", "engine"}
+var builtinLoadFlags = []string{"targets", "method", "headers", "body", "p", "R", "engine"}
 
 // checkLoadCommand refuses --load-command beside the built-in generator's flags, and says
 // when every lane runs the same command.
-func checkLoadCommand(fs *flag.FlagSet, o experiment.Options) error {
+func checkLoadCommand(fs *pflag.FlagSet, o experiment.Options) error {
 	if !flagSet(fs, "load-command") {
 		return nil
 	}
@@ -28,10 +28,15 @@ func checkLoadCommand(fs *flag.FlagSet, o experiment.Options) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	for _, f := range builtinLoadFlags {
-		if flagSet(fs, f) {
-			dash := map[bool]string{true: "-", false: "--"}[len(f) == 1]
-			return usagef("--load-command and %s%s both set: %s%s is the built-in generator's; give it to your load tool in its own syntax", dash, f, dash, f)
+	for _, name := range builtinLoadFlags {
+		if flagSet(fs, name) {
+			f := "--" + name
+			if len(name) == 1 {
+				f = "-" + name
+			} else if sh := fs.Lookup(name).Shorthand; sh != "" {
+				f = "-" + sh
+			}
+			return usagef("--load-command and %s both set: %s is the built-in generator's; give it to your load tool in its own syntax", f, f)
 		}
 	}
 	if !tmpl.PerLane() {
