@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func newCommandLoads(opts Options) (commandLoads, error) {
 	if err != nil {
 		return commandLoads{}, err
 	}
-	c := commandLoads{tmpl: tmpl, lanes: map[string]int{}, grace: external.DefaultGrace,
+	c := commandLoads{tmpl: tmpl, lanes: map[string]int{}, grace: cmp.Or(opts.ExternalGrace, external.DefaultGrace),
 		guard: append(append([]string(nil), opts.Self...), servers.GuardCommand, "--")}
 	for i, l := range opts.lanes() {
 		c.lanes[l.name] = i

@@ -138,6 +138,9 @@ type Options struct {
 	// once per lane instead of the built-in generator, its placeholders filled per lane
 	// (external.Placeholders).
 	ExternalLoad string
+	// ExternalGrace is how long the load command may run past its load phase before it
+	// is stopped (default external.DefaultGrace).
+	ExternalGrace time.Duration
 	// CPUs confines every lane's server to that many CPUs (a lane's +cpus=N wins), 0
 	// for all of the machine's.
 	CPUs int

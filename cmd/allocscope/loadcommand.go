@@ -22,6 +22,9 @@ var builtinLoadFlags = []string{"targets", "method", "headers", "body", "p", "R"
 // when every lane runs the same command.
 func checkLoadCommand(fs *pflag.FlagSet, o experiment.Options) error {
 	if !flagSet(fs, "load-command") {
+		if flagSet(fs, "load-command-grace") {
+			return usagef("--load-command-grace without --load-command: it bounds your own load command")
+		}
 		return nil
 	}
 	tmpl, err := external.ParseTemplate(o.ExternalLoad)
