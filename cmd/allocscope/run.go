@@ -274,7 +274,7 @@ func cmdRun(args []string) error {
 		if !flagSet(fs, "save") {
 			os.Remove(o.SavePath)
 		}
-		return usageError{err.Error()}
+		return usageError{planMessage(err)}
 	}
 	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit {
 		what := fmt.Sprintf("%d runs", plan.Runs)
