@@ -70,7 +70,7 @@ func realParts(opts Options, procRoot string) (parts, error) {
 	}
 	return parts{
 		starter: realStarter{}, builder: servers.NewBuilder(), loads: workerLoads{self: opts.Self},
-		heap: httpHeap{client: &http.Client{}}, proc: procFS{fs: fs, interval: opts.Interval},
+		heap: &httpHeap{client: &http.Client{}, conns: map[string]*servers.StatsConn{}}, proc: procFS{fs: fs, interval: opts.Interval},
 	}, nil
 }
 
