@@ -3,10 +3,12 @@ package experiment
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
@@ -22,12 +24,21 @@ type fakeParts struct {
 	loads   []*fakeLoad
 	// onLoad, when set, runs as each load starts.
 	onLoad func(f *fakeParts)
+	// cgroups, when set, makes the lanes' cgroups (fakeCgroups).
+	cgroups *fakeCgroups
 }
 
 func newFakeParts() *fakeParts { return &fakeParts{nextPID: 1000, procs: map[int]*fakeProc{}} }
 
 func (f *fakeParts) parts() parts {
-	return parts{starter: f, builder: fakeBuilder{}, loads: f, heap: fakeHeap{}, proc: f}
+	p := parts{starter: f, builder: fakeBuilder{}, loads: f, heap: fakeHeap{}, proc: f}
+	p.cgroups = func() (cgroupMaker, error) {
+		if f.cgroups == nil {
+			return nil, errors.New("no fake cgroups")
+		}
+		return f.cgroups, nil
+	}
+	return p
 }
 
 type fakeProc struct {
@@ -35,6 +46,8 @@ type fakeProc struct {
 	done chan struct{}
 	once sync.Once
 	exit servers.ExitStatus
+	// cgroup is the directory of the cgroup it started in, if any.
+	cgroup string
 }
 
 func (p *fakeProc) PID() int                 { return p.pid }
@@ -55,6 +68,9 @@ func (f *fakeParts) Start(ctx context.Context, spec servers.Spec) (process, erro
 	defer f.mu.Unlock()
 	f.nextPID++
 	p := &fakeProc{pid: f.nextPID, done: make(chan struct{})}
+	if k := slices.Index(spec.Enter, cgroup.ExecCommand); k >= 0 && k+1 < len(spec.Enter) {
+		p.cgroup = spec.Enter[k+1]
+	}
 	f.procs[p.pid] = p
 	return p, nil
 }
@@ -90,7 +106,10 @@ func (l *fakeLoad) Poll() []loadgen.Snapshot {
 	return out
 }
 func (l *fakeLoad) Done() <-chan struct{} { return l.done }
-func (l *fakeLoad) Wait() loadgen.Result  { <-l.done; return loadgen.Result{Requests: 300} }
+func (l *fakeLoad) Wait() loadgen.Result {
+	<-l.done
+	return loadgen.Result{Requests: 300, Duration: time.Second}
+}
 func (l *fakeLoad) Err() error            { return nil }
 func (l *fakeLoad) Pause()                {}
 func (l *fakeLoad) Resume()               {}

@@ -2,11 +2,13 @@ package experiment
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/servers"
@@ -191,3 +193,42 @@ func (p procFS) TreePeakRSS(pid int, tree bool) (probe.TreePeak, error) {
 }
 func (p procFS) ReadProcess(pid int) (probe.Process, error) { return p.fs.ReadProcess(pid, 0) }
 func (p procFS) CPUMeter(root int) cpuMeter                 { return &probe.CPUMeter{FS: p.fs, Root: root} }
+
+// cgroupMaker makes the lanes' memory cgroups: a parent per run, after removing what
+// killed runs left behind. A lane's cgroup.Group is read from its directory, which a
+// fake makes anywhere.
+type cgroupMaker interface {
+	RemoveLeftovers() ([]string, error)
+	Begin() (cgroupParent, error)
+	// Version is the hierarchy's cgroup version, as the record says it ("v2").
+	Version() cgroup.Version
+}
+
+// cgroupParent is a run's parent cgroup (cgroup.Parent).
+type cgroupParent interface {
+	NewGroup(name string, limit uint64) (*cgroup.Group, error)
+	Close() error
+}
+
+// hierarchy is the machine's memory cgroup hierarchy as a cgroupMaker.
+type hierarchy struct{ h *cgroup.Hierarchy }
+
+func (h hierarchy) RemoveLeftovers() ([]string, error) { return h.h.RemoveLeftovers() }
+func (h hierarchy) Version() cgroup.Version             { return h.h.Version }
+func (h hierarchy) Begin() (cgroupParent, error) {
+	p, err := h.h.Begin()
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// machineCgroups refuses a plan that needs cgroups where allocscope cannot make them,
+// before anything starts: it makes its parent cgroup and removes it again.
+func machineCgroups() (cgroupMaker, error) {
+	h, err := cgroup.Writable("/")
+	if err != nil {
+		return nil, fmt.Errorf("--cgroup, --memory-limit and --fit need a memory cgroup: %w", err)
+	}
+	return hierarchy{h}, nil
+}
