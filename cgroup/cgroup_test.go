@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(len(held) & 0)
 	}
+	if len(os.Args) > 3 && os.Args[1] == "__cache" {
+		cacheAndHold(os.Args[2], os.Args[3])
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -63,7 +67,7 @@ func TestOpenFindsTheMemoryControllerAndOwnCgroup(t *testing.T) {
 
 func TestReadDirOnBothVersions(t *testing.T) {
 	want := Stats{UsageBytes: 128 << 20, PeakBytes: 144 << 20, PeakKnown: true, AnonBytes: 120 << 20, FileBytes: 1 << 20,
-		KernelBytes: 2 << 20, SockBytes: 64 << 10, LimitBytes: 256 << 20}
+		KernelBytes: 2 << 20, SockBytes: 64 << 10, LimitBytes: 256 << 20, WorkingSetBytes: 128<<20 - 512<<10}
 	for _, c := range []struct {
 		version Version
 		dir     string

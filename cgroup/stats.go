@@ -23,6 +23,11 @@ type Stats struct {
 	FileBytes   uint64
 	KernelBytes uint64
 	SockBytes   uint64
+	// WorkingSetBytes is the working set as the kubelet computes it, the figure a
+	// Kubernetes memory limit and eviction are held against: usage less the page cache on
+	// the inactive LRU (memory.stat's inactive_file in v2, total_inactive_file in v1),
+	// floored at 0. See workingSet.
+	WorkingSetBytes uint64
 	// LimitBytes is the memory limit in force, 0 for none.
 	LimitBytes uint64
 	Events     Events
@@ -59,6 +64,7 @@ func readV1(dir string) (Stats, error) {
 	}
 	stat := readKeyed(filepath.Join(dir, "memory.stat"))
 	s.AnonBytes, s.FileBytes = stat["total_rss"], stat["total_cache"]
+	s.WorkingSetBytes = workingSet(s.UsageBytes, stat["total_inactive_file"])
 	s.KernelBytes, _ = readUint(filepath.Join(dir, "memory.kmem.usage_in_bytes"))
 	s.SockBytes, _ = readUint(filepath.Join(dir, "memory.kmem.tcp.usage_in_bytes"))
 	if limit, err := readUint(filepath.Join(dir, "memory.limit_in_bytes")); err == nil && limit < 1<<62 {
@@ -83,6 +89,7 @@ func readV2(dir string) (Stats, error) {
 	}
 	stat := readKeyed(filepath.Join(dir, "memory.stat"))
 	s.AnonBytes, s.FileBytes, s.SockBytes = stat["anon"], stat["file"], stat["sock"]
+	s.WorkingSetBytes = workingSet(s.UsageBytes, stat["inactive_file"])
 	s.KernelBytes = stat["kernel"]
 	if _, ok := stat["kernel"]; !ok {
 		// Before 5.18 memory.stat had no total of kernel memory.
@@ -94,6 +101,18 @@ func readV2(dir string) (Stats, error) {
 	ev := readKeyed(filepath.Join(dir, "memory.events"))
 	s.Events = Events{High: ev["high"], Max: ev["max"], OOM: ev["oom"], OOMKill: ev["oom_kill"]}
 	return s, nil
+}
+
+// workingSet is cAdvisor's, which the kubelet's summary API and `kubectl top` report:
+// google/cadvisor container/libcontainer/handler.go, setMemoryStats, takes
+// Memory.Usage (runc reads memory.usage_in_bytes in v1, memory.current in v2) and
+// subtracts memory.stat's "total_inactive_file" ("inactive_file" under cgroup v2),
+// giving 0 where the subtraction would go below it.
+func workingSet(usage, inactiveFile uint64) uint64 {
+	if usage < inactiveFile {
+		return 0
+	}
+	return usage - inactiveFile
 }
 
 func readUint(path string) (uint64, error) {

@@ -125,9 +125,9 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version())
 	}
 	for _, l := range e.lanes {
-		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory}
+		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory, Group: l.group, CPUs: l.cpus}
 		if l.command != "" {
-			t.Command = []string{"sh", "-c", l.command}
+			t.Command = servers.CommandArgv(l.command)
 		}
 		rec.Targets = append(rec.Targets, t)
 	}

@@ -54,6 +54,9 @@ type Process struct {
 	// From /proc/PID/smaps_rollup, read on a slower cadence: the last reading, 0 before the first.
 	PSSBytes uint64 `json:"pss_bytes,omitempty"`
 	USSBytes uint64 `json:"uss_bytes,omitempty"`
+	// LazyFreeBytes is the part of RSS given back with MADV_FREE and not yet reclaimed: the
+	// kernel takes it at the first memory pressure, so RSS − LazyFree is what the process holds.
+	LazyFreeBytes uint64 `json:"lazy_free_bytes,omitempty"`
 	// From /proc/PID/stat.
 	Threads     int           `json:"threads"`
 	CPUTime     time.Duration `json:"cpu_time_ns"`
@@ -76,6 +79,7 @@ func (p *Process) Add(o Process) {
 	p.ShmemBytes += o.ShmemBytes
 	p.PSSBytes += o.PSSBytes
 	p.USSBytes += o.USSBytes
+	p.LazyFreeBytes += o.LazyFreeBytes
 	p.Threads += o.Threads
 	p.CPUTime += o.CPUTime
 	p.CPUPercent += o.CPUPercent

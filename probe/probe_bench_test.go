@@ -83,8 +83,9 @@ func BenchmarkSmapsRollup(b *testing.B) {
 	}
 	fs := realFS(b)
 	b.ReportAllocs()
+	var r reader
 	for b.Loop() {
-		if _, _, err := fs.smapsRollup(os.Getpid()); err != nil {
+		if _, err := fs.smapsRollup(&r, os.Getpid()); err != nil {
 			b.Fatal(err)
 		}
 	}

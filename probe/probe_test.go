@@ -15,6 +15,10 @@ import (
 
 // The test binary doubles as a child that holds a known amount of touched memory.
 func TestMain(m *testing.M) {
+	if mib, err := strconv.Atoi(os.Getenv(lazyFreeEnv)); err == nil {
+		lazyFree(mib)
+		return
+	}
 	if mib := os.Getenv("PROBE_TEST_HOLD_MIB"); mib != "" {
 		hold(mib)
 		return
@@ -109,9 +113,11 @@ func TestFixtureFieldsAndUnits(t *testing.T) {
 	if p.Comm != "my (odd) name" {
 		t.Errorf("Comm = %q: the name ends at the last ')'", p.Comm)
 	}
-	pss, uss, err := fs.smapsRollup(42)
-	if err != nil || pss != 175000<<10 || uss != (5000+170908)<<10 {
-		t.Errorf("smaps_rollup = pss %d uss %d (%v)", pss, uss, err)
+	var r reader
+	sr, err := fs.smapsRollup(&r, 42)
+	if err != nil || sr.pssBytes != 175000<<10 || sr.ussBytes != (5000+170908)<<10 || sr.rssBytes != 178908<<10 ||
+		sr.anonBytes != 170000<<10 || sr.lazyFreeBytes != 2048<<10 {
+		t.Errorf("smaps_rollup = %+v (%v)", sr, err)
 	}
 }
 

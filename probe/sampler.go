@@ -52,7 +52,7 @@ type tracked struct {
 	Target
 	startTicks map[int]uint64
 	cpu        map[int]time.Duration
-	pss, uss   map[int]uint64
+	smaps      map[int]smapsRollup
 	exited     bool
 }
 
@@ -76,7 +76,7 @@ func (s *Sampler) Open(targets []Target) (*Sampling, error) {
 		if err := s.FS.Check(t.PID); err != nil {
 			return nil, err
 		}
-		ts[i] = &tracked{Target: t, startTicks: map[int]uint64{}, cpu: map[int]time.Duration{}, pss: map[int]uint64{}, uss: map[int]uint64{}}
+		ts[i] = &tracked{Target: t, startTicks: map[int]uint64{}, cpu: map[int]time.Duration{}, smaps: map[int]smapsRollup{}}
 	}
 	return &Sampling{s: s, ts: ts}, nil
 }
@@ -181,6 +181,7 @@ func (s *Sampler) readTracked(r *reader, t *tracked, pid int, elapsed time.Durat
 		if errors.Is(err, ErrExited) {
 			delete(t.startTicks, pid)
 			delete(t.cpu, pid)
+			delete(t.smaps, pid)
 		}
 		return Process{}, err
 	}
@@ -190,10 +191,11 @@ func (s *Sampler) readTracked(r *reader, t *tracked, pid int, elapsed time.Durat
 	}
 	t.cpu[pid] = p.CPUTime
 	if smaps {
-		if pss, uss, err := s.FS.smapsRollup(pid); err == nil {
-			t.pss[pid], t.uss[pid] = pss, uss
+		if sr, err := s.FS.smapsRollup(r, pid); err == nil {
+			t.smaps[pid] = sr
 		}
 	}
-	p.PSSBytes, p.USSBytes = t.pss[pid], t.uss[pid]
+	sr := t.smaps[pid]
+	p.PSSBytes, p.USSBytes, p.LazyFreeBytes = sr.pssBytes, sr.ussBytes, sr.lazyFreeBytes
 	return p, nil
 }

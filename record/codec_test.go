@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sample() *Record {
@@ -57,6 +58,7 @@ func TestCloneIsDeepAndEqual(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Targets[0].Runs[0].Cycles = []Cycle{{Index: 1, LoadStart: time.Second, LoadEnd: 2 * time.Second, Peak: &PeakRSS{Bytes: 5, Source: PeakKernel}}}
 	b := a.Clone()
 	var ja, jb bytes.Buffer
 	Encode(&ja, a)
@@ -67,6 +69,11 @@ func TestCloneIsDeepAndEqual(t *testing.T) {
 	b.Targets[0].Runs[0].Samples[0].RSSBytes = 1
 	*b.Targets[0].Runs[0].Heap[0].CommittedBytes = 1
 	b.Targets[0].Runs[0].Result.Errors["reset"] = 99
+	b.Targets[0].Runs[0].Cycles[0].LoadEnd = 1
+	b.Targets[0].Runs[0].Cycles[0].Peak.Bytes = 1
+	if a.Targets[0].Runs[0].Cycles[0].LoadEnd == 1 || a.Targets[0].Runs[0].Cycles[0].Peak.Bytes == 1 {
+		t.Fatal("the clone shares its cycles with the original")
+	}
 	if a.Targets[0].Runs[0].Samples[0].RSSBytes == 1 || *a.Targets[0].Runs[0].Heap[0].CommittedBytes == 1 || a.Targets[0].Runs[0].Result.Errors["reset"] == 99 {
 		t.Fatal("the clone shares memory with the original")
 	}

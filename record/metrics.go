@@ -53,6 +53,15 @@ var (
 	}}
 )
 
+// MetricCgroupPeak is the kernel's peak of the lane's memory cgroup (--cgroup): its
+// working set as a container's limit sees it, page cache and kernel memory included.
+var MetricCgroupPeak = Metric{"cgroup_peak", "Cgroup peak", UnitBytes, true, func(r TargetRun) (float64, bool) {
+	if r.Cgroup == nil || r.Cgroup.PeakBytes == 0 {
+		return 0, false
+	}
+	return float64(r.Cgroup.PeakBytes), true
+}}
+
 // ComparedMetrics are the figures a conclusion compares, in its order.
 var ComparedMetrics = []Metric{MetricPeakRSS, MetricMeanRSSLoad, MetricRSSAfterCooldown, MetricPeakVSZ, MetricReqPerSec, MetricP99}
 

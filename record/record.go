@@ -5,6 +5,8 @@ package record
 import (
 	"fmt"
 	"time"
+
+	"github.com/allocscope/allocscope/units"
 )
 
 // SchemaVersion is the version of the JSON this package writes. Readers refuse newer ones.
@@ -159,6 +161,9 @@ type Target struct {
 	// is read (prom+http://… or promql+http://…).
 	URL        string `json:"url,omitempty"`
 	MemoryFrom string `json:"memory_from,omitempty"`
+	// Group names the lanes the user said run one server (--same-server): they are
+	// compared with each other although their commands or hosts differ.
+	Group string `json:"group,omitempty"`
 	// Env holds the allocator settings the target ran with (MALLOC_*, MALLOC_CONF, …).
 	Env map[string]string `json:"env"`
 	// Settings are what the allocator reports running with (the built-in server's
@@ -169,6 +174,13 @@ type Target struct {
 	// SettingsUnchecked name the settings with no issue whose effect the allocator could
 	// not show (glibc has no getter for most): not checked, rather than taken effect.
 	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
+	// CPUs is the number of CPUs the target was confined to (--cpus, +cpus=N), 0 for
+	// the whole machine's.
+	CPUs int `json:"cpus,omitempty"`
+	// Proof is what /proc showed of a preloaded or --target lane's processes: the library
+	// mapped in each (/proc/PID/maps), each setting in their environment
+	// (/proc/PID/environ), glibc's arena count. A failed check is a SettingIssue.
+	Proof []string `json:"proof,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).
@@ -185,7 +197,11 @@ type TargetRun struct {
 	// Step is the sweep step the run belongs to (0 outside a sweep).
 	Step int `json:"step,omitempty"`
 	// Phases are the target's own boundaries: with --sequential they differ per target.
-	Phases  Phases      `json:"phases"`
+	Phases Phases `json:"phases"`
+	// Cycles are the load-and-idle repetitions of `run --cycles` and `--soak`, in order;
+	// nil for a run of one load. Phases spans them all: LoadStart is the first cycle's,
+	// LoadEnd the last cycle's, CooldownEnd the last idle's end.
+	Cycles  []Cycle     `json:"cycles,omitempty"`
 	Samples []Sample    `json:"samples"`
 	Heap    []HeapStats `json:"heap,omitempty"`
 	Load    []LoadTick  `json:"load,omitempty"`
@@ -231,6 +247,10 @@ type CgroupRun struct {
 	// IdleBytes is the usage at the end of the baseline, before any load.
 	IdleBytes uint64       `json:"idle_bytes,omitempty"`
 	Events    CgroupEvents `json:"events"`
+	// WorkingSetPeakBytes is the largest sampled working set (usage less inactive page
+	// cache, as the kubelet computes it): sampled, since the kernel keeps no peak of it,
+	// so a lower bound off by what the samples missed.
+	WorkingSetPeakBytes uint64 `json:"working_set_peak_bytes,omitempty"`
 }
 
 // CgroupEvents count what the limit did (v2 memory.events; v1 memory.failcnt as Max and
@@ -263,6 +283,19 @@ type PeakRSS struct {
 	// UpperBound is set for a process tree: the sum of its members' peaks, which need
 	// not have happened at the same moment.
 	UpperBound bool `json:"upper_bound,omitempty"`
+}
+
+// Cycle is one load and the idle after it, as offsets from the record's Started time.
+type Cycle struct {
+	// Index counts from 1.
+	Index     int           `json:"index"`
+	LoadStart time.Duration `json:"load_start_ns"`
+	LoadEnd   time.Duration `json:"load_end_ns,omitempty"`
+	// IdleEnd is 0 while the idle runs, or where the run ended before it did.
+	IdleEnd time.Duration `json:"idle_end_ns,omitempty"`
+	// Peak is the RSS high-water mark over the cycle's load and idle, where the kernel's
+	// was reset when the cycle began; nil where only samples tell.
+	Peak *PeakRSS `json:"peak,omitempty"`
 }
 
 // Phases are offsets from the record's Started time; zero where not reached.
@@ -313,10 +346,13 @@ type Sample struct {
 	FileBytes    uint64        `json:"file_bytes"`
 	PSSBytes     uint64        `json:"pss_bytes,omitempty"`
 	USSBytes     uint64        `json:"uss_bytes,omitempty"`
-	CPUPercent   float64       `json:"cpu_percent"`
-	Threads      int           `json:"threads"`
-	FDs          int           `json:"fds"`
-	MinorFaults  uint64        `json:"minor_faults"`
+	// LazyFreeBytes is the part of RSS given back with MADV_FREE that the kernel has not
+	// yet taken (smaps_rollup, read with PSS): RSS − LazyFree is what the process holds.
+	LazyFreeBytes uint64  `json:"lazy_free_bytes,omitempty"`
+	CPUPercent    float64 `json:"cpu_percent"`
+	Threads       int     `json:"threads"`
+	FDs           int     `json:"fds"`
+	MinorFaults   uint64  `json:"minor_faults"`
 	// The target's memory cgroup at the same moment (with --cgroup, --memory-limit,
 	// --fit): usage as the limit sees it, and its anonymous, file, kernel and socket parts.
 	CgroupBytes       uint64 `json:"cgroup_bytes,omitempty"`
@@ -324,6 +360,9 @@ type Sample struct {
 	CgroupFileBytes   uint64 `json:"cgroup_file_bytes,omitempty"`
 	CgroupKernelBytes uint64 `json:"cgroup_kernel_bytes,omitempty"`
 	CgroupSockBytes   uint64 `json:"cgroup_sock_bytes,omitempty"`
+	// CgroupWorkingSetBytes is the working set as the kubelet computes it (usage less
+	// inactive page cache): what a Kubernetes memory limit is held against.
+	CgroupWorkingSetBytes uint64 `json:"cgroup_working_set_bytes,omitempty"`
 }
 
 // HeapStats is the allocator's own account, from the server's /stats.
@@ -404,10 +443,7 @@ func (o *OOMKill) String() string {
 
 // MiBString writes a size in MiB, whole where it is.
 func MiBString(b uint64) string {
-	if b%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", b>>20)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	return units.WholeMiBs(b)
 }
 
 // Crashed is true when the process ended without allocscope asking.

@@ -76,6 +76,12 @@ type Summary struct {
 	CgroupLimit uint64 `json:"cgroup_limit,omitempty"`
 	OOMKills    Figure `json:"oom_kills"`
 	OOM         string `json:"oom,omitempty"`
+	// Retention is the first cycled run's retention over its cycles (run --cycles,
+	// --soak); nil without cycles.
+	Retention *Retention `json:"retention,omitempty"`
+	// CgroupWorkingSetPeak is the most working set sampled in the target's cgroup, as the
+	// kubelet computes it (bytes; sampled: a lower bound).
+	CgroupWorkingSetPeak Figure `json:"cgroup_working_set_peak"`
 }
 
 // Figure is the summary's figure for a compared metric (an unknown Figure for others).
@@ -91,7 +97,7 @@ func Summarize(r *Record) []Summary {
 	out := make([]Summary, 0, len(r.Targets))
 	for _, t := range r.Targets {
 		s := Summary{Target: t.Name, Allocator: t.Allocator}
-		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99, cgPeak, kills, purged, live []float64
+		var peak, peakLoad, peakCool, threads, mean, after, vsz, heap, rps, errs, p50, p99, cgPeak, kills, purged, live, wsPeak []float64
 		for _, run := range t.Runs {
 			if v, src, upper, ok := runPeak(run); ok {
 				peak = append(peak, v)
@@ -137,7 +143,13 @@ func Summarize(r *Record) []Summary {
 			if run.SourceError != "" {
 				s.SourceError = run.SourceError
 			}
+			if s.Retention == nil {
+				s.Retention = RetentionOf(run)
+			}
 			if c := run.Cgroup; c != nil {
+				if c.WorkingSetPeakBytes > 0 {
+					wsPeak = append(wsPeak, float64(c.WorkingSetPeakBytes))
+				}
 				cgPeak = append(cgPeak, float64(c.PeakBytes))
 				kills = append(kills, float64(c.Events.OOMKill))
 				s.CgroupLimit = c.LimitBytes
@@ -146,7 +158,7 @@ func Summarize(r *Record) []Summary {
 				s.OOM = run.Exit.OOM.String()
 			}
 		}
-		s.CgroupPeak, s.OOMKills = figure(cgPeak), figure(kills)
+		s.CgroupPeak, s.OOMKills, s.CgroupWorkingSetPeak = figure(cgPeak), figure(kills), figure(wsPeak)
 		s.RSSAfterPurge, s.LiveAfterPurge = figure(purged), figure(live)
 		s.PeakRSS, s.MeanRSSLoad, s.RSSAfterCooldown, s.PeakVSZ = figure(peak), figure(mean), figure(after), figure(vsz)
 		s.PeakRSSLoad, s.PeakRSSCooldown, s.Threads = figure(peakLoad), figure(peakCool), figure(threads)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -66,7 +67,7 @@ func newChartMetric(s record.Series) chartMetric {
 	}}
 }
 
-func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+func mib(b uint64) float64 { return units.InMiB(float64(b)) }
 
 // ChartMetricNames lists what --metric takes.
 func ChartMetricNames() []string {
@@ -297,13 +298,14 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64, data
 	p.Y.Label.Text, p.Y.Label.TextStyle.Font.Size = axisLabel(m, dataH, labelSize)
 	tickSize := min(vg.Points(13), max(vg.Points(9), dataH/5))
 	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(13), tickSize
-	p.Y.Tick.Marker, p.X.Tick.Marker = wholeTicks{}, wholeTicks{}
+	unit := timeUnitFor(xMax)
+	p.Y.Tick.Marker, p.X.Tick.Marker = wholeTicks{}, timeTicks{unit}
 	if !bottom {
 		// The panels share the time axis: its figures under the last panel only.
-		p.X.Tick.Marker = unlabelled{wholeTicks{}}
+		p.X.Tick.Marker = unlabelled{timeTicks{unit}}
 	}
 	if bottom {
-		p.X.Label.Text = "seconds since start"
+		p.X.Label.Text = unit.long + " since start"
 		p.X.Label.TextStyle.Font.Size = vg.Points(15)
 	}
 	grid := plotter.NewGrid()
@@ -349,7 +351,7 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64, data
 			if len(pts) == 0 {
 				continue
 			}
-			line, err := plotter.NewLine(pts)
+			line, err := plotter.NewLine(envelope(pts, 0, xMax, envelopeColumns))
 			if err != nil {
 				return nil, err
 			}
@@ -454,7 +456,17 @@ func labelPhases(p *plot.Plot, r *record.Record, yTop float64) error {
 		}
 	}
 	start, load, end, done := ph.Start.Seconds(), ph.LoadStart.Seconds(), ph.LoadEnd.Seconds(), ph.CooldownEnd.Seconds()
-	if ph.LoadStart > 0 {
+	if cycles := r.Targets[0].Runs[0].Cycles; len(cycles) >= 2 {
+		// Each cycle's load is shaded: its number above it, "cycle k" where there is room.
+		// The baseline, seconds beside cycles of minutes, would only crowd the first.
+		for _, c := range cycles {
+			name := strconv.Itoa(c.Index)
+			if len(cycles) <= 8 {
+				name = "cycle " + name
+			}
+			add(c.LoadStart.Seconds(), c.LoadEnd.Seconds(), name)
+		}
+	} else if ph.LoadStart > 0 {
 		add(start, load, "baseline")
 		if ph.LoadEnd > 0 {
 			add(load, end, "load")
@@ -612,6 +624,11 @@ func fromFirstStart(r *record.Record) *record.Record {
 			shift(&run.Phases.LoadEnd)
 			shift(&run.Phases.CooldownEnd)
 			shift(&run.Phases.PurgeEnd)
+			for k := range run.Cycles {
+				shift(&run.Cycles[k].LoadStart)
+				shift(&run.Cycles[k].LoadEnd)
+				shift(&run.Cycles[k].IdleEnd)
+			}
 			for k := range run.Samples {
 				run.Samples[k].T -= origin
 			}

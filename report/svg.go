@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -52,22 +54,32 @@ func shadeLoadPhases(p *plot.Plot, r *record.Record, top float64) (int, error) {
 			continue
 		}
 		ph := t.Runs[0].Phases
-		if ph.LoadStart == 0 || ph.LoadEnd == 0 {
-			continue
+		loads := [][2]time.Duration{{ph.LoadStart, ph.LoadEnd}}
+		// A cycled run's loads are shaded one by one, the idles between them left clear.
+		if cycles := t.Runs[0].Cycles; len(cycles) > 0 {
+			loads = loads[:0]
+			for _, c := range cycles {
+				loads = append(loads, [2]time.Duration{c.LoadStart, c.LoadEnd})
+			}
 		}
-		key := [2]int64{int64(ph.LoadStart / 1e8), int64(ph.LoadEnd / 1e8)}
-		if shaded[key] {
-			continue
+		for _, l := range loads {
+			if l[0] == 0 || l[1] == 0 {
+				continue
+			}
+			key := [2]int64{int64(l[0] / 1e8), int64(l[1] / 1e8)}
+			if shaded[key] {
+				continue
+			}
+			shaded[key] = true
+			x0, x1 := l[0].Seconds(), l[1].Seconds()
+			band, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: top}, {X: x0, Y: top}})
+			if err != nil {
+				return 0, err
+			}
+			band.Color = color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}
+			band.LineStyle.Width = 0
+			p.Add(band)
 		}
-		shaded[key] = true
-		x0, x1 := ph.LoadStart.Seconds(), ph.LoadEnd.Seconds()
-		band, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: top}, {X: x0, Y: top}})
-		if err != nil {
-			return 0, err
-		}
-		band.Color = color.RGBA{R: 0xee, G: 0xee, B: 0xee, A: 0xff}
-		band.LineStyle.Width = 0
-		p.Add(band)
 	}
 	return len(shaded), nil
 }
@@ -84,8 +96,8 @@ func sweepPlot(r *record.Record) (*plot.Plot, error) {
 		var pts plotter.XYs
 		for k, st := range steps {
 			if f := st.Sums[i].PeakRSS; f.Known() {
-				pts = append(pts, plotter.XY{X: float64(k), Y: f.Median / (1 << 20)})
-				maxY = max(maxY, f.Median/(1<<20))
+				pts = append(pts, plotter.XY{X: float64(k), Y: units.InMiB(f.Median)})
+				maxY = max(maxY, units.InMiB(f.Median))
 			}
 		}
 		if len(pts) == 0 {

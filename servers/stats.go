@@ -22,6 +22,8 @@ type Stats struct {
 	// LiveBytes is what the program holds through Rust's allocator, as it counts it.
 	LiveBytes uint64 `json:"live_bytes"`
 	HeldBytes uint64 `json:"held_bytes"`
+	// LeakedBytes is what GET /leak has leaked on purpose, kept until the process ends.
+	LeakedBytes uint64 `json:"leaked_bytes"`
 	// AllocatedBytes is what the allocator says it hands out (nil: it does not say).
 	AllocatedBytes *uint64 `json:"allocated_bytes"`
 	// CommittedBytes is what the allocator holds from the OS.

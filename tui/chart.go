@@ -9,6 +9,7 @@ import (
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 	"github.com/charmbracelet/lipgloss"
 )
 
@@ -89,11 +90,11 @@ func (m Model) peakOf(t record.Target, run record.TargetRun, ps []point) (string
 	switch metrics[m.metric].key {
 	case "rss":
 		if v := m.targetView(t).peak; v > 0 {
-			return "peak", v / (1 << 20), true
+			return "peak", units.InMiB(v), true
 		}
 	case "cgroup":
 		if run.Cgroup != nil && run.Cgroup.PeakBytes > 0 {
-			return "peak", float64(run.Cgroup.PeakBytes) / (1 << 20), true
+			return "peak", units.InMiB(float64(run.Cgroup.PeakBytes)), true
 		}
 	}
 	if len(ps) == 0 {
@@ -176,19 +177,32 @@ func (m Model) graph(w, h int) graph {
 	for x := axis + 1; x < w; x++ {
 		sf.set(x, gh, '─', -1)
 	}
-	// Time labels at whole seconds, 1, 2 or 5 times a power of ten apart, ten columns or more.
+	// Time labels at whole units, 1, 2 or 5 times a power of ten apart, ten columns or
+	// more; the unit follows the span (seconds, minutes, hours) and, past seconds, is
+	// named after the last label: "0 5 10 min".
 	perCol := (x1 - x0) / float64(gw-1)
+	unit, unitName := timeUnit(x1 - x0)
 	every := 1.0
-	for k := 0; every/perCol < 10; k++ {
+	for k := 0; every*unit/perCol < 10; k++ {
 		every = []float64{1, 2, 5}[k%3] * math.Pow(10, float64(k/3))
 	}
-	for t := math.Ceil(x0/every) * every; t <= x1; t += every {
-		label, x := strconv.FormatFloat(t, 'f', 0, 64), axis+1+int(math.Round((t-x0)/perCol))
+	lastEnd := -1
+	for t := math.Ceil(x0/unit/every) * every; t*unit <= x1; t += every {
+		label, x := strconv.FormatFloat(t, 'f', 0, 64), axis+1+int(math.Round((t*unit-x0)/perCol))
 		if x+len(label) <= w { // a label cut at the edge would read as another number
 			sf.text(x, gh+1, label)
+			lastEnd = x + len(label)
 		}
 	}
+	if unitName != "" && lastEnd > 0 && lastEnd+1+len(unitName) <= w {
+		sf.text(lastEnd+1, gh+1, unitName)
+	}
+	rowOf := func(v float64) int { return min(max(gh-1-int(math.Round(v/top*float64(gh-1))), 0), gh-1) }
 	for i, ps := range series {
+		if cols, dense := envelope(ps, x0, x1, gw); dense {
+			drawEnvelope(sf, cols, axis+1, i, rowOf)
+			continue
+		}
 		prev := -1
 		for col := 0; col < gw; col++ {
 			v, ok := interpolate(ps, x0+float64(col)*(x1-x0)/float64(gw-1))
@@ -196,7 +210,7 @@ func (m Model) graph(w, h int) graph {
 				prev = -1
 				continue
 			}
-			row := min(max(gh-1-int(math.Round(v/top*float64(gh-1))), 0), gh-1)
+			row := rowOf(v)
 			x := axis + 1 + col
 			switch {
 			case prev < 0 || prev == row:
@@ -382,6 +396,78 @@ func (m Model) ruler(origin, width int, x0, x1 float64) string {
 
 // rulerEvents are the events the ruler marks besides the phases, OOM kills and crashes.
 var rulerEvents = map[record.EventKind]string{"pause": "pause", "resume": "resume", "purge": "purge"}
+
+// timeUnit is the time axis's unit in seconds, and its name where it is not seconds:
+// minutes from 10 minutes of span, hours from 5 hours.
+func timeUnit(spanSeconds float64) (float64, string) {
+	switch {
+	case spanSeconds < 600:
+		return 1, ""
+	case spanSeconds < 5*3600:
+		return 60, "min"
+	}
+	return 3600, "h"
+}
+
+// column is one chart column's share of a series: its lowest, highest and last values.
+type column struct {
+	lo, hi, last float64
+	ok           bool
+}
+
+// envelope reduces a series with more points in [x0, x1] than the chart has columns to
+// each column's lowest, highest and last values, in one pass: interpolating a value per
+// column would drop every spike between two columns (and cost a scan per column), so
+// a long run's chart would show less than it measured. dense is false for a sparser
+// series, which is drawn by interpolation.
+func envelope(ps []point, x0, x1 float64, width int) (cols []column, dense bool) {
+	n := 0
+	for _, p := range ps {
+		if t := p.t.Seconds(); t >= x0 && t <= x1 {
+			n++
+		}
+	}
+	if n <= width || width < 2 || x1 <= x0 {
+		return nil, false
+	}
+	cols = make([]column, width)
+	for _, p := range ps {
+		t := p.t.Seconds()
+		if t < x0 || t > x1 {
+			continue
+		}
+		c := &cols[min(int(math.Round((t-x0)/(x1-x0)*float64(width-1))), width-1)]
+		if !c.ok {
+			*c = column{lo: p.v, hi: p.v, ok: true}
+		}
+		c.lo, c.hi, c.last = math.Min(c.lo, p.v), math.Max(c.hi, p.v), p.v
+	}
+	return cols, true
+}
+
+// drawEnvelope draws each column as a bar from its lowest to its highest value, joined
+// to the column before it.
+func drawEnvelope(sf *surface, cols []column, x0, lane int, rowOf func(float64) int) {
+	prev := -1
+	for col, c := range cols {
+		if !c.ok {
+			prev = -1
+			continue
+		}
+		top, bottom := rowOf(c.hi), rowOf(c.lo)
+		if prev >= 0 {
+			top, bottom = min(top, prev), max(bottom, prev)
+		}
+		if top == bottom {
+			sf.set(x0+col, top, '─', lane)
+		} else {
+			for r := top; r <= bottom; r++ {
+				sf.set(x0+col, r, '│', lane)
+			}
+		}
+		prev = rowOf(c.last)
+	}
+}
 
 // interpolate is the series' value at x seconds, between its first and last points.
 func interpolate(ps []point, x float64) (float64, bool) {

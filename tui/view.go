@@ -11,6 +11,7 @@ import (
 
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/units"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 )
@@ -289,7 +290,7 @@ func (m Model) targetView(t record.Target) targetView {
 	return v
 }
 
-func mib(b float64) string { return short(b/(1<<20), "MiB") }
+func mib(b float64) string { return units.ShortMiBs(b) }
 
 func (m Model) panels() string {
 	l := m.layout
@@ -439,25 +440,40 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 			return report.Figure(s.P99, report.Millis) + v.Mark(i, record.MetricP99.Key)
 		}},
 		{"RSS load", func(i int, s record.Summary) string {
-			return report.Figure(s.MeanRSSLoad, report.MiB) + v.Mark(i, record.MetricMeanRSSLoad.Key)
+			return report.Figure(s.MeanRSSLoad, units.MiBs) + v.Mark(i, record.MetricMeanRSSLoad.Key)
 		}},
 		{"After cool", func(i int, s record.Summary) string {
-			return report.Figure(s.RSSAfterCooldown, report.MiB) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
+			return report.Figure(s.RSSAfterCooldown, units.MiBs) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
 		}},
 	}
+	if report.Cycled(sums) {
+		// A cycled run's lanes: how their RSS after idle grew, and how soon half of
+		// each load's memory came back (the verdicts are among the conclusions).
+		cols = append(cols, summaryColumn{"Growth", func(i int, s record.Summary) string {
+			if s.Retention == nil || !s.Retention.Growth.Known() {
+				return "n/a"
+			}
+			return s.Retention.Growth.String()
+		}}, summaryColumn{"Half back", func(i int, s record.Summary) string {
+			if s.Retention == nil {
+				return "n/a"
+			}
+			return report.TypicalRelease(s.Retention, report.ReleaseHalf).String()
+		}})
+	}
 	if record.AnyPurged(sums) {
-		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, report.MiB) }})
+		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, units.MiBs) }})
 	}
 	return append(cols, []summaryColumn{
 		{"Errors", func(i int, s record.Summary) string { return report.Figure(s.Errors, report.Count) }},
-		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[0].PeakRSS) }},
+		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[v.BaseOf(i)].PeakRSS) }},
 		{"Threads", func(i int, s record.Summary) string { return report.Figure(s.Threads, report.Count) }},
-		{"Heap", func(i int, s record.Summary) string { return report.Figure(s.HeapInUse, report.MiB) }},
+		{"Heap", func(i int, s record.Summary) string { return report.Figure(s.HeapInUse, units.MiBs) }},
 		{"Peak VSZ", func(i int, s record.Summary) string {
-			return report.Figure(s.PeakVSZ, report.MiB) + v.Mark(i, record.MetricPeakVSZ.Key)
+			return report.Figure(s.PeakVSZ, units.MiBs) + v.Mark(i, record.MetricPeakVSZ.Key)
 		}},
 		{"p50", func(i int, s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
-		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
+		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, units.Bytes) }},
 	}...)
 }
 
@@ -558,10 +574,21 @@ func (m Model) summary() string {
 		b.WriteString(bold.Render(pad(c.head, widths[i], i > 0)) + "  ")
 	}
 	b.WriteByte('\n')
-	for ri, s := range sums {
+	// The lanes on the trade-off's front come first; those another lane beats, faint.
+	order, dominated := report.FrontOrder(m.rec)
+	if order == nil {
+		for i := range sums {
+			order = append(order, i)
+		}
+	}
+	for _, ri := range order {
+		s := sums[ri]
 		for i, c := range shown {
 			cell := pad(c.cell(ri, s), widths[i], i > 0)
-			if i == 0 {
+			switch {
+			case dominated[ri]:
+				cell = faint.Render(cell)
+			case i == 0:
 				cell = lipgloss.NewStyle().Foreground(targetColor(ri)).Render(cell)
 			}
 			b.WriteString(cell + "  ")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -22,12 +21,16 @@ import (
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/servers"
 	"github.com/allocscope/allocscope/tui"
+	"github.com/allocscope/allocscope/units"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
 type targetsValue struct{ t *[]experiment.CustomTarget }
 
 func (v targetsValue) String() string { return "" }
+func (v targetsValue) Type() string   { return "value" }
 func (v targetsValue) Set(s string) error {
 	name, cmd, ok := strings.Cut(s, "=")
 	if !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(cmd) == "" {
@@ -51,6 +54,7 @@ type exports struct {
 type viewFlag string
 
 func (v *viewFlag) String() string { return string(*v) }
+func (v *viewFlag) Type() string   { return "value" }
 func (v *viewFlag) Set(s string) error {
 	if s != tui.ViewPanels && s != tui.ViewChart {
 		return fmt.Errorf("%q: use panels or chart", s)
@@ -60,7 +64,7 @@ func (v *viewFlag) Set(s string) error {
 }
 
 // addViewFlag defines --view on a command with a TUI.
-func addViewFlag(fs *flag.FlagSet, v *viewFlag) {
+func addViewFlag(fs *pflag.FlagSet, v *viewFlag) {
 	*v = tui.ViewPanels
 	fs.Var(v, "view", "the TUI's first view: panels, or chart (one metric over the whole screen, for a projector; c switches)")
 }
@@ -133,8 +137,8 @@ type runArgs struct {
 }
 
 // runFlags defines run's flags (also read by the shell completion).
-func runFlags() (*flag.FlagSet, *runArgs) {
-	fs := newFlags("run", "run [flags]")
+func runFlags() (*pflag.FlagSet, *runArgs) {
+	fs := newFlags("run")
 	a := &runArgs{}
 	o, x := &a.o, &a.x
 	a.allocs = fs.String("allocators", strings.Join(servers.DefaultAllocators, ","), "lanes to compare, each [NAME=]ALLOCATOR[+VAR=VALUE]... (e.g. system,arena2=system+MALLOC_ARENA_MAX=2); allocators: "+strings.Join(servers.Names(), ", "))
@@ -142,16 +146,17 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port), or NAME=http://HOST:PORT/PATH for a service on another host (with --memory-from)")
 	o.MemoryFrom = map[string]string{}
 	fs.Var(memoryFromFlag(o.MemoryFrom), "memory-from", "NAME=prom+http://HOST:PORT/metrics?LABEL=VALUE or NAME=promql+http://HOST:PORT/?query=EXPR: where a remote target's memory is read (repeatable)")
+	fs.Var(sameServerFlag{&o.SameServer}, "same-server", "NAME,NAME…: these --target lanes run one server (your own builds, one service on several hosts), so compare them with each other (repeatable; otherwise each --target is a server of its own)")
 	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded, in --allocators' syntax (e.g. system,jemalloc+MALLOC_CONF=narenas:2)")
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
 	requestFlags(fs, &a.request, &a.targets)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
-	fs.Var(&a.conns, "c", "connections per target; a list (100,1000,10000) sweeps it")
+	fs.VarP(&a.conns, "c", "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
-	fs.Var(durationFlag{&o.Duration}, "d", "load duration: seconds or a Go duration")
-	fs.IntVar(&o.Pipelining, "p", 1, "pipelining depth per connection")
-	fs.Float64Var(&o.Rate, "R", 0, "open loop: requests per second per target (latency corrected for coordinated omission)")
+	fs.VarP(durationFlag{&o.Duration}, "d", "d", "load duration: seconds or a Go duration")
+	fs.IntVarP(&o.Pipelining, "p", "p", 1, "pipelining depth per connection")
+	fs.Float64VarP(&o.Rate, "R", "R", 0, "open loop: requests per second per target (latency corrected for coordinated omission)")
 	fs.StringVar(&o.Engine, "engine", loadgen.EngineAuto, "load generator I/O: auto (io_uring where the kernel allows it, else epoll), epoll or io_uring")
 	o.Interval, o.Baseline, o.Cooldown = experiment.DefaultInterval, experiment.DefaultBaseline, experiment.DefaultCooldown
 	fs.Var(durationFlag{&o.Interval}, "interval", "sampling interval")
@@ -162,6 +167,7 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.StringVar(&o.Bind, "bind", "127.0.0.1", "address the servers listen on")
 	a.threads = listFlag{numbers: true}
 	fs.Var(&a.threads, "threads", "server worker threads (default: cores); a list (2,8,16) sweeps it")
+	fs.IntVar(&o.CPUs, "cpus", 0, "confine each server to N CPUs (its affinity, inherited from the start), as a container smaller than the host; a lane's +cpus=N wins")
 	a.headless = fs.Bool("headless", false, "no TUI: progress on stderr, summary on stdout (implied when stdout is not a terminal)")
 	fs.StringVar(&x.md, "export-markdown", "", "write the Markdown report to FILE")
 	fs.StringVar(&x.json, "export-json", "", "write the run record (JSON, for report and replay) to FILE")
@@ -184,11 +190,23 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	return fs, a
 }
 
-func cmdRun(args []string) error {
+func newRunCmd() *cobra.Command {
 	fs, a := runFlags()
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	c := command("run [flags]", "the whole experiment", fs, noArgs, func(args []string) error { return cmdRun(fs, a, args) })
+	allocators := listValue(servers.Names())
+	c.RegisterFlagCompletionFunc("allocators", allocators)
+	c.RegisterFlagCompletionFunc("target-allocators", allocators)
+	c.RegisterFlagCompletionFunc("scenario", listValue(experiment.ScenarioNames()))
+	presets := []string{"list"}
+	for _, p := range experiment.Presets {
+		presets = append(presets, p.Name)
 	}
+	c.RegisterFlagCompletionFunc("preset", words(presets...))
+	c.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
+	return c
+}
+
+func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 	for _, f := range []struct{ name, value, example string }{{"allocators", *a.allocs, "system,jemalloc"}, {"preset", *a.preset, "arenas"}} {
 		if flagSet(fs, f.name) && strings.TrimSpace(f.value) == "" {
 			return usagef("--%s is empty: give a value (e.g. --%s %s) or leave the flag out for the default", f.name, f.name, f.example)
@@ -207,8 +225,8 @@ func cmdRun(args []string) error {
 	}
 	o, x, allocs, targetAllocs, headless := a.o, a.x, a.allocs, a.targetAllocs, a.headless
 	var err error
-	if fs.NArg() > 0 {
-		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
+	if len(args) > 0 {
+		return usagef("run takes no arguments, got %q: flags start with -", args[0])
 	}
 	if err := a.sweep(&o); err != nil {
 		return err
@@ -276,15 +294,15 @@ func cmdRun(args []string) error {
 		}
 		return usageError{planMessage(err)}
 	}
-	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit {
-		what := fmt.Sprintf("%d runs", plan.Runs)
+	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || sweepsValues(plan.Lanes) {
+		what := fmt.Sprintf("%d run(s)", plan.Runs)
 		switch {
 		case plan.Fit:
 			what = fmt.Sprintf("a --fit search: an unlimited run, then at most %d trials, the lanes side by side", plan.FitTrials)
 		case plan.Sweep != nil:
 			what = fmt.Sprintf("a sweep of %s over %s, %d run(s) each", plan.Sweep.Parameter, strings.Join(plan.Sweep.Values, ", "), plan.Runs)
 		}
-		fmt.Fprintf(os.Stderr, "allocscope: %s: about %s\n", what, plan.Estimate().Round(time.Second))
+		fmt.Fprintf(os.Stderr, "allocscope: %s: %s\n", what, plan.Size())
 	}
 	if ip := net.ParseIP(o.Bind); ip != nil && !ip.IsLoopback() {
 		fmt.Fprintf(os.Stderr, "allocscope: warning: the servers listen on %s: their /hold, /large and /stats endpoints are then reachable from the network\n", o.Bind)
@@ -314,6 +332,7 @@ func cmdRun(args []string) error {
 type memoryFromFlag map[string]string
 
 func (m memoryFromFlag) String() string { return "" }
+func (m memoryFromFlag) Type() string   { return "value" }
 func (m memoryFromFlag) Set(s string) error {
 	name, src, ok := strings.Cut(s, "=")
 	if !ok || name == "" || src == "" {
@@ -331,6 +350,7 @@ type listFlag struct {
 }
 
 func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+func (l *listFlag) Type() string   { return "value" }
 func (l *listFlag) Set(s string) error {
 	l.values, l.set = nil, true
 	for _, v := range strings.Split(s, ",") {
@@ -379,7 +399,7 @@ func (a *runArgs) sweep(o *experiment.Options) error {
 }
 
 // applyPreset sets what the preset names and the command line left unset.
-func (a *runArgs) applyPreset(fs *flag.FlagSet) error {
+func (a *runArgs) applyPreset(fs *pflag.FlagSet) error {
 	p, err := experiment.LookupPreset(*a.preset)
 	if err != nil {
 		return usageError{err.Error()}
@@ -429,15 +449,8 @@ func presetFlags(p experiment.Preset) string {
 	return out
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
-	found := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			found = true
-		}
-	})
-	return found
-}
+// flagSet says whether the command line gave the flag.
+func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }
 
 func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error {
 	e.Log = os.Stderr
@@ -515,13 +528,13 @@ func progressLine(r *record.Record, phase record.Phase) string {
 		run := tg.Runs[len(tg.Runs)-1]
 		s := tg.Name
 		if n := len(run.Samples); n > 0 {
-			s += " rss " + report.MiB(float64(run.Samples[n-1].RSSBytes))
+			s += " rss " + units.MiBs(float64(run.Samples[n-1].RSSBytes))
 		}
 		if n := len(run.Samples); n > 0 && run.Samples[n-1].CgroupBytes > 0 {
-			s += " cgroup " + report.MiB(float64(run.Samples[n-1].CgroupBytes))
+			s += " cgroup " + units.MiBs(float64(run.Samples[n-1].CgroupBytes))
 		}
 		if n := len(run.Load); n > 0 && phase == record.PhaseLoad {
-			s += " " + report.Rate(float64(run.Load[n-1].Requests)) + " req/s"
+			s += " " + units.Count(float64(run.Load[n-1].Requests)) + " req/s"
 		}
 		if run.Exit.Crashed() {
 			s += " " + run.Exit.String()
@@ -627,6 +640,16 @@ func allocatorLanes(list string) ([]string, []servers.Lane, error) {
 	return allocs, lanes, nil
 }
 
+// sweepsValues says whether some lane came from a list of values ({1,2,4}).
+func sweepsValues(lanes []servers.Lane) bool {
+	for _, l := range lanes {
+		if len(l.Values) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // measuredAnything is false when the run failed before any target started.
 func measuredAnything(r *record.Record) bool {
 	for _, t := range r.Targets {
@@ -642,4 +665,20 @@ func measuredAnything(r *record.Record) bool {
 // sayMetrics names where --metrics-addr serves, once: with port 0 the kernel picked it.
 func sayMetrics(bound net.Addr) {
 	fmt.Fprintf(os.Stderr, "allocscope: metrics at http://%s/metrics\n", bound)
+}
+
+// sameServerFlag collects --same-server NAME,NAME… groups.
+type sameServerFlag struct{ groups *[][]string }
+
+func (f sameServerFlag) String() string { return "" }
+func (f sameServerFlag) Type() string   { return "value" }
+func (f sameServerFlag) Set(s string) error {
+	var names []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	*f.groups = append(*f.groups, names)
+	return nil
 }

@@ -19,10 +19,10 @@ use std::time::Duration;
 static GLOBAL: alloc::Allocator = alloc::Allocator;
 
 /// The endpoints, in the order of BY_PATH's counters; the last counts every other path.
-const PATHS: [&str; 8] = ["/", "/alloc", "/json", "/large", "/hold", "/stats", "/purge", "other"];
+const PATHS: [&str; 9] = ["/", "/alloc", "/json", "/large", "/hold", "/leak", "/stats", "/purge", "other"];
 /// Requests by path, which tell that a load's request mix reached the server as written.
 /// Their sum is the request count: one shared counter per request, as before they existed.
-static BY_PATH: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+static BY_PATH: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
 static CONNECTION_ERRORS: AtomicU64 = AtomicU64::new(0);
 
 struct Args {
@@ -130,7 +130,7 @@ fn stats_json() -> String {
     format!(
         concat!(
             "{{\"build\":\"{}\",\"allocator\":\"{}\",\"version\":\"{}\",\"malloc_from\":\"{}\",\"mode\":\"{}\",",
-            "\"requests\":{},\"requests_by_path\":{{{}}},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},",
+            "\"requests\":{},\"requests_by_path\":{{{}}},\"connection_errors\":{},\"live_bytes\":{},\"held_bytes\":{},\"large_bytes\":{},\"leaked_bytes\":{},",
             "\"allocated_bytes\":{},\"committed_bytes\":{},\"purges\":{},\"raw\":{{{}}},\"settings\":{{{}}}}}"
         ),
         alloc::BUILD,
@@ -144,6 +144,7 @@ fn stats_json() -> String {
         alloc::live_bytes().max(0),
         workloads::HELD_BYTES.load(Ordering::Relaxed),
         workloads::LARGE_BYTES.load(Ordering::Relaxed),
+        workloads::LEAKED_BYTES.load(Ordering::Relaxed),
         opt(heap.allocated),
         opt(heap.committed),
         PURGES.load(Ordering::Relaxed),
@@ -166,7 +167,7 @@ fn purge_json() -> Response<Body> {
 }
 
 async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
-    let slot = PATHS[..7].iter().position(|p| *p == req.uri().path()).unwrap_or(7);
+    let slot = PATHS[..PATHS.len() - 1].iter().position(|p| *p == req.uri().path()).unwrap_or(PATHS.len() - 1);
     BY_PATH[slot].fetch_add(1, Ordering::Relaxed);
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET and HEAD\n".into()));
@@ -188,9 +189,14 @@ async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
             }
             Err(reason) => bad_request(reason),
         },
+        "/leak" => match workloads::leak(&q) {
+            Ok(body) => reply(StatusCode::OK, "application/json", body),
+            Err(workloads::LeakError::Bad(reason)) => bad_request(reason),
+            Err(workloads::LeakError::Full(reason)) => reply(StatusCode::TOO_MANY_REQUESTS, "text/plain", reason + "\n"),
+        },
         "/stats" => reply(StatusCode::OK, "application/json", stats_json()),
         "/purge" => purge_json(),
-        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found: try / /alloc /json /hold /large /stats /purge\n".into()),
+        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found: try / /alloc /json /hold /large /leak /stats /purge\n".into()),
     };
     Ok(resp)
 }

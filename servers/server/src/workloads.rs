@@ -15,6 +15,9 @@ pub const MAX_HOLD_BYTES: u64 = 64 << 20;
 pub const MAX_HOLD_MS: u64 = 60_000;
 pub const MAX_LARGE_BYTES: u64 = 64 << 20;
 pub const MAX_LARGE_LIVE: u64 = 64;
+/// The most one /leak request leaks, and the most /leak ever leaks in one process.
+pub const MAX_LEAK_BYTES: u64 = 64 << 20;
+pub const MAX_LEAK_TOTAL: u64 = 1 << 30;
 
 /// The most that /hold and /large together may keep alive: set once at start (a share of
 /// the machine's memory, so that four servers side by side cannot ask for more than it has).
@@ -57,6 +60,8 @@ pub static ARENA: AtomicBool = AtomicBool::new(false);
 
 /// Bytes kept alive by /hold right now.
 pub static HELD_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Bytes /leak has leaked since the process started.
+pub static LEAKED_BYTES: AtomicU64 = AtomicU64::new(0);
 /// Bytes kept alive by /large right now.
 pub static LARGE_BYTES: AtomicU64 = AtomicU64::new(0);
 
@@ -217,6 +222,8 @@ pub fn release_held(buf: Vec<u8>) {
 }
 
 static LARGE: Mutex<Vec<Option<Vec<u8>>>> = Mutex::new(Vec::new());
+/// What /leak leaked: never freed, never read again.
+static LEAKED: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 static RNG: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
 
 fn random() -> u64 {
@@ -259,4 +266,37 @@ pub fn large(q: &Query) -> Result<String, String> {
         release(n);
     }
     Ok(format!("{{\"slot\":{slot},\"size\":{size},\"live\":{live}}}"))
+}
+
+/// Why a /leak request leaked nothing: a bad parameter, or the cap reached.
+pub enum LeakError {
+    Bad(String),
+    Full(String),
+}
+
+/// GET /leak?bytes=N: leaks N bytes on purpose, touched so they count in RSS, kept until
+/// the process ends: a lane that grows by a known amount, to test what finds growth.
+/// It draws on the --memory-budget that /hold and /large share, and stops at
+/// MAX_LEAK_TOTAL in all, so a mistake cannot eat the machine.
+pub fn leak(q: &Query) -> Result<String, LeakError> {
+    let bytes = param(q, "bytes", 1 << 20, MAX_LEAK_BYTES, true).map_err(LeakError::Bad)?;
+    reserve(bytes).map_err(LeakError::Full)?;
+    let mut cur = LEAKED_BYTES.load(Ordering::Relaxed);
+    loop {
+        if cur + bytes > MAX_LEAK_TOTAL {
+            release(bytes);
+            return Err(LeakError::Full(format!("the server has leaked {cur} bytes; /leak stops at {MAX_LEAK_TOTAL}")));
+        }
+        match LEAKED_BYTES.compare_exchange_weak(cur, cur + bytes, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => break,
+            Err(now) => cur = now,
+        }
+    }
+    let mut buf = vec![0u8; bytes as usize];
+    touch(&mut buf, 1);
+    // Kept where the program can still reach it, not mem::forget: a block that nothing
+    // can reach again lets the optimiser drop the writes that make it resident (seen: a
+    // build whose 32 MiB leak added 16 KiB of RSS).
+    LEAKED.lock().unwrap_or_else(|e| e.into_inner()).push(buf);
+    Ok(format!("{{\"leaked\":{bytes},\"total\":{}}}", cur + bytes))
 }

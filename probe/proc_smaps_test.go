@@ -1,0 +1,116 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
+)
+
+const lazyFreeEnv = "PROBE_TEST_LAZYFREE_MIB"
+
+// lazyFree is the child that gives memory back with MADV_FREE and idles: the pages stay
+// in its RSS as LazyFree until the kernel needs them.
+func lazyFree(mib int) {
+	b, err := unix.Mmap(-1, 0, mib<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		fmt.Println("mmap:", err)
+		return
+	}
+	for i := 0; i < len(b); i += os.Getpagesize() {
+		b[i] = 1
+	}
+	if err := unix.Madvise(b, unix.MADV_FREE); err != nil {
+		fmt.Println("madvise:", err)
+		return
+	}
+	fmt.Println("freed")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+}
+
+// smapsLazyFree sums LazyFree over every mapping of /proc/PID/smaps: the same pages as
+// smaps_rollup's total, read from another file by another parser.
+func smapsLazyFree(t *testing.T, pid int) uint64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var sum uint64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var kb uint64
+		if n, _ := fmt.Sscanf(sc.Text(), "LazyFree: %d kB", &kb); n == 1 {
+			sum += kb << 10
+		}
+	}
+	return sum
+}
+
+func TestLazyFreeMatchesAnIndependentReading(t *testing.T) {
+	const mib = 16
+	self, _ := os.Executable()
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", lazyFreeEnv, mib))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); strings.TrimSpace(line) != "freed" {
+		t.Fatalf("child said %q", line)
+	}
+	pid := cmd.Process.Pid
+	// Stopped, the child changes no page; only reclaim under memory pressure can still
+	// take LazyFree pages between the readings, and it only takes them away.
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Signal(syscall.SIGCONT)
+	fs := realFS(t)
+	var r reader
+	before := smapsLazyFree(t, pid)
+	sr, err := fs.smapsRollup(&r, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := smapsLazyFree(t, pid)
+	if sr.lazyFreeBytes == 0 || sr.lazyFreeBytes > before || sr.lazyFreeBytes < after {
+		t.Errorf("LazyFree %d bytes; /proc/%d/smaps summed %d before and %d after", sr.lazyFreeBytes, pid, before, after)
+	}
+	if sr.lazyFreeBytes > mib<<20 || sr.lazyFreeBytes > sr.rssBytes {
+		t.Errorf("LazyFree %d bytes: more than the %d MiB given back or the RSS %d", sr.lazyFreeBytes, mib, sr.rssBytes)
+	}
+	// The other figures against procfs's own parser of the same file.
+	p, _ := procfs.NewDefaultFS()
+	proc, _ := p.Proc(pid)
+	want, err := proc.ProcSMapsRollup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr.rssBytes != want.Rss || sr.pssBytes != want.Pss || sr.anonBytes != want.Anonymous || sr.ussBytes != want.PrivateClean+want.PrivateDirty {
+		t.Errorf("smaps_rollup %+v; procfs read %+v", sr, want)
+	}
+	cmd.Process.Signal(syscall.SIGCONT)
+
+	s := Sampler{FS: fs, Interval: 50 * time.Millisecond, SmapsInterval: 50 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	samples, err := s.Run(ctx, []Target{{Name: "lazy", PID: pid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := (<-samples).Targets[0].Total; got.LazyFreeBytes == 0 {
+		t.Errorf("the sampler recorded no LazyFree: %+v", got)
+	}
+}
