@@ -110,9 +110,9 @@ func (l *fakeLoad) Wait() loadgen.Result {
 	<-l.done
 	return loadgen.Result{Requests: 300, Duration: time.Second}
 }
-func (l *fakeLoad) Err() error            { return nil }
-func (l *fakeLoad) Pause()                {}
-func (l *fakeLoad) Resume()               {}
+func (l *fakeLoad) Err() error { return nil }
+func (l *fakeLoad) Pause()     {}
+func (l *fakeLoad) Resume()    {}
 
 // StartLoad sends one snapshot of 100 requests per 10 ms for the plan's duration.
 func (f *fakeParts) StartLoad(ctx context.Context, cfg loadgen.Config) (loadRun, error) {

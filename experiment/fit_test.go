@@ -22,9 +22,9 @@ type fakeCgroups struct {
 }
 
 func (c *fakeCgroups) RemoveLeftovers() ([]string, error) { return nil, nil }
-func (c *fakeCgroups) Version() cgroup.Version             { return cgroup.V2 }
-func (c *fakeCgroups) Begin() (cgroupParent, error)        { return c, nil }
-func (c *fakeCgroups) Close() error                        { return nil }
+func (c *fakeCgroups) Version() cgroup.Version            { return cgroup.V2 }
+func (c *fakeCgroups) Begin() (cgroupParent, error)       { return c, nil }
+func (c *fakeCgroups) Close() error                       { return nil }
 func (c *fakeCgroups) NewGroup(name string, limit uint64) (*cgroup.Group, error) {
 	g := &cgroup.Group{Version: cgroup.V2, Dir: filepath.Join(c.root, name), LimitBytes: limit}
 	if err := os.MkdirAll(g.Dir, 0o755); err != nil {

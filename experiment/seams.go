@@ -214,7 +214,7 @@ type cgroupParent interface {
 type hierarchy struct{ h *cgroup.Hierarchy }
 
 func (h hierarchy) RemoveLeftovers() ([]string, error) { return h.h.RemoveLeftovers() }
-func (h hierarchy) Version() cgroup.Version             { return h.h.Version }
+func (h hierarchy) Version() cgroup.Version            { return h.h.Version }
 func (h hierarchy) Begin() (cgroupParent, error) {
 	p, err := h.h.Begin()
 	if err != nil {
