@@ -65,21 +65,15 @@ func (e *Experiment) load(ctx context.Context, r *running, group []int) {
 	wg.Wait()
 }
 
-// follower keeps a load worker's seconds until the next beat appends them.
+// follower is a load in flight, whose seconds the beat polls.
 type follower struct {
 	load     loadRun
 	sampling sampling
-	mu       sync.Mutex
-	pending  []loadgen.Snapshot
 }
 
-// drain appends the seconds that arrived since the last beat to lane i's run.
+// drain appends the seconds the load reported since the last beat to lane i's run.
 func (f *follower) drain(e *Experiment, i, run int) {
-	f.mu.Lock()
-	pending := f.pending
-	f.pending = nil
-	f.mu.Unlock()
-	for _, s := range pending {
+	for _, s := range f.load.Poll() {
 		e.AppendLoad(i, run, record.LoadTick{
 			T: e.since(s.Time), Requests: s.Requests, Bytes: s.Bytes, Errors: s.Errors.Total(), Non2xx: s.Errors.Non2xx,
 			P50: s.Latency.P50, P99: s.Latency.P99, Connections: s.Connections,
@@ -87,13 +81,9 @@ func (f *follower) drain(e *Experiment, i, run int) {
 	}
 }
 
-// follow keeps a load worker's seconds for the heartbeat, then records its result.
+// follow waits for a load's end and records its result; its seconds are the beat's.
 func (e *Experiment) follow(r *running, f *follower, i int) {
-	for s := range f.load.Snapshots() {
-		f.mu.Lock()
-		f.pending = append(f.pending, s)
-		f.mu.Unlock()
-	}
+	<-f.load.Done()
 	res := f.load.Wait()
 	// The last seconds go in before the result, and the beat no longer sees this load.
 	e.beat.change(func() {
