@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/servers"
@@ -39,8 +38,8 @@ type Experiment struct {
 	step int
 	// hierarchy is the memory cgroup hierarchy when lanes run in cgroups; cgParent is
 	// this run's parent cgroup in it.
-	hierarchy *cgroup.Hierarchy
-	cgParent  *cgroup.Parent
+	hierarchy cgroupMaker
+	cgParent  cgroupParent
 	// fitLimits are the lanes' limits in the current --fit trial.
 	fitLimits []uint64
 	// now is the current run's lanes, as the heartbeat and the keys reach them (nil
@@ -60,6 +59,9 @@ type parts struct {
 	loads   loadStarter
 	heap    heapReader
 	proc    prober
+	// cgroups checks that lanes can run in cgroups and makes them; called only by a
+	// plan that uses them.
+	cgroups func() (cgroupMaker, error)
 }
 
 // realParts are the real servers, load workers and /proc at procRoot.
@@ -68,10 +70,17 @@ func realParts(opts Options, procRoot string) (parts, error) {
 	if err != nil {
 		return parts{}, err
 	}
-	return parts{
+	p := parts{
 		starter: realStarter{}, builder: servers.NewBuilder(), loads: workerLoads{self: opts.Self},
-		heap: httpHeap{client: &http.Client{}}, proc: procFS{fs: fs, interval: opts.Interval},
-	}, nil
+		heap: &httpHeap{client: &http.Client{}, conns: map[string]*servers.StatsConn{}}, proc: procFS{fs: fs, interval: opts.Interval},
+		cgroups: machineCgroups,
+	}
+	if opts.ExternalLoad != "" {
+		if p.loads, err = newCommandLoads(opts); err != nil {
+			return parts{}, err
+		}
+	}
+	return p, nil
 }
 
 // New validates the options and prepares an experiment.
@@ -91,7 +100,7 @@ func New(opts Options) (*Experiment, error) {
 func newExperiment(opts Options, p parts) (*Experiment, error) {
 	e := &Experiment{opts: opts, lanes: opts.lanes(), parts: p}
 	if opts.usesCgroups() {
-		h, err := checkCgroups()
+		h, err := p.cgroups()
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +114,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		Plan: record.Plan{
 			Allocators: opts.Allocators, Scenario: first.Scenario, Path: first.RequestPath(), Connections: first.Connections,
 			Pipelining: opts.Pipelining, Rate: opts.Rate, Duration: opts.Duration, Baseline: opts.Baseline, Cooldown: opts.Cooldown,
-			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(),
+			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(), ExternalLoad: opts.ExternalLoad != "",
 			Sweep: opts.recordSweep(), MemoryLimitBytes: opts.MemoryLimit, Fit: opts.fitPlan(),
 		},
 		State: record.StateRunning,
@@ -119,10 +128,10 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		rec.Plan.Method = opts.Method
 	}
 	if e.hierarchy != nil {
-		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)
+		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version())
 	}
 	for _, l := range e.lanes {
-		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory, Group: l.group}
+		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory, Group: l.group, CPUs: l.cpus}
 		if l.command != "" {
 			t.Command = servers.CommandArgv(l.command)
 		}

@@ -18,7 +18,11 @@ func (e *Experiment) load(ctx context.Context, r *running, group []int) {
 	for _, i := range group {
 		names += " " + e.lanes[i].name
 	}
-	e.logf("load: %d connections for %s on%s", e.opts.Connections, e.opts.Duration, names)
+	if e.opts.ExternalLoad != "" {
+		e.logf("load: %s for %s on%s", e.opts.ExternalLoad, e.opts.Duration, names)
+	} else {
+		e.logf("load: %d connections for %s on%s", e.opts.Connections, e.opts.Duration, names)
+	}
 	for _, k := range rotated(len(group), r.run) {
 		i := group[k]
 		cfg := loadgen.Config{
@@ -61,21 +65,15 @@ func (e *Experiment) load(ctx context.Context, r *running, group []int) {
 	wg.Wait()
 }
 
-// follower keeps a load worker's seconds until the next beat appends them.
+// follower is a load in flight, whose seconds the beat polls.
 type follower struct {
 	load     loadRun
 	sampling sampling
-	mu       sync.Mutex
-	pending  []loadgen.Snapshot
 }
 
-// drain appends the seconds that arrived since the last beat to lane i's run.
+// drain appends the seconds the load reported since the last beat to lane i's run.
 func (f *follower) drain(e *Experiment, i, run int) {
-	f.mu.Lock()
-	pending := f.pending
-	f.pending = nil
-	f.mu.Unlock()
-	for _, s := range pending {
+	for _, s := range f.load.Poll() {
 		e.AppendLoad(i, run, record.LoadTick{
 			T: e.since(s.Time), Requests: s.Requests, Bytes: s.Bytes, Errors: s.Errors.Total(), Non2xx: s.Errors.Non2xx,
 			P50: s.Latency.P50, P99: s.Latency.P99, Connections: s.Connections,
@@ -83,13 +81,9 @@ func (f *follower) drain(e *Experiment, i, run int) {
 	}
 }
 
-// follow keeps a load worker's seconds for the heartbeat, then records its result.
+// follow waits for a load's end and records its result; its seconds are the beat's.
 func (e *Experiment) follow(r *running, f *follower, i int) {
-	for s := range f.load.Snapshots() {
-		f.mu.Lock()
-		f.pending = append(f.pending, s)
-		f.mu.Unlock()
-	}
+	<-f.load.Done()
 	res := f.load.Wait()
 	// The last seconds go in before the result, and the beat no longer sees this load.
 	e.beat.change(func() {
@@ -106,6 +100,18 @@ func (e *Experiment) follow(r *running, f *follower, i int) {
 		})
 		e.event(e.lanes[i].name, record.EventLoadDied, fmt.Sprintf("%s: %v; its load figures are incomplete and it is left out of the comparisons; the others go on", e.lanes[i].name, err))
 		e.turnPhase(i, r.run, record.PhaseCooldown)
+		return
+	}
+	if c, ok := f.load.(*commandLoad); ok {
+		for _, w := range c.warnings() {
+			e.event(e.lanes[i].name, record.EventWarning, e.lanes[i].name+": "+w)
+		}
+		e.EditRun(i, r.run, func(tr *record.TargetRun) {
+			tr.Phases.LoadEnd = end
+			tr.Result = c.result()
+		})
+		e.turnPhase(i, r.run, record.PhaseCooldown)
+		e.Notify()
 		return
 	}
 	e.EditRun(i, r.run, func(tr *record.TargetRun) {

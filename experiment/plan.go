@@ -137,6 +137,16 @@ type Options struct {
 	// path and query go to each lane's address, instead of a scenario or a path.
 	Mix         []loadgen.Request
 	TargetsFile string
+	// ExternalLoad, when set, is the user's own load command (run --load-command), run
+	// once per lane instead of the built-in generator, its placeholders filled per lane
+	// (external.Placeholders).
+	ExternalLoad string
+	// ExternalGrace is how long the load command may run past its load phase before it
+	// is stopped (default external.DefaultGrace).
+	ExternalGrace time.Duration
+	// CPUs confines every lane's server to that many CPUs (a lane's +cpus=N wins), 0
+	// for all of the machine's.
+	CPUs int
 }
 
 // DefaultPurgeWait is how long the purge phase measures after asking.
@@ -242,6 +252,27 @@ func (o Options) RequestPath() string {
 	return Scenarios[o.Scenario]
 }
 
+// MaxLanes bounds the lanes of one plan: each is a server and a load worker running side
+// by side on this machine, and a sweep of values ({1,2,4,8}) multiplies them quickly.
+const MaxLanes = 32
+
+// MaxPlanDuration bounds a plan's estimated duration: a plan longer than a day is a typo
+// in a list of values, not an experiment.
+const MaxPlanDuration = 24 * time.Hour
+
+// Size is the plan in one phrase: its lanes, steps and runs, and about how long it takes.
+func (o Options) Size() string {
+	n := len(o.lanes())
+	s := fmt.Sprintf("%d lane%s", n, map[bool]string{true: "s"}[n != 1])
+	if o.Sweep != nil {
+		s += fmt.Sprintf(" × %d steps of %s", o.Steps(), o.Sweep.Parameter)
+	}
+	if o.Runs > 1 {
+		s += fmt.Sprintf(" × %d runs", o.Runs)
+	}
+	return s + ", about " + o.Estimate().Round(time.Second).String()
+}
+
 // Validate checks the plan before anything starts, every step of a sweep; each error is
 // one line saying what to change.
 func (o Options) Validate() error {
@@ -250,6 +281,12 @@ func (o Options) Validate() error {
 	}
 	if err := o.validateCgroups(); err != nil {
 		return err
+	}
+	if n := len(o.lanes()); n > MaxLanes {
+		return fmt.Errorf("the plan has %d lanes (%s), more than the %d that run side by side here: list fewer values", n, o.Size(), MaxLanes)
+	}
+	if o.Estimate() > MaxPlanDuration {
+		return fmt.Errorf("the plan would take %s, more than %s: list fewer values, steps or runs", o.Size(), MaxPlanDuration)
 	}
 	if o.Sweep == nil {
 		return o.validateStep()
@@ -271,15 +308,15 @@ const MinMemoryLimit = 1 << 20
 func (o Options) validateCgroups() error {
 	switch {
 	case o.MemoryLimit > 0 && o.MemoryLimit < MinMemoryLimit:
-		return fmt.Errorf("--memory-limit %d bytes is below 1 MiB, less than any server needs to start: give a size like 256MiB", o.MemoryLimit)
+		return &FieldError{Field: FieldMemoryLimit, Value: fmt.Sprintf("%d bytes", o.MemoryLimit), Reason: "below 1 MiB, less than any server needs to start: give a size like 256MiB"}
 	case o.Fit && o.MemoryLimit > 0:
-		return fmt.Errorf("--fit searches the memory limit itself: drop --memory-limit")
+		return &FieldError{Field: FieldFit, Reason: "searches the memory limit itself", Drop: []Field{FieldMemoryLimit}}
 	case o.Fit && (o.Runs > 1 || o.Sweep != nil):
-		return fmt.Errorf("--fit runs its own series of trials: drop --runs and the list-valued flags")
+		return &FieldError{Field: FieldFit, Reason: "runs its own series of trials", Drop: []Field{FieldRuns, FieldSweep}}
 	case o.Fit && (o.FitTrials < 1 || o.FitTrials > 30):
-		return fmt.Errorf("--fit-trials %d: use 1 to 30", o.FitTrials)
+		return &FieldError{Field: FieldFitTrials, Value: o.FitTrials, Reason: "use 1 to 30"}
 	case o.Fit && o.Sequential:
-		return fmt.Errorf("--fit searches the lanes side by side: drop --sequential")
+		return &FieldError{Field: FieldFit, Reason: "searches the lanes side by side", Drop: []Field{FieldSequential}}
 	}
 	return nil
 }
@@ -310,7 +347,7 @@ func validateSweep(sw *record.Sweep) error {
 
 func (o Options) validateStep() error {
 	if o.Scenario != "" && o.Path != "" {
-		return fmt.Errorf("--scenario and --path both set: choose one")
+		return &FieldError{Field: FieldScenario, Also: []Field{FieldPath}, Reason: "choose one"}
 	}
 	if o.Scenario != "" {
 		if _, ok := Scenarios[o.Scenario]; !ok {
@@ -318,13 +355,16 @@ func (o Options) validateStep() error {
 		}
 	}
 	if len(o.Mix) > 0 && (o.Scenario != "" || o.Path != "") {
-		return fmt.Errorf("--targets and --scenario or --path both set: the targets file names the requests, choose one")
+		return &FieldError{Field: FieldMix, Also: []Field{FieldScenario, FieldPath}, Reason: "the targets file names the requests, choose one"}
 	}
 	if err := (loadgen.Config{URL: "http://127.0.0.1/", Method: o.Method, Headers: o.Headers, Mix: o.Mix}).Validate(); err != nil {
 		return err
 	}
+	if err := o.validateExternalLoad(); err != nil {
+		return err
+	}
 	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
-		return fmt.Errorf("--path %q must start with /", o.Path)
+		return &FieldError{Field: FieldPath, Value: o.Path, Reason: "must start with /"}
 	}
 	for _, a := range append(append([]string(nil), o.Allocators...), o.TargetAllocators...) {
 		alloc, err := servers.LookupAllocator(a)
@@ -349,8 +389,19 @@ func (o Options) validateStep() error {
 			}
 		}
 	}
+	for _, l := range o.lanes() {
+		if l.cpus == 0 {
+			continue
+		}
+		if l.kind == record.KindRemote {
+			return fmt.Errorf("--cpus confines a process started here: remote target %s cannot take it", l.name)
+		}
+		if err := servers.CheckCPUs(l.cpus); err != nil {
+			return fmt.Errorf("lane %s: %w", l.name, err)
+		}
+	}
 	if o.Purge && o.PurgeWait <= 0 {
-		return fmt.Errorf("--purge-wait must be above 0 (e.g. 3s)")
+		return &FieldError{Field: FieldPurgeWait, Reason: "must be above 0 (e.g. 3s)"}
 	}
 	seen := map[string]bool{}
 	for _, t := range o.Targets {
@@ -374,25 +425,27 @@ func (o Options) validateStep() error {
 	}
 	switch {
 	case o.Connections < 1:
-		return fmt.Errorf("-c %d: connections must be at least 1", o.Connections)
+		return &FieldError{Field: FieldConnections, Value: o.Connections, Reason: "connections must be at least 1"}
 	case o.Pipelining < 1 || o.Pipelining > 1024:
-		return fmt.Errorf("-p %d: pipelining must be 1 to 1024", o.Pipelining)
+		return &FieldError{Field: FieldPipelining, Value: o.Pipelining, Reason: "pipelining must be 1 to 1024"}
 	case o.Rate < 0:
-		return fmt.Errorf("-R %g: the rate must be positive", o.Rate)
+		return &FieldError{Field: FieldRate, Value: o.Rate, Reason: "the rate must be positive"}
 	case !loadgen.KnownEngine(o.Engine):
-		return fmt.Errorf("--engine %s: use auto, epoll or io_uring", o.Engine)
+		return &FieldError{Field: FieldEngine, Value: o.Engine, Reason: "use auto, epoll or io_uring"}
 	case o.Duration <= 0 || o.Duration > loadgen.MaxDuration:
-		return fmt.Errorf("-d %s: the duration must be above 0 and at most %s", o.Duration, loadgen.MaxDuration)
+		return &FieldError{Field: FieldDuration, Value: o.Duration, Reason: fmt.Sprintf("the duration must be above 0 and at most %s", loadgen.MaxDuration)}
 	case o.Interval < 50*time.Millisecond || o.Interval > time.Minute:
-		return fmt.Errorf("--interval %s: use 50ms to 1m", o.Interval)
-	case o.Baseline < 0 || o.Cooldown < 0:
-		return fmt.Errorf("--baseline and --cooldown cannot be negative")
+		return &FieldError{Field: FieldInterval, Value: o.Interval, Reason: "use 50ms to 1m"}
+	case o.Baseline < 0:
+		return &FieldError{Field: FieldBaseline, Value: o.Baseline, Reason: "cannot be negative"}
+	case o.Cooldown < 0:
+		return &FieldError{Field: FieldCooldown, Value: o.Cooldown, Reason: "cannot be negative"}
 	case o.Runs < 1 || o.Runs > 100:
-		return fmt.Errorf("--runs %d: use 1 to 100", o.Runs)
+		return &FieldError{Field: FieldRuns, Value: o.Runs, Reason: "use 1 to 100"}
 	case o.Threads < 0 || o.Threads > MaxThreads:
-		return fmt.Errorf("--threads %d: use 1 to %d server threads", o.Threads, MaxThreads)
+		return &FieldError{Field: FieldThreads, Value: o.Threads, Reason: fmt.Sprintf("use 1 to %d server threads", MaxThreads)}
 	case net.ParseIP(o.Bind) == nil:
-		return fmt.Errorf("--bind %q is not an IP address: use 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface", o.Bind)
+		return &FieldError{Field: FieldBind, Reason: fmt.Sprintf("%q is not an IP address: use 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface", o.Bind)}
 	}
 	// Each load worker is its own process, so each target only needs its own connections
 	// to fit one process's open files; a server needs the same number to accept them.
@@ -455,17 +508,21 @@ type lane struct {
 	library   string   // a shared library preloaded as the allocator (a path)
 	arena     bool     // the built-in server's per-request bump arena mode
 	group     string   // the --same-server group the lane's target is in
+	cpus      int      // CPUs the server is confined to, 0 for all
 }
 
 // allocatorLanes are the lanes of --allocators, named as given (before numberRepeats).
 func (o Options) allocatorLanes() []lane {
 	var out []lane
 	for i, a := range o.Allocators {
-		name, env, arena := a, []string(nil), false
+		name, env, arena, cpus := a, []string(nil), false, o.CPUs
 		if i < len(o.Lanes) {
 			name, env, arena = o.Lanes[i].Name, o.Lanes[i].Settings, o.Lanes[i].Arena
+			if o.Lanes[i].CPUs > 0 {
+				cpus = o.Lanes[i].CPUs
+			}
 			if lib := o.Lanes[i].Library; lib != "" {
-				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib, arena: arena})
+				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib, arena: arena, cpus: cpus})
 				continue
 			}
 		}
@@ -474,14 +531,14 @@ func (o Options) allocatorLanes() []lane {
 			if a != "system" && name == a && !alloc.PreloadOnly {
 				name = a + "-preload"
 			}
-			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env, arena: arena}
+			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env, arena: arena, cpus: cpus}
 			if a != "system" {
 				l.preload = a
 			}
 			out = append(out, l)
 			continue
 		}
-		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena})
+		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena, cpus: cpus})
 	}
 	return out
 }
@@ -494,7 +551,7 @@ func (o Options) lanes() []lane {
 			continue
 		}
 		if len(o.TargetAllocators) == 0 {
-			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command, group: o.sameServerGroup(t.Name)})
+			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command, group: o.sameServerGroup(t.Name), cpus: o.CPUs})
 			continue
 		}
 		for i, a := range o.TargetAllocators {
@@ -503,7 +560,10 @@ func (o Options) lanes() []lane {
 			if i < len(o.TargetLanes) {
 				name, env, lib = o.TargetLanes[i].Name, o.TargetLanes[i].Settings, o.TargetLanes[i].Library
 			}
-			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib, group: o.sameServerGroup(t.Name)}
+			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib, group: o.sameServerGroup(t.Name), cpus: o.CPUs}
+			if i < len(o.TargetLanes) && o.TargetLanes[i].CPUs > 0 {
+				l.cpus = o.TargetLanes[i].CPUs
+			}
 			if lib != "" {
 				l.allocator = filepath.Base(lib)
 			}
@@ -532,8 +592,12 @@ func numberRepeats(ls []lane) {
 	}
 }
 
-// LoadCommand is the equivalent `allocscope load` command line for one target.
+// LoadCommand is the equivalent `allocscope load` command line for one target, or the
+// user's own load command.
 func (o Options) LoadCommand() string {
+	if o.ExternalLoad != "" {
+		return o.ExternalLoad
+	}
 	cmd := fmt.Sprintf("allocscope load -c %d -d %s", o.Connections, trimDuration(o.Duration))
 	if o.Pipelining > 1 {
 		cmd += fmt.Sprintf(" -p %d", o.Pipelining)

@@ -164,6 +164,11 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--targets", write("ok.txt", "GET http://h/a\n"), "-m", "POST"}, "-m and --targets both set"},
 		{[]string{"run", "--targets", write("ok2.txt", "GET http://h/a\n"), "--scenario", "json"}, "--targets and --scenario or --path both set"},
 		{[]string{"run", "-m", "BAD METHOD"}, "is not a single word"},
+		{[]string{"run", "--load-command", ""}, "--load-command is empty"},
+		{[]string{"run", "--load-command", "wrk {uri}"}, "unknown placeholder {uri}: use {url}"},
+		{[]string{"run", "--load-command", "wrk {url}", "-H", "A: b"}, "--load-command and -H both set"},
+		{[]string{"run", "--load-command", "wrk {url}", "--targets", write("ok3.txt", "GET http://h/a\n")}, "--load-command and --targets both set"},
+		{[]string{"run", "--load-command", "wrk {url}", "-R", "100"}, "--load-command and -R both set"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

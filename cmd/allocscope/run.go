@@ -151,6 +151,7 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
 	requestFlags(fs, &a.request, &a.targets)
+	loadCommandFlag(fs, o)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
 	fs.VarP(&a.conns, "c", "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
@@ -167,6 +168,7 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 	fs.StringVar(&o.Bind, "bind", "127.0.0.1", "address the servers listen on")
 	a.threads = listFlag{numbers: true}
 	fs.Var(&a.threads, "threads", "server worker threads (default: cores); a list (2,8,16) sweeps it")
+	fs.IntVar(&o.CPUs, "cpus", 0, "confine each server to N CPUs (its affinity, inherited from the start), as a container smaller than the host; a lane's +cpus=N wins")
 	a.headless = fs.Bool("headless", false, "no TUI: progress on stderr, summary on stdout (implied when stdout is not a terminal)")
 	fs.StringVar(&x.md, "export-markdown", "", "write the Markdown report to FILE")
 	fs.StringVar(&x.json, "export-json", "", "write the run record (JSON, for report and replay) to FILE")
@@ -228,6 +230,9 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		return usagef("run takes no arguments, got %q: flags start with -", args[0])
 	}
 	if err := a.sweep(&o); err != nil {
+		return err
+	}
+	if err := checkLoadCommand(fs, o); err != nil {
 		return err
 	}
 	if o.Mix, err = readMix(fs, a.targets); err != nil {
@@ -294,17 +299,17 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		if !flagSet(fs, "save") {
 			os.Remove(o.SavePath)
 		}
-		return usageError{err.Error()}
+		return usageError{planMessage(err)}
 	}
-	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit {
-		what := fmt.Sprintf("%d runs", plan.Runs)
+	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || sweepsValues(plan.Lanes) {
+		what := fmt.Sprintf("%d run(s)", plan.Runs)
 		switch {
 		case plan.Fit:
 			what = fmt.Sprintf("a --fit search: an unlimited run, then at most %d trials, the lanes side by side", plan.FitTrials)
 		case plan.Sweep != nil:
 			what = fmt.Sprintf("a sweep of %s over %s, %d run(s) each", plan.Sweep.Parameter, strings.Join(plan.Sweep.Values, ", "), plan.Runs)
 		}
-		fmt.Fprintf(os.Stderr, "allocscope: %s: about %s\n", what, plan.Estimate().Round(time.Second))
+		fmt.Fprintf(os.Stderr, "allocscope: %s: %s\n", what, plan.Size())
 	}
 	if ip := net.ParseIP(o.Bind); ip != nil && !ip.IsLoopback() {
 		fmt.Fprintf(os.Stderr, "allocscope: warning: the servers listen on %s: their /hold, /large and /stats endpoints are then reachable from the network\n", o.Bind)
@@ -457,15 +462,19 @@ func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }
 func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error {
 	e.Log = os.Stderr
 	done := make(chan struct{})
+	// The progress line follows the run's heartbeat, not a clock of its own: a phase
+	// change or an event also notifies, so a line at most every half interval.
 	go func() {
-		tick := time.NewTicker(e.Options().Interval)
-		defer tick.Stop()
+		var last time.Time
 		for {
 			select {
 			case <-done:
 				return
-			case <-tick.C:
-				fmt.Fprintln(os.Stderr, progressLine(e.Snapshot(), e.Phase()))
+			case <-e.Changed():
+				if now := time.Now(); now.Sub(last) >= e.Options().Interval/2 {
+					last = now
+					fmt.Fprintln(os.Stderr, progressLine(e.Snapshot(), e.Phase()))
+				}
 			}
 		}
 	}()
@@ -636,6 +645,16 @@ func allocatorLanes(list string) ([]string, []servers.Lane, error) {
 		allocs[i] = l.Allocator
 	}
 	return allocs, lanes, nil
+}
+
+// sweepsValues says whether some lane came from a list of values ({1,2,4}).
+func sweepsValues(lanes []servers.Lane) bool {
+	for _, l := range lanes {
+		if len(l.Values) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // measuredAnything is false when the run failed before any target started.
