@@ -40,7 +40,7 @@ var dryRunLimits = loadgen.Limits{OpenFiles: 1 << 20, EphemeralPorts: 65535 - 10
 func checkRunPlan(o experiment.Options, a *runArgs) error {
 	o.Offline, o.Limits = true, dryRunLimits
 	if err := o.WithDefaults().Validate(); err != nil {
-		return usageError{err.Error()}
+		return usageError{planMessage(err)}
 	}
 	if failIf := *a.gate.failIf; failIf != "" {
 		if *a.against == "" {
