@@ -46,11 +46,31 @@ func TestExamplesInTheDocsParse(t *testing.T) {
 	for _, e := range all {
 		if err := checkExample(e.argv, e.inText); err != nil {
 			t.Errorf("%s\n\t%s", e, oneLine(err.Error()))
+		} else if e.needs == "" && !e.inText && runsOtherPrograms(e.argv) {
+			t.Errorf("%s\n\truns programs of its own: name their Debian packages in a <!-- needs: PKG... --> line before its block", e)
 		} else if e.needs != "" {
 			t.Logf("%s (needs %s)", e, e.needs)
 		}
 	}
 	t.Logf("%d commands in %s parsed", len(all), strings.Join(files, ", "))
+}
+
+// runsOtherPrograms says whether a recipe starts programs besides allocscope and its
+// servers: a --target command (not a remote URL) or a --load-command.
+func runsOtherPrograms(argv []string) bool {
+	for i, a := range argv {
+		name, value, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "target" && name != "load-command") {
+			continue
+		}
+		if !inline && i+1 < len(argv) {
+			value = argv[i+1]
+		}
+		if name == "load-command" || !strings.Contains(value, "=http://") && !strings.Contains(value, "=https://") {
+			return true
+		}
+	}
+	return false
 }
 
 // checkExample parses argv as allocscope would: commands that honour dryRun check their
