@@ -153,6 +153,6 @@ func toSample(t time.Duration, p probe.Process) record.Sample {
 	return record.Sample{
 		T: t, RSSBytes: p.RSSBytes, VSZBytes: p.VSZBytes, PeakRSSBytes: p.PeakRSSBytes, AnonBytes: p.AnonBytes,
 		FileBytes: p.FileBytes, PSSBytes: p.PSSBytes, USSBytes: p.USSBytes, CPUPercent: p.CPUPercent,
-		Threads: p.Threads, FDs: p.FDs, MinorFaults: p.MinorFaults,
+		Threads: p.Threads, FDs: p.FDs, MinorFaults: p.MinorFaults, LazyFreeBytes: p.LazyFreeBytes,
 	}
 }
