@@ -107,6 +107,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 			Pipelining: opts.Pipelining, Rate: opts.Rate, Duration: opts.Duration, Baseline: opts.Baseline, Cooldown: opts.Cooldown,
 			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(),
 			Sweep: opts.recordSweep(), MemoryLimitBytes: opts.MemoryLimit, Fit: opts.fitPlan(),
+			Shape: opts.ShapeSpec, Steps: opts.Shape,
 		},
 		State: record.StateRunning,
 	}
@@ -117,6 +118,9 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		}
 	} else if opts.Method != "GET" {
 		rec.Plan.Method = opts.Method
+	}
+	if opts.Cycled() {
+		rec.Plan.Cycles, rec.Plan.Idle, rec.Plan.Soak = opts.Cycles, opts.idle(), opts.Soak
 	}
 	if e.hierarchy != nil {
 		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)

@@ -20,6 +20,8 @@ type fakeParts struct {
 	nextPID int
 	procs   map[int]*fakeProc
 	loads   []*fakeLoad
+	// configs are the loads' configurations, as they started.
+	configs []loadgen.Config
 	// onLoad, when set, runs as each load starts.
 	onLoad func(f *fakeParts)
 }
@@ -93,6 +95,7 @@ func (f *fakeParts) StartLoad(ctx context.Context, cfg loadgen.Config) (loadRun,
 	f.nextPID++
 	l := &fakeLoad{pid: f.nextPID, snapshots: make(chan loadgen.Snapshot, 1024), done: make(chan struct{})}
 	f.loads = append(f.loads, l)
+	f.configs = append(f.configs, cfg)
 	onLoad := f.onLoad
 	f.mu.Unlock()
 	go func() {

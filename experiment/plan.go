@@ -129,6 +129,16 @@ type Options struct {
 	// path and query go to each lane's address, instead of a scenario or a path.
 	Mix         []loadgen.Request
 	TargetsFile string
+
+	// Cycles repeats load and idle (run --cycles), Idle apart (0: the cooldown); with
+	// Soak, the cycles go on until Soak has passed, at most Cycles of them (0: no bound).
+	Cycles int
+	Idle   time.Duration
+	Soak   time.Duration
+	// Shape is each load's rate steps (ParseShape; nil: the plan's rate throughout), and
+	// ShapeSpec the --shape it was made of.
+	Shape     []record.RateStep
+	ShapeSpec string
 }
 
 // DefaultPurgeWait is how long the purge phase measures after asking.
@@ -180,10 +190,22 @@ func (o Options) Estimate() time.Duration {
 	if o.Purge {
 		purge = o.PurgeWait
 	}
-	perRun := o.Baseline + o.Duration + o.Cooldown + purge + 2*time.Second
+	cycle := o.Duration + o.Cooldown
+	if o.Cycled() {
+		n := max(o.Cycles, 1)
+		if o.Soak > 0 {
+			// Cycles start until the soak has passed: the last may run past it.
+			n = int((o.Soak + o.Duration + o.idle() - 1) / (o.Duration + o.idle()))
+			if o.Cycles > 0 {
+				n = min(n, o.Cycles)
+			}
+		}
+		cycle = time.Duration(n) * (o.Duration + o.idle())
+	}
+	perRun := o.Baseline + cycle + purge + 2*time.Second
 	if o.Sequential {
 		lanes := max(len(o.lanes()), 1)
-		perRun = o.Baseline + time.Duration(lanes)*(o.Duration+o.Cooldown+purge) + 2*time.Second
+		perRun = o.Baseline + time.Duration(lanes)*(cycle+purge) + 2*time.Second
 	}
 	if o.Fit {
 		return time.Duration(1+o.FitTrials) * perRun
@@ -238,6 +260,9 @@ func (o Options) RequestPath() string {
 // one line saying what to change.
 func (o Options) Validate() error {
 	if err := o.validateCgroups(); err != nil {
+		return err
+	}
+	if err := o.validateCycles(); err != nil {
 		return err
 	}
 	if o.Sweep == nil {

@@ -137,11 +137,15 @@ func (r *Recorder) AppendCPU(s record.CPUShare) {
 	}
 }
 
-// SetPeak keeps lane i's peak of phase in run.
+// SetPeak keeps lane i's peak of phase in run: over a run of cycles, the highest of
+// that phase's.
 func (r *Recorder) SetPeak(i, run int, phase record.Phase, p record.PeakRSS) {
 	r.editRun(i, run, func(tr *record.TargetRun) {
 		if tr.Peaks == nil {
 			tr.Peaks = map[record.Phase]record.PeakRSS{}
+		}
+		if old, ok := tr.Peaks[phase]; ok && old.Bytes >= p.Bytes {
+			return
 		}
 		tr.Peaks[phase] = p
 	})

@@ -111,6 +111,22 @@ type Plan struct {
 	// Fit, when set, says the record holds a --fit search: run step 0 is unlimited, each
 	// later step a trial at a per-target limit (TargetRun.Cgroup.LimitBytes).
 	Fit *FitPlan `json:"fit,omitempty"`
+	// Cycles, Idle and Soak are run --cycles, --idle and --soak: loads repeated with an
+	// idle after each, Cycles of them at most (0: no bound but Soak), until Soak passed.
+	// All 0 for a run of one load.
+	Cycles int           `json:"cycles,omitempty"`
+	Idle   time.Duration `json:"idle_ns,omitempty"`
+	Soak   time.Duration `json:"soak_ns,omitempty"`
+	// Shape is --shape as given, and Steps the rates it makes of each load, in order.
+	Shape string     `json:"shape,omitempty"`
+	Steps []RateStep `json:"steps,omitempty"`
+}
+
+// RateStep is a stretch of a load at one rate (req/s per target; 0: as fast as the
+// connections go).
+type RateStep struct {
+	Rate     float64       `json:"rate"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // MixRequest is one request of a mix: its method, its URL as the targets file wrote it
