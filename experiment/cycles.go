@@ -85,8 +85,8 @@ func ShapeDuration(steps []record.RateStep) time.Duration {
 // Cycled says whether the plan repeats load and idle (--cycles 2 or more, or --soak).
 func (o Options) Cycled() bool { return o.Cycles > 1 || o.Soak > 0 }
 
-// idle is the idle after each cycle's load: --idle, by default the cooldown.
-func (o Options) idle() time.Duration {
+// CycleIdle is the idle after each cycle's load: --idle, by default the cooldown.
+func (o Options) CycleIdle() time.Duration {
 	if o.Idle > 0 {
 		return o.Idle
 	}
@@ -134,7 +134,7 @@ func (e *Experiment) cycles(ctx context.Context, r *running, group []int) bool {
 			break
 		}
 		e.event("", record.EventCycle, fmt.Sprintf("cycle %d%s", k, e.cycleOf(plan, time.Since(start))))
-		if !e.cycle(ctx, r, group, k, plan.idle()) {
+		if !e.cycle(ctx, r, group, k, plan.CycleIdle()) {
 			return false
 		}
 	}

@@ -120,7 +120,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		rec.Plan.Method = opts.Method
 	}
 	if opts.Cycled() {
-		rec.Plan.Cycles, rec.Plan.Idle, rec.Plan.Soak = opts.Cycles, opts.idle(), opts.Soak
+		rec.Plan.Cycles, rec.Plan.Idle, rec.Plan.Soak = opts.Cycles, opts.CycleIdle(), opts.Soak
 	}
 	if e.hierarchy != nil {
 		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)

@@ -195,12 +195,12 @@ func (o Options) Estimate() time.Duration {
 		n := max(o.Cycles, 1)
 		if o.Soak > 0 {
 			// Cycles start until the soak has passed: the last may run past it.
-			n = int((o.Soak + o.Duration + o.idle() - 1) / (o.Duration + o.idle()))
+			n = int((o.Soak + o.Duration + o.CycleIdle() - 1) / (o.Duration + o.CycleIdle()))
 			if o.Cycles > 0 {
 				n = min(n, o.Cycles)
 			}
 		}
-		cycle = time.Duration(n) * (o.Duration + o.idle())
+		cycle = time.Duration(n) * (o.Duration + o.CycleIdle())
 	}
 	perRun := o.Baseline + cycle + purge + 2*time.Second
 	if o.Sequential {
