@@ -43,7 +43,7 @@ func (e *Experiment) spec(l lane, bins map[string]servers.Binary) (servers.Spec,
 	var spec servers.Spec
 	switch l.kind {
 	case record.KindCommand:
-		spec = servers.Spec{Name: l.name, Command: []string{"sh", "-c", l.command}, Bind: e.opts.Bind, Guard: append(append([]string(nil), e.opts.Self...), servers.GuardCommand, "--")}
+		spec = servers.Spec{Name: l.name, Command: servers.CommandArgv(l.command), Bind: e.opts.Bind, Guard: append(append([]string(nil), e.opts.Self...), servers.GuardCommand, "--")}
 	case record.KindPreload:
 		spec = servers.ServerSpec(l.name, bins["system"].Path, e.opts.Bind, e.opts.Threads)
 	default:

@@ -128,7 +128,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 	for _, l := range e.lanes {
 		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory}
 		if l.command != "" {
-			t.Command = []string{"sh", "-c", l.command}
+			t.Command = servers.CommandArgv(l.command)
 		}
 		rec.Targets = append(rec.Targets, t)
 	}

@@ -44,6 +44,12 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p process) error 
 		}
 	}
 	issues := servers.CheckSettings(family, l.env, effective, p.Output())
+	var proof []string
+	if l.provesByProc() {
+		var more []string
+		more, proof, effective = e.proveInto(l, p, family, effective)
+		issues = append(servers.CheckSettings(family, l.env, effective, p.Output()), more...)
+	}
 	if l.arena && fetched && mode != "arena" {
 		issues = append(issues, "+arena asked, but the server runs its heap mode")
 	}
@@ -51,6 +57,10 @@ func (e *Experiment) checkSettings(ctx context.Context, i int, p process) error 
 	e.EditTarget(i, func(t *record.Target) {
 		if len(effective) > 0 {
 			t.Settings = effective
+			t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
+		}
+		if len(proof) > 0 {
+			t.Proof = proof
 			t.SettingsUnchecked = servers.Unchecked(family, l.env, effective)
 		}
 		// A server too busy to answer at the run's end keeps what it said at its start.

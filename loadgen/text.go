@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/allocscope/allocscope/units"
 )
 
 // WriteText prints a result in autocannon's shape: latency, req/s and bytes/s tables,
@@ -48,15 +50,5 @@ func WriteText(w io.Writer, r Result) {
 	fmt.Fprintln(w)
 }
 
-// SI formats a count with a k/M/G suffix.
-func SI(v float64) string {
-	switch {
-	case v >= 1e9:
-		return fmt.Sprintf("%.2f G", v/1e9)
-	case v >= 1e6:
-		return fmt.Sprintf("%.2f M", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.1f k", v/1e3)
-	}
-	return fmt.Sprintf("%.0f ", v)
-}
+// SI formats a count with a k/M/G suffix (units.SI).
+func SI(v float64) string { return units.SI(v) }

@@ -173,6 +173,7 @@ func (r *Record) Clone() *Record {
 		t.Settings = cloneMap(t.Settings)
 		t.SettingIssues = slices.Clone(t.SettingIssues)
 		t.SettingsUnchecked = slices.Clone(t.SettingsUnchecked)
+		t.Proof = slices.Clone(t.Proof)
 		t.Runs = cloneRuns(t.Runs)
 		t.FitTrials = cloneRuns(t.FitTrials)
 		c.Targets[i] = t

@@ -5,6 +5,8 @@ package record
 import (
 	"fmt"
 	"time"
+
+	"github.com/allocscope/allocscope/units"
 )
 
 // SchemaVersion is the version of the JSON this package writes. Readers refuse newer ones.
@@ -185,6 +187,10 @@ type Target struct {
 	// SettingsUnchecked name the settings with no issue whose effect the allocator could
 	// not show (glibc has no getter for most): not checked, rather than taken effect.
 	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
+	// Proof is what /proc showed of a preloaded or --target lane's processes: the library
+	// mapped in each (/proc/PID/maps), each setting in their environment
+	// (/proc/PID/environ), glibc's arena count. A failed check is a SettingIssue.
+	Proof []string `json:"proof,omitempty"`
 	// Mode is "arena" when the built-in server allocated per-request data from a bump arena.
 	Mode string `json:"mode,omitempty"`
 	// Runs holds one entry per repetition (--runs).
@@ -447,10 +453,7 @@ func (o *OOMKill) String() string {
 
 // MiBString writes a size in MiB, whole where it is.
 func MiBString(b uint64) string {
-	if b%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", b>>20)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	return units.WholeMiBs(b)
 }
 
 // Crashed is true when the process ended without allocscope asking.

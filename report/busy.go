@@ -33,7 +33,7 @@ func busyRefusal(r *record.Record) string {
 // footnote, no comparison sentences.
 func refuseBusy(r *record.Record, v Verdict) Verdict {
 	if r.Interference.Refuses() {
-		v.Lanes, v.Comparisons = nil, nil
+		v.Lanes, v.Groups, v.Comparisons = nil, nil, nil
 	}
 	return v
 }

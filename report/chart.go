@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -66,7 +67,7 @@ func newChartMetric(s record.Series) chartMetric {
 	}}
 }
 
-func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+func mib(b uint64) float64 { return units.InMiB(float64(b)) }
 
 // ChartMetricNames lists what --metric takes.
 func ChartMetricNames() []string {

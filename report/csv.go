@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 )
 
 // CSV writes one row per target per sample, with the load second that ended last.
@@ -84,7 +85,7 @@ func CSV(w io.Writer, r *record.Record) error {
 	return pw.Close()
 }
 
-func kib(b uint64) string { return strconv.FormatUint(b>>10, 10) }
+func kib(b uint64) string { return units.WholeKiBs(b) }
 
 // lastAt is the last of xs whose time (offset from the run's start) is at or before t.
 func lastAt[T any](xs []T, at func(T) time.Duration, t time.Duration) *T {

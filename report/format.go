@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 )
 
 // Formats lists the output formats by name.
@@ -47,21 +48,11 @@ func FormatFromPath(path string) (string, bool) {
 	return "", false
 }
 
-// MiB formats bytes as MiB with one decimal.
-func MiB(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+// MiB formats bytes as MiB with one decimal (units.MiBs, the one formatter for it).
+func MiB(b float64) string { return units.MiBs(b) }
 
-// Bytes formats bytes with a binary unit.
-func Bytes(b float64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", b/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", b/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", b/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B", b)
-}
+// Bytes formats bytes with a binary unit (units.Bytes).
+func Bytes(b float64) string { return units.Bytes(b) }
 
 // Millis formats nanoseconds as milliseconds.
 func Millis(ns float64) string {
@@ -75,16 +66,8 @@ func Millis(ns float64) string {
 	return fmt.Sprintf("%.1f ms", ms)
 }
 
-// Rate formats a rate per second.
-func Rate(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
-}
+// Rate formats a rate per second (units.Count).
+func Rate(v float64) string { return units.Count(v) }
 
 // Figure renders a summary figure, with ± half the min–max spread over several runs.
 func Figure(f record.Figure, unit func(float64) string) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 )
 
 // Markdown writes the seed benchmark's report: System, Load test, a `| # | RSS | VSZ |`
@@ -230,7 +231,7 @@ func writeTarget(b *strings.Builder, t record.Target, sw *record.Sweep) {
 func writeSamples(b *strings.Builder, t record.Target, run record.TargetRun) {
 	b.WriteString("\n| # | RSS | VSZ |\n|---|------|--------|\n")
 	for i, s := range run.Samples {
-		fmt.Fprintf(b, "| %d | %d | %d |\n", i+1, s.RSSBytes>>10, s.VSZBytes>>10)
+		fmt.Fprintf(b, "| %d | %s | %s |\n", i+1, units.WholeKiBs(s.RSSBytes), units.WholeKiBs(s.VSZBytes))
 	}
 	if run.Exit.Crashed() {
 		fmt.Fprintf(b, "\n**%s %s at %.1f s.**\n", t.Name, run.Exit.Clause(), run.Exit.T.Seconds())
@@ -240,9 +241,16 @@ func writeSamples(b *strings.Builder, t record.Target, run record.TargetRun) {
 }
 
 // commandLine is a target's command as a user would type it: the script of `sh -c SCRIPT`,
-// otherwise its words.
+// otherwise its words, quoted where a shell would split or expand them.
 func commandLine(argv []string) string {
-	line := strings.Join(argv, " ")
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = a
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\|&;<>()$`*?[]~#") {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	line := strings.Join(quoted, " ")
 	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
 		line = argv[2]
 	}
@@ -259,9 +267,39 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 	if purged {
 		after = " RSS after purge |"
 	}
+	// One table per server: a relative column across servers would compare the servers.
+	groups := record.ServerGroups(r)
+	for _, group := range groups {
+		if group[0] != groups[0][0] {
+			b.WriteString("\n")
+		}
+		if len(groups) > 1 {
+			fmt.Fprintf(b, "### %s\n\n", serverTitle(r, group))
+		}
+		writeSummaryTable(b, r, sums, v, group, after, purged)
+	}
+	b.WriteString("\n" + peakNote(sums) + " RSS and VSZ are read from /proc/PID/statm. Threads is the most the server ran with under load (/proc/PID/stat). Heap in use is what the allocator itself reports handing out (n/a: a release build of mimalloc keeps no such count; see its committed bytes in the JSON). Errors count failed connections and requests and non-2xx answers.\n")
+	if note := v.Footnote(r); note != "" {
+		b.WriteString("\n" + note + "\n")
+	}
+	writePauses(b, r)
+	writeSettings(b, r)
+	writePurge(b, r, sums)
+	writeCgroups(b, r, sums)
+	writeRetention(b, sums)
+	writeFit(b, r)
+	b.WriteString("\n### Conclusion\n\n")
+	for _, line := range v.Conclusions(r, sums) {
+		b.WriteString("- " + line + "\n")
+	}
+}
+
+// writeSummaryTable is the summary table of one server's lanes, relative to the first.
+func writeSummaryTable(b *strings.Builder, r *record.Record, sums []record.Summary, v Verdict, group []int, after string, purged bool) {
 	b.WriteString("| Target | Threads | Peak RSS | Peak RSS in cooldown | Mean RSS under load | RSS after cooldown |" + after + " Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|" + strings.Repeat("---:|", strings.Count(after, "|")) + "---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for i, s := range sums {
+	for _, i := range group {
+		s := sums[i]
 		name := mdCell(s.Target)
 		if s.Crash != "" {
 			name += " (" + mdCell(s.Crash) + ")"
@@ -280,22 +318,22 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 			Figure(s.MeanRSSLoad, MiB)+v.Mark(i, record.MetricMeanRSSLoad.Key), Figure(s.RSSAfterCooldown, MiB)+v.Mark(i, record.MetricRSSAfterCooldown.Key),
 			afterPurge, Figure(s.PeakVSZ, MiB)+v.Mark(i, record.MetricPeakVSZ.Key), Figure(s.HeapInUse, MiB),
 			Figure(s.ReqPerSec, Rate)+v.Mark(i, record.MetricReqPerSec.Key), Figure(s.P50, Millis), Figure(s.P99, Millis)+v.Mark(i, record.MetricP99.Key),
-			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[0].PeakRSS))
+			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[group[0]].PeakRSS))
 	}
-	b.WriteString("\n" + peakNote(sums) + " RSS and VSZ are read from /proc/PID/statm. Threads is the most the server ran with under load (/proc/PID/stat). Heap in use is what the allocator itself reports handing out (n/a: a release build of mimalloc keeps no such count; see its committed bytes in the JSON). Errors count failed connections and requests and non-2xx answers.\n")
-	if note := v.Footnote(r); note != "" {
-		b.WriteString("\n" + note + "\n")
+}
+
+// serverTitle names a server group: the built-in server, or a --target's command or URL.
+func serverTitle(r *record.Record, group []int) string {
+	t := r.Targets[group[0]]
+	switch t.Kind {
+	case record.KindCommand:
+		return "`" + strings.NewReplacer("`", "'", "\n", " ", "\r", " ").Replace(commandLine(t.Command)) + "`"
+	case record.KindRemote:
+		return mdCell(t.URL)
+	case record.KindProcess:
+		return "Watched processes"
 	}
-	writePauses(b, r)
-	writeSettings(b, r)
-	writePurge(b, r, sums)
-	writeCgroups(b, r, sums)
-	writeRetention(b, sums)
-	writeFit(b, r)
-	b.WriteString("\n### Conclusion\n\n")
-	for _, line := range v.Conclusions(r, sums) {
-		b.WriteString("- " + line + "\n")
-	}
+	return "The built-in server"
 }
 
 // peakNote says where the peaks come from, lane by lane where they differ.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -95,8 +96,8 @@ func sweepPlot(r *record.Record) (*plot.Plot, error) {
 		var pts plotter.XYs
 		for k, st := range steps {
 			if f := st.Sums[i].PeakRSS; f.Known() {
-				pts = append(pts, plotter.XY{X: float64(k), Y: f.Median / (1 << 20)})
-				maxY = max(maxY, f.Median/(1<<20))
+				pts = append(pts, plotter.XY{X: float64(k), Y: units.InMiB(f.Median)})
+				maxY = max(maxY, units.InMiB(f.Median))
 			}
 		}
 		if len(pts) == 0 {

@@ -67,11 +67,11 @@ func writeSweep(b *strings.Builder, r *record.Record) {
 			b.WriteString("\n")
 		}
 	}
-	fmt.Fprintf(b, "\n### Relative peak RSS (to %s at each value)\n\n%s\n%s\n", mdCell(r.Targets[0].Name), header, rule)
+	fmt.Fprintf(b, "\n### Relative peak RSS (to %s at each value)\n\n%s\n%s\n", mdCell(firstOfEachServer(r)), header, rule)
 	for i, t := range r.Targets {
 		fmt.Fprintf(b, "| %s |", mdCell(t.Name))
 		for _, st := range steps {
-			fmt.Fprintf(b, " %s |", Ratio(st.Sums[i].PeakRSS, st.Sums[0].PeakRSS))
+			fmt.Fprintf(b, " %s |", Ratio(st.Sums[i].PeakRSS, st.Sums[st.V.BaseOf(i)].PeakRSS))
 		}
 		b.WriteString("\n")
 	}
@@ -83,4 +83,13 @@ func writeSweep(b *strings.Builder, r *record.Record) {
 			b.WriteString("- " + line + "\n")
 		}
 	}
+}
+
+// firstOfEachServer names the lane each server's relative figures divide by.
+func firstOfEachServer(r *record.Record) string {
+	var names []string
+	for _, g := range record.ServerGroups(r) {
+		names = append(names, r.Targets[g[0]].Name)
+	}
+	return strings.Join(names, ", ")
 }

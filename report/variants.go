@@ -26,16 +26,40 @@ func writeSettings(b *strings.Builder, r *record.Record) {
 		switch {
 		case len(t.SettingIssues) > 0:
 			effect = "**no: " + mdCell(strings.Join(t.SettingIssues, "; ")) + "**"
-		case len(t.Settings) == 0 && len(t.Env) > 0:
+		case len(t.Settings) == 0 && len(t.Env) > 0 && len(t.Proof) == 0:
 			effect = "not checked (the allocator reports no settings)"
+		case len(t.SettingsUnchecked) > 0 && len(t.Proof) > 0:
+			effect = "reached the process; its effect not checked: " + mdCell(strings.Join(t.SettingsUnchecked, ", ")) + " (the allocator cannot show it)"
 		case len(t.SettingsUnchecked) > 0:
 			effect = "not checked: " + mdCell(strings.Join(t.SettingsUnchecked, ", ")) + " (the allocator cannot show it)"
 		case len(t.Env) == 0 && t.Mode == "":
 			effect = "n/a (as shipped)"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", mdCell(t.Name), mdCell(asked), mdCell(runsWith(t)), effect)
+		runs := runsWith(t)
+		if len(t.Proof) > 0 {
+			if runs == "n/a" {
+				runs = ""
+			} else {
+				runs += "; "
+			}
+			runs += strings.Join(t.Proof, "; ")
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", mdCell(t.Name), mdCell(asked), mdCell(runs), effect)
 	}
-	b.WriteString("\nThe allocator's own settings are read back from it by the server's /stats (jemalloc's opt.* through mallctl, mimalloc's mi_option_get, tcmalloc's properties and release rate, glibc's arena count from malloc_info), at start and again at the end of the run. A setting did not take effect when the allocator does not read that variable, printed a complaint about it at start, or runs with another value.\n")
+	b.WriteString("\nThe allocator's own settings are read back from it by the server's /stats (jemalloc's opt.* through mallctl, mimalloc's mi_option_get, tcmalloc's properties and release rate, glibc's arena count from malloc_info), at start and again at the end of the run. A setting did not take effect when the allocator does not read that variable, printed a complaint about it at start, or runs with another value.")
+	if anyProof(r) {
+		b.WriteString(" Of a preloaded lane and a --target lane, /proc shows the rest, whatever the program: whether the library is mapped in each of its processes (/proc/PID/maps), whether each setting is in their environment (/proc/PID/environ), and glibc's arenas (its 64 MiB heaps in /proc/PID/maps, told apart by each heap's header in /proc/PID/mem).")
+	}
+	b.WriteString("\n")
+}
+
+func anyProof(r *record.Record) bool {
+	for _, t := range r.Targets {
+		if len(t.Proof) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func askedSettings(t record.Target) string {

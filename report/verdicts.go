@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,29 +13,68 @@ import (
 // Verdict is what a record can back: which lanes were compared, against which baseline,
 // and which differences are significant.
 type Verdict struct {
-	// Lanes are the compared targets' indices, the baseline first; lanes that crashed are
-	// never compared as if they had finished.
-	Lanes       []int
+	// Lanes are the compared targets' indices, each group's baseline first in its group;
+	// lanes that crashed are never compared as if they had finished.
+	Lanes []int
+	// Groups are Lanes by the server they ran (record.ServerGroups): a comparison is
+	// always within one group.
+	Groups      [][]int
 	Comparisons []verdict.Comparison
 	// Runs is the number of repetitions every compared lane has.
 	Runs int
+	// Base is, for each target, the first target of its server group: what its relative
+	// columns divide by.
+	Base []int
 }
 
-// Judge compares every lane that finished with the first one that did.
+// Judge compares every lane that finished with the first one of the same server that did:
+// lanes of different servers differ by more than their allocator.
 func Judge(r *record.Record) Verdict {
-	v := Verdict{Runs: -1}
-	for i, t := range r.Targets {
-		if crashed(t) || len(t.Runs) == 0 {
+	v := Verdict{Runs: -1, Base: make([]int, len(r.Targets))}
+	for _, group := range record.ServerGroups(r) {
+		var lanes []int
+		for _, i := range group {
+			v.Base[i] = group[0]
+			t := r.Targets[i]
+			if crashed(t) || len(t.Runs) == 0 {
+				continue
+			}
+			lanes = append(lanes, i)
+			if v.Runs < 0 || len(t.Runs) < v.Runs {
+				v.Runs = len(t.Runs)
+			}
+		}
+		if len(lanes) == 0 {
 			continue
 		}
-		v.Lanes = append(v.Lanes, i)
-		if v.Runs < 0 || len(t.Runs) < v.Runs {
-			v.Runs = len(t.Runs)
-		}
+		v.Lanes = append(v.Lanes, lanes...)
+		v.Groups = append(v.Groups, lanes)
+		v.Comparisons = append(v.Comparisons, verdict.CompareAll(r, record.ComparedMetrics, lanes)...)
 	}
 	v.Runs = max(v.Runs, 0)
-	v.Comparisons = verdict.CompareAll(r, record.ComparedMetrics, v.Lanes)
 	return refuseBusy(r, v)
+}
+
+// group is v narrowed to one group of lanes.
+func (v Verdict) group(lanes []int) Verdict {
+	g := Verdict{Lanes: lanes, Groups: [][]int{lanes}, Runs: v.Runs, Base: v.Base}
+	for _, c := range v.Comparisons {
+		if slices.Contains(lanes, c.Other) {
+			g.Comparisons = append(g.Comparisons, c)
+		}
+	}
+	return g
+}
+
+// compared are the groups with two lanes or more.
+func (v Verdict) compared() [][]int {
+	var out [][]int
+	for _, g := range v.Groups {
+		if len(g) > 1 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // crashed: the target's server crashed, or the load against it died or got no successful
@@ -63,15 +103,52 @@ func (v Verdict) Mark(target int, metric string) string {
 
 // Footnote explains the marks, or is "" when nothing was tested.
 func (v Verdict) Footnote(r *record.Record) string {
-	if !v.Tested() || len(v.Lanes) < 2 {
+	groups := v.compared()
+	if !v.Tested() || len(groups) == 0 {
 		return ""
 	}
+	if len(groups) > 1 {
+		var bases []string
+		for _, g := range groups {
+			bases = append(bases, r.Targets[g[0]].Name)
+		}
+		return fmt.Sprintf("\\* differs from the first lane of the same server (%s): a paired t-test on the log ratios of %d runs, Holm-corrected over each server's comparisons, p < %g, at least %.0f%% apart and the same way in every run; unmarked cells show no clear difference.",
+			strings.Join(bases, ", "), v.Runs, verdict.Alpha, 100*verdict.MinEffect)
+	}
+	v = v.group(groups[0])
 	return fmt.Sprintf("\\* differs from %s: a paired t-test on the log ratios of %d runs, Holm-corrected over %d comparisons, p < %g, at least %.0f%% apart and the same way in every run; unmarked cells show no clear difference.",
 		r.Targets[v.Lanes[0]].Name, v.Runs, len(v.Comparisons), verdict.Alpha, 100*verdict.MinEffect)
 }
 
-// lines are the Conclusion's comparison sentences.
+// lines are the Conclusion's comparison sentences, server group by server group.
 func (v Verdict) lines(r *record.Record, sums []record.Summary) []string {
+	var out []string
+	groups := v.compared()
+	if len(v.Groups) > 1 {
+		var each []string
+		for _, g := range v.Groups {
+			names := make([]string, len(g))
+			for k, i := range g {
+				names[k] = r.Targets[i].Name
+			}
+			each = append(each, strings.Join(names, ", "))
+		}
+		out = append(out, fmt.Sprintf("These lanes ran %d different servers (%s): lanes of different servers differ by more than their allocator, so each is compared only with the lanes of its own server.",
+			len(v.Groups), strings.Join(each, "; ")))
+	}
+	for k, g := range groups {
+		lines := v.group(g).groupLines(r, sums)
+		// One reminder of what cannot be told from noise is enough.
+		if k < len(groups)-1 && !v.Tested() && len(lines) > 0 {
+			lines = lines[:len(lines)-1]
+		}
+		out = append(out, lines...)
+	}
+	return out
+}
+
+// groupLines are the comparison sentences of a verdict narrowed to one server group.
+func (v Verdict) groupLines(r *record.Record, sums []record.Summary) []string {
 	if len(v.Lanes) < 2 {
 		return nil
 	}
@@ -205,4 +282,13 @@ func PeakCell(f record.Figure, s record.Summary) string {
 		return "≥ " + cell
 	}
 	return cell
+}
+
+// BaseOf is the target that target i's relative columns divide by: the first of its
+// server's lanes (the first target in a verdict made without the record).
+func (v Verdict) BaseOf(i int) int {
+	if i < len(v.Base) {
+		return v.Base[i]
+	}
+	return 0
 }

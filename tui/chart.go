@@ -9,6 +9,7 @@ import (
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 	"github.com/charmbracelet/lipgloss"
 )
 
@@ -89,11 +90,11 @@ func (m Model) peakOf(t record.Target, run record.TargetRun, ps []point) (string
 	switch metrics[m.metric].key {
 	case "rss":
 		if v := m.targetView(t).peak; v > 0 {
-			return "peak", v / (1 << 20), true
+			return "peak", units.InMiB(v), true
 		}
 	case "cgroup":
 		if run.Cgroup != nil && run.Cgroup.PeakBytes > 0 {
-			return "peak", float64(run.Cgroup.PeakBytes) / (1 << 20), true
+			return "peak", units.InMiB(float64(run.Cgroup.PeakBytes)), true
 		}
 	}
 	if len(ps) == 0 {

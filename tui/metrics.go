@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/record"
+	"github.com/allocscope/allocscope/units"
 )
 
 // point is one value of a series at an offset from the run's start.
@@ -52,10 +53,7 @@ func upTo(ps []point, t time.Duration) []point {
 func short(v float64, unit string) string {
 	switch unit {
 	case "MiB":
-		if v >= 1024 {
-			return fmt.Sprintf("%.2fG", v/1024)
-		}
-		return fmt.Sprintf("%.1fM", v)
+		return units.ShortMiBs(v * units.MiB)
 	case "%":
 		return fmt.Sprintf("%.0f%%", v)
 	case "ms":
@@ -64,11 +62,5 @@ func short(v float64, unit string) string {
 		}
 		return fmt.Sprintf("%.1fms", v)
 	}
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.1fM", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
+	return units.ShortCount(v)
 }

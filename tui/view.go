@@ -11,6 +11,7 @@ import (
 
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
+	"github.com/allocscope/allocscope/units"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 )
@@ -308,7 +309,7 @@ func (m Model) targetView(t record.Target) targetView {
 	return v
 }
 
-func mib(b float64) string { return short(b/(1<<20), "MiB") }
+func mib(b float64) string { return units.ShortMiBs(b) }
 
 func (m Model) panels() string {
 	l := m.layout
@@ -458,10 +459,10 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 			return report.Figure(s.P99, report.Millis) + v.Mark(i, record.MetricP99.Key)
 		}},
 		{"RSS load", func(i int, s record.Summary) string {
-			return report.Figure(s.MeanRSSLoad, report.MiB) + v.Mark(i, record.MetricMeanRSSLoad.Key)
+			return report.Figure(s.MeanRSSLoad, units.MiBs) + v.Mark(i, record.MetricMeanRSSLoad.Key)
 		}},
 		{"After cool", func(i int, s record.Summary) string {
-			return report.Figure(s.RSSAfterCooldown, report.MiB) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
+			return report.Figure(s.RSSAfterCooldown, units.MiBs) + v.Mark(i, record.MetricRSSAfterCooldown.Key)
 		}},
 	}
 	if report.Cycled(sums) {
@@ -480,18 +481,18 @@ func summaryColumns(sums []record.Summary, v report.Verdict) []summaryColumn {
 		}})
 	}
 	if record.AnyPurged(sums) {
-		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, report.MiB) }})
+		cols = append(cols, summaryColumn{"After purge", func(i int, s record.Summary) string { return report.Figure(s.RSSAfterPurge, units.MiBs) }})
 	}
 	return append(cols, []summaryColumn{
 		{"Errors", func(i int, s record.Summary) string { return report.Figure(s.Errors, report.Count) }},
-		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[0].PeakRSS) }},
+		{"Rel", func(i int, s record.Summary) string { return report.Ratio(s.PeakRSS, sums[v.BaseOf(i)].PeakRSS) }},
 		{"Threads", func(i int, s record.Summary) string { return report.Figure(s.Threads, report.Count) }},
-		{"Heap", func(i int, s record.Summary) string { return report.Figure(s.HeapInUse, report.MiB) }},
+		{"Heap", func(i int, s record.Summary) string { return report.Figure(s.HeapInUse, units.MiBs) }},
 		{"Peak VSZ", func(i int, s record.Summary) string {
-			return report.Figure(s.PeakVSZ, report.MiB) + v.Mark(i, record.MetricPeakVSZ.Key)
+			return report.Figure(s.PeakVSZ, units.MiBs) + v.Mark(i, record.MetricPeakVSZ.Key)
 		}},
 		{"p50", func(i int, s record.Summary) string { return report.Figure(s.P50, report.Millis) }},
-		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, report.Bytes) }},
+		{"Binary", func(i int, s record.Summary) string { return report.Figure(s.BinaryBytes, units.Bytes) }},
 	}...)
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,12 +11,15 @@ import (
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/verdict"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // matchFlag collects --match BASE=NEW lane renames.
 type matchFlag map[string]string
 
 func (m matchFlag) String() string { return "" }
+func (m matchFlag) Type() string   { return "value" }
 func (m matchFlag) Set(s string) error {
 	from, to, ok := strings.Cut(s, "=")
 	if !ok || from == "" || to == "" {
@@ -35,7 +37,7 @@ type gateFlags struct {
 }
 
 // addGateFlags defines --fail-if (described by failIfUsage) and the --allow-* flags.
-func addGateFlags(fs *flag.FlagSet, failIfUsage string) gateFlags {
+func addGateFlags(fs *pflag.FlagSet, failIfUsage string) gateFlags {
 	g := gateFlags{failIf: fs.String("fail-if", "", failIfUsage), allow: map[string]*bool{}}
 	g.allow["--allow-busy"] = addAllowBusy(fs)
 	g.allow["--allow-missing"] = fs.Bool("allow-missing", false, "with --fail-if: pass over lanes that lost figures (crashed, OOM-killed, load died, source lost, record incomplete) and gate on what is left")
@@ -45,24 +47,23 @@ func addGateFlags(fs *flag.FlagSet, failIfUsage string) gateFlags {
 // allows says whether the --allow-* flag named flag was given.
 func (g gateFlags) allows(flag string) bool { return g.allow[flag] != nil && *g.allow[flag] }
 
-// compareFlags defines compare's flags (also read by the shell completion).
-func compareFlags() (fs *flag.FlagSet, match matchFlag, format, out *string, gate gateFlags) {
-	fs = newFlags("compare", "compare BASE.json NEW.json [MORE.json…] [--match BASE=NEW] [--format text|md|json|csv] [--fail-if EXPR [--allow-missing]] [-o FILE]")
-	match = matchFlag{}
+func newCompareCmd() *cobra.Command {
+	fs := newFlags("compare")
+	match := matchFlag{}
 	fs.Var(match, "match", "compare lane BASE of the base record with lane NEW of the others (repeatable)")
-	format = fs.String("format", "text", "text, md, json or csv")
-	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
-	gate = addGateFlags(fs, "exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,p99>+20%,rps<-5%', or a compared lane lost figures")
-	return fs, match, format, out, gate
+	format := fs.String("format", "text", "text, md, json or csv")
+	out := fs.StringP("o", "o", "", "write to FILE (atomically) instead of stdout")
+	gate := addGateFlags(fs, "exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,p99>+20%,rps<-5%', or a compared lane lost figures")
+	c := command("compare BASE.json NEW.json [MORE.json…] [--match BASE=NEW] [--format text|md|json|csv] [--fail-if EXPR [--allow-missing]] [-o FILE]",
+		"ratios to a base run, tested; a CI gate", fs, fileArgs("json"), func(paths []string) error {
+			return cmdCompare(fs, match, *format, *out, gate, paths)
+		})
+	c.RegisterFlagCompletionFunc("format", words("text", "md", "json", "csv"))
+	return c
 }
 
-func cmdCompare(args []string) error {
-	fs, match, format, out, flags := compareFlags()
+func cmdCompare(fs *pflag.FlagSet, match matchFlag, format, out string, flags gateFlags, paths []string) error {
 	failIf := flags.failIf
-	paths, err := parseWithArgs(fs, args)
-	if err != nil {
-		return err
-	}
 	if len(paths) < 2 {
 		return usagef("compare needs a base record and at least one more: allocscope compare BASE.json NEW.json")
 	}
@@ -73,7 +74,7 @@ func cmdCompare(args []string) error {
 			return usageError{err.Error()}
 		}
 	}
-	render, err := compareRenderer(*format)
+	render, err := compareRenderer(format)
 	if err != nil {
 		return err
 	}
@@ -96,8 +97,8 @@ func cmdCompare(args []string) error {
 	if err := render(&buf, c); err != nil {
 		return err
 	}
-	if *out != "" {
-		if err := record.WriteFileAtomic(*out, buf.Bytes()); err != nil {
+	if out != "" {
+		if err := record.WriteFileAtomic(out, buf.Bytes()); err != nil {
 			return err
 		}
 	} else {

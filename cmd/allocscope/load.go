@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	neturl "net/url"
 	"os"
@@ -11,6 +10,9 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/loadgen"
+	"github.com/allocscope/allocscope/units"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -23,6 +25,8 @@ func (f durationFlag) String() string {
 	}
 	return f.d.String()
 }
+
+func (f durationFlag) Type() string { return "duration" }
 
 func (f durationFlag) Set(s string) error {
 	d, err := parseDuration(s)
@@ -54,6 +58,7 @@ func parseDuration(s string) (time.Duration, error) {
 type headerFlag map[string]string
 
 func (h headerFlag) String() string { return "" }
+func (h headerFlag) Type() string   { return "value" }
 func (h headerFlag) Set(s string) error {
 	k, v, ok := strings.Cut(s, ":")
 	if !ok || strings.TrimSpace(k) == "" {
@@ -63,46 +68,39 @@ func (h headerFlag) Set(s string) error {
 	return nil
 }
 
-// loadFlags registers the load generator's flags, named like autocannon's.
-func loadFlags(fs *flag.FlagSet, c *loadgen.Config, targets *string) {
-	fs.IntVar(&c.Connections, "c", loadgen.DefaultConnections, "concurrent connections")
+// loadFlags registers the load generator's flags, named like autocannon's: its letters
+// and its long names, so its command lines work unchanged.
+func loadFlags(fs *pflag.FlagSet, c *loadgen.Config, targets *string) {
+	fs.IntVarP(&c.Connections, "connections", "c", loadgen.DefaultConnections, "concurrent connections")
 	c.Duration = loadgen.DefaultDuration
-	fs.Var(durationFlag{&c.Duration}, "d", "duration: seconds or a Go duration (10, 1m)")
-	fs.Uint64Var(&c.Amount, "a", 0, "stop after this many responses instead of a duration")
-	fs.IntVar(&c.Pipelining, "p", loadgen.DefaultPipelining, "requests in flight per connection (pipelining)")
-	fs.Float64Var(&c.Rate, "R", 0, "open loop: total requests per second (latency corrected for coordinated omission)")
-	fs.Var(durationFlag{&c.Warmup}, "W", "warmup left out of the results, within the duration")
-	fs.IntVar(&c.Workers, "w", 0, "event loops, each on its own thread (0: one per core)")
+	fs.VarP(durationFlag{&c.Duration}, "duration", "d", "duration: seconds or a Go duration (10, 1m)")
+	fs.Uint64VarP(&c.Amount, "amount", "a", 0, "stop after this many responses instead of a duration")
+	fs.IntVarP(&c.Pipelining, "pipelining", "p", loadgen.DefaultPipelining, "requests in flight per connection (pipelining)")
+	fs.Float64VarP(&c.Rate, "overallRate", "R", 0, "open loop: total requests per second (latency corrected for coordinated omission)")
+	fs.VarP(durationFlag{&c.Warmup}, "warmup", "W", "warmup left out of the results, within the duration")
+	fs.IntVarP(&c.Workers, "workers", "w", 0, "event loops, each on its own thread (0: one per core)")
 	fs.StringVar(&c.Engine, "engine", loadgen.EngineAuto, "I/O: auto (io_uring where the kernel allows it, else epoll), epoll or io_uring")
 	c.Timeout = loadgen.DefaultTimeout
-	fs.Var(durationFlag{&c.Timeout}, "t", "response timeout")
+	fs.VarP(durationFlag{&c.Timeout}, "timeout", "t", "response timeout")
 	requestFlags(fs, c, targets)
-	// autocannon's long names, so its command lines work unchanged.
-	for short, long := range map[string]string{
-		"c": "connections", "d": "duration", "a": "amount", "p": "pipelining", "R": "overallRate",
-		"W": "warmup", "w": "workers", "t": "timeout", "m": "method", "b": "body", "H": "headers",
-	} {
-		f := fs.Lookup(short)
-		fs.Var(f.Value, long, "same as -"+short)
-	}
 }
 
 // requestFlags defines what each request is: -m, -H, -b, or --targets for a mix. load
 // and run share them.
-func requestFlags(fs *flag.FlagSet, c *loadgen.Config, targets *string) {
-	fs.StringVar(&c.Method, "m", "GET", "HTTP method")
-	fs.StringVar(&c.Body, "b", "", "request body (with --targets: for the targets that have none)")
+func requestFlags(fs *pflag.FlagSet, c *loadgen.Config, targets *string) {
+	fs.StringVarP(&c.Method, "method", "m", "GET", "HTTP method")
+	fs.StringVarP(&c.Body, "body", "b", "", "request body (with --targets: for the targets that have none)")
 	c.Headers = map[string]string{}
-	fs.Var(headerFlag(c.Headers), "H", "request header 'Name: value' (repeatable; with --targets: added to every target)")
+	fs.VarP(headerFlag(c.Headers), "headers", "H", "request header 'Name: value' (repeatable; with --targets: added to every target)")
 	fs.StringVar(targets, "targets", "", "a request mix: FILE in vegeta's http format (METHOD URL, headers, @body, a blank line; '# weight: N' under a target), sent in turn on each connection")
 }
 
 // readMix reads --targets, refusing -m beside it: each target names its own method.
-func readMix(fs *flag.FlagSet, targets string) ([]loadgen.Request, error) {
+func readMix(fs *pflag.FlagSet, targets string) ([]loadgen.Request, error) {
 	if targets == "" {
 		return nil, nil
 	}
-	if flagSet(fs, "m") {
+	if flagSet(fs, "method") {
 		return nil, usagef("-m and --targets both set: each target in %s names its own method", targets)
 	}
 	mix, err := loadgen.ReadTargets(targets)
@@ -112,35 +110,30 @@ func readMix(fs *flag.FlagSet, targets string) ([]loadgen.Request, error) {
 	return mix, nil
 }
 
-// loadFlagSet defines load's flags (also read by the shell completion).
-func loadFlagSet() (*flag.FlagSet, *loadgen.Config, *string, *bool) {
-	fs := newFlags("load", "load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--targets FILE] [--json]")
+func newLoadCmd() *cobra.Command {
+	fs := newFlags("load")
 	cfg := &loadgen.Config{}
 	targets := new(string)
 	loadFlags(fs, cfg, targets)
-	return fs, cfg, targets, fs.Bool("json", false, "print the result as JSON")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	// Flags may follow the URL, as with autocannon.
+	c := command("load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--targets FILE] [--json]",
+		"the load generator on its own", fs, noArgs, func(args []string) error { return cmdLoad(fs, *cfg, *targets, *asJSON, args) })
+	c.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
+	return c
 }
 
-func cmdLoad(args []string) error {
-	fs, cfgp, targets, asJSON := loadFlagSet()
-	// Flags may follow the URL, as with autocannon.
+func cmdLoad(fs *pflag.FlagSet, cfg loadgen.Config, targets string, asJSON bool, args []string) error {
 	var url string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		url, args = args[0], args[1:]
+	if len(args) > 0 {
+		url = args[0]
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg := *cfgp
-	if url == "" && fs.NArg() > 0 {
-		url = fs.Arg(0)
-	}
-	mix, err := readMix(fs, *targets)
+	mix, err := readMix(fs, targets)
 	if err != nil {
 		return err
 	}
 	if url == "" && len(mix) > 0 {
-		if url, err = mixAddress(*targets, mix); err != nil {
+		if url, err = mixAddress(targets, mix); err != nil {
 			return err
 		}
 	}
@@ -148,7 +141,7 @@ func cmdLoad(args []string) error {
 		return usagef("load needs a URL, e.g. allocscope load http://127.0.0.1:3000/ -c 100 -d 10")
 	}
 	cfg.URL, cfg.Mix = url, mix
-	if flagSet(fs, "d") && cfg.Duration <= 0 {
+	if flagSet(fs, "duration") && cfg.Duration <= 0 {
 		return usagef("-d %s: the duration must be above 0", cfg.Duration)
 	}
 	if err := atLeastOne(map[string]int{"-c (connections)": cfg.Connections, "-p (pipelining)": cfg.Pipelining}); err != nil {
@@ -175,7 +168,7 @@ func cmdLoad(args []string) error {
 	}
 	target := cfg.URL
 	if len(cfg.Mix) > 0 {
-		target = fmt.Sprintf("%s, a mix of %d requests from %s", cfg.URL, len(cfg.Mix), *targets)
+		target = fmt.Sprintf("%s, a mix of %d requests from %s", cfg.URL, len(cfg.Mix), targets)
 	}
 	fmt.Fprintf(os.Stderr, "Running %s test @ %s\n%d connections, pipelining %d, %s, %s\n\n", cfg.Duration, target, cfg.Connections, cfg.Pipelining, mode, engine)
 	var done uint64
@@ -183,14 +176,14 @@ func cmdLoad(args []string) error {
 		done += s.Requests
 		if tty {
 			frac := float64(s.Second) / cfg.Duration.Seconds()
-			fmt.Fprintf(os.Stderr, "\r%s %3d%%  %ds  %s req/s  %d conns  %d errors ", bar(frac, 30), int(100*min(frac, 1)), s.Second, loadgen.SI(float64(s.Requests)), s.Connections, s.Errors.Total())
+			fmt.Fprintf(os.Stderr, "\r%s %3d%%  %ds  %s req/s  %d conns  %d errors ", bar(frac, 30), int(100*min(frac, 1)), s.Second, units.SI(float64(s.Requests)), s.Connections, s.Errors.Total())
 		}
 	}
 	if tty {
 		fmt.Fprint(os.Stderr, "\r\033[K")
 	}
 	res := g.Wait()
-	if *asJSON {
+	if asJSON {
 		res.Histogram = nil
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")

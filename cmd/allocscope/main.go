@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/servers"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 const usage = `allocscope — compare memory allocators on a real server under load
@@ -51,47 +51,27 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// exitStatus ends allocscope with this code and nothing more to say: the hidden
+// commands' own codes.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 func run(args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
 	}
-	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "run":
-		err = cmdRun(rest)
-	case "replay":
-		err = cmdReplay(rest)
-	case "report":
-		err = cmdReport(rest)
-	case "load":
-		err = cmdLoad(rest)
-	case "compare":
-		err = cmdCompare(rest)
-	case "watch":
-		err = cmdWatch(rest)
-	case "servers":
-		err = cmdServers(rest)
-	case "version", "--version":
-		fmt.Println("allocscope", version)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-	case "completion":
-		err = cmdCompletion(rest)
-	case cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
-		return completeMain(args)
-	case servers.GuardCommand:
-		return guardMain(rest)
-	case cgroup.ExecCommand:
-		return cgroup.RunExec(rest)
-	case loadgen.WorkerCommand:
-		return loadWorkerMain(rest)
-	default:
-		fmt.Fprintf(os.Stderr, "allocscope: unknown command %q: run 'allocscope help' for the list\n", cmd)
-		return 2
+	root := newRoot()
+	// Not for the root: __complete's words are what the user is typing, not flags.
+	if c, _, err := root.Find(args); err == nil && c != root && !c.DisableFlagParsing {
+		args = gnuArgs(c.Flags(), args)
 	}
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return 0
+	root.SetArgs(args)
+	err := root.Execute()
+	var status exitStatus
+	if err == nil || errors.As(err, &status) {
+		return int(status)
 	}
 	fmt.Fprintln(os.Stderr, "allocscope: "+oneLine(err.Error()))
 	var sig signalExit
@@ -104,31 +84,150 @@ func run(args []string) int {
 	return 1
 }
 
+// newRoot is the whole command line: the commands run, help is printed and the shell
+// completion is generated from this one tree.
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "allocscope",
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.ArbitraryArgs,
+		// A word that is no command reaches the root.
+		RunE: func(_ *cobra.Command, args []string) error {
+			return usagef("unknown command %q: run 'allocscope help' for the list", args[0])
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetVersionTemplate("allocscope {{.Version}}\n")
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		if c == root {
+			fmt.Print(usage)
+			return
+		}
+		fmt.Printf("usage: %s\n\nflags:\n", c.UseLine())
+		printFlags(os.Stdout, c.Flags())
+	})
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		name := strings.TrimPrefix(c.CommandPath(), "allocscope ")
+		return usagef("%s: %s (see 'allocscope %s -h')", name, flagErrorLine(err), name)
+	})
+	root.AddCommand(newRunCmd(), newReplayCmd(), newReportCmd(), newCompareCmd(), newLoadCmd(), newWatchCmd(),
+		newServersCmd(), newCompletionCmd(),
+		&cobra.Command{Use: "version", Short: "this build's version", Args: cobra.NoArgs, ValidArgsFunction: noArgs,
+			Run: func(*cobra.Command, []string) { fmt.Println("allocscope", version) }},
+		hidden(servers.GuardCommand, guardMain), hidden(cgroup.ExecCommand, cgroup.RunExec), hidden(loadgen.WorkerCommand, loadWorkerMain))
+	return root
+}
+
+// command makes a command of use (its synopsis, name first) with fs's flags; run gets
+// the positional arguments, which may come before, between or after the flags.
+func command(use, short string, fs *pflag.FlagSet, args cobra.CompletionFunc, run func(args []string) error) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, DisableFlagsInUseLine: true, ValidArgsFunction: args,
+		RunE: func(_ *cobra.Command, args []string) error { return run(args) }}
+	if fs != nil {
+		c.Flags().AddFlagSet(fs)
+	}
+	return c
+}
+
+// hidden is an internal command that allocscope starts itself: it gets its arguments
+// untouched and ends with its own exit code.
+func hidden(name string, main func([]string) int) *cobra.Command {
+	return &cobra.Command{Use: name, Hidden: true, DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if code := main(args); code != 0 {
+				return exitStatus(code)
+			}
+			return nil
+		}}
+}
+
 // oneLine keeps multi-line errors (a build's output) readable but leads with the cause.
 func oneLine(s string) string { return strings.TrimRight(s, "\n") }
 
 // newFlags returns a FlagSet that reports errors instead of exiting, so they get exit code 2.
-func newFlags(name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: allocscope %s\n\nflags:\n", synopsis)
-		printFlags(fs.Output(), fs)
-	}
+func newFlags(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	return fs
 }
 
-// printFlags lists a command's flags GNU-style, as the README does: --long, and -x for
-// one-letter flags (the flag package would print -long). Either spelling parses.
-func printFlags(w io.Writer, fs *flag.FlagSet) {
-	fs.VisitAll(func(f *flag.Flag) {
+// flagErrorLine says what was wrong with a flag in the words Go's flag package used,
+// which scripts and the tests match on.
+func flagErrorLine(err error) string {
+	var invalid *pflag.InvalidValueError
+	var unknown *pflag.NotExistError
+	var needs *pflag.ValueRequiredError
+	switch {
+	case errors.As(err, &invalid):
+		return fmt.Sprintf("invalid value %q for flag %s: %v", invalid.GetValue(), flagName(invalid.GetFlag()), invalid.Unwrap())
+	case errors.As(err, &unknown) && unknown.GetSpecifiedShortnames() != "":
+		return "flag provided but not defined: -" + unknown.GetSpecifiedName()[:1]
+	case errors.As(err, &unknown):
+		return "flag provided but not defined: --" + unknown.GetSpecifiedName()
+	case errors.As(err, &needs):
+		return "flag needs an argument: " + flagName(needs.GetFlag())
+	}
+	return err.Error()
+}
+
+// flagName is how help spells a flag: -x when it has a letter of its own, else --long.
+func flagName(f *pflag.Flag) string {
+	if f.Shorthand != "" {
+		return "-" + f.Shorthand
+	}
+	return "--" + f.Name
+}
+
+// gnuArgs rewrites -long to --long, as Go's flag package read it: pflag would read the
+// letters l, o, n, g, so that a mistyped -bogus ran with -b ogus. A flag's value is left
+// as it is, even when it starts with a dash.
+func gnuArgs(fs *pflag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out = append(out, a)
+		if a == "--" {
+			return append(out, args[i+1:]...)
+		}
+		if len(a) < 2 || a[0] != '-' {
+			continue
+		}
+		name, _, inline := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		var f *pflag.Flag
+		switch {
+		case strings.HasPrefix(a, "--"):
+			f = fs.Lookup(name)
+		case len(name) > 1:
+			out[len(out)-1] = "-" + a
+			f = fs.Lookup(name)
+		case len(name) == 1:
+			f = fs.ShorthandLookup(name)
+		}
+		if f != nil && f.NoOptDefVal == "" && !inline && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
+// printFlags lists a command's flags GNU-style, as the README does: -x for one-letter
+// flags, --long, or both.
+func printFlags(w io.Writer, fs *pflag.FlagSet) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" {
+			return
+		}
 		name := "--" + f.Name
-		if len(f.Name) == 1 {
+		switch {
+		case f.Shorthand == f.Name:
 			name = "-" + f.Name
+		case f.Shorthand != "":
+			name = "-" + f.Shorthand + ", --" + f.Name
 		}
-		typ, usage := flag.UnquoteUsage(f)
-		if _, ok := f.Value.(durationFlag); ok {
-			typ = "duration"
-		}
+		typ, usage := pflag.UnquoteUsage(f)
 		if typ != "" {
 			name += " " + typ
 		}
@@ -144,43 +243,10 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 	})
 }
 
-// parseWithArgs parses flags that may come after positional arguments, as autocannon's
-// and most tools' do (`compare A.json B.json --format md`), and returns the positionals.
-// Flags and positionals may alternate (`watch --headless PID --duration 2s`); after
-// "--" everything is positional.
-func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		for len(args) > 0 && (args[0] == "-" || !strings.HasPrefix(args[0], "-")) {
-			positional, args = append(positional, args[0]), args[1:]
-		}
-		if len(args) == 0 {
-			return positional, nil
-		}
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		args = rest
+// parseFlags parses args with fs alone (no command), its errors in the command line's words.
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(gnuArgs(fs, args)); err != nil {
+		return usagef("%s: %s (see 'allocscope %s -h')", fs.Name(), flagErrorLine(err), fs.Name())
 	}
-}
-
-// parseFlags parses, turning a flag error into one line that points to -h (the flag
-// package would print the whole usage after it); -h itself prints the usage.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(os.Stderr)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, flag.ErrHelp):
-		fs.SetOutput(os.Stdout)
-		fs.Usage()
-		return err
-	}
-	return usagef("%s: %v (see 'allocscope %s -h')", fs.Name(), err, fs.Name())
+	return nil
 }

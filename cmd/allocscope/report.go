@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"os/signal"
 	"strings"
@@ -11,22 +10,25 @@ import (
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/tui"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
-// reportFlags defines report's flags (also read by the shell completion).
-func reportFlags() (fs *flag.FlagSet, format, out, metric *string) {
-	fs = newFlags("report", "report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]")
-	format = fs.String("format", "", "md, json, csv, svg or png (default: from -o's extension, else md)")
-	out = fs.String("o", "", "write to FILE (atomically) instead of stdout")
-	metric = fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
+func newReportCmd() *cobra.Command {
+	fs := newFlags("report")
+	format := fs.String("format", "", "md, json, csv, svg or png (default: from -o's extension, else md)")
+	out := fs.StringP("o", "o", "", "write to FILE (atomically) instead of stdout")
+	metric := fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
 	addAllowBusy(fs)
-	return fs, format, out, metric
+	c := command("report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV or SVG", fs, fileArgs("json"),
+		func(args []string) error { return cmdReport(fs, *format, *out, *metric, args) })
+	c.RegisterFlagCompletionFunc("format", words(report.Formats...))
+	return c
 }
 
-func cmdReport(args []string) error {
-	fs, format, out, metric := reportFlags()
-	rec, err := parseRecordArgs(fs, args)
+func cmdReport(fs *pflag.FlagSet, format, out, metric string, args []string) error {
+	rec, err := recordArg("report", args)
 	if err != nil {
 		return err
 	}
@@ -36,17 +38,17 @@ func cmdReport(args []string) error {
 	// The default chart (RSS) is drawn even empty, as a record of a run killed before its
 	// first sample is; a metric asked for by name must have figures.
 	var metrics []string
-	if flagGiven(fs, "metric") {
-		metrics = strings.Split(*metric, ",")
+	if flagSet(fs, "metric") {
+		metrics = strings.Split(metric, ",")
 		if err := report.CheckMetrics(rec, metrics); err != nil {
 			return usageError{"--metric: " + err.Error()}
 		}
 	}
-	f := *format
-	if f == "" && *out != "" {
-		known, ok := report.FormatFromPath(*out)
+	f := format
+	if f == "" && out != "" {
+		known, ok := report.FormatFromPath(out)
 		if !ok {
-			return usagef("-o %s: cannot tell the format from its extension: name it .md, .json, .csv, .svg or .png, or give --format", *out)
+			return usagef("-o %s: cannot tell the format from its extension: name it .md, .json, .csv, .svg or .png, or give --format", out)
 		}
 		f = known
 	}
@@ -56,8 +58,8 @@ func cmdReport(args []string) error {
 	if !validFormat(f) {
 		return usagef("unknown format %q: choose from %s", f, strings.Join(report.Formats, ", "))
 	}
-	if *out != "" {
-		return report.ExportCharted(*out, f, rec, metrics)
+	if out != "" {
+		return report.ExportCharted(out, f, rec, metrics)
 	}
 	if strings.EqualFold(f, "png") && term.IsTerminal(int(os.Stdout.Fd())) {
 		return usagef("a PNG is not for a terminal: write it with -o FILE.png")
@@ -68,12 +70,6 @@ func cmdReport(args []string) error {
 	}
 	_, err = os.Stdout.Write(buf.Bytes())
 	return err
-}
-
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
 }
 
 func validFormat(f string) bool {
@@ -97,38 +93,27 @@ func loadRecord(path string) (*record.Record, error) {
 	return rec, nil
 }
 
-// parseRecordArgs parses "RUN.json [flags]" (or the flags first) and loads the record.
-func parseRecordArgs(fs *flag.FlagSet, args []string) (*record.Record, error) {
-	path, rest := splitFirstArg(args)
-	if err := parseFlags(fs, rest); err != nil {
-		return nil, err
+// recordArg loads the one run record command takes.
+func recordArg(command string, args []string) (*record.Record, error) {
+	if len(args) > 1 {
+		return nil, usagef("%s takes one run record, got %q too", command, args[1])
 	}
-	extra := fs.Args()
-	if path == "" && len(extra) > 0 {
-		path, extra = extra[0], extra[1:]
+	if len(args) == 0 {
+		return nil, usagef("%s needs a run record: allocscope %s RUN.json", command, command)
 	}
-	if len(extra) > 0 {
-		return nil, usagef("%s takes one run record, got %q too", fs.Name(), extra[0])
-	}
-	if path == "" {
-		return nil, usagef("%s needs a run record: allocscope %s RUN.json", fs.Name(), fs.Name())
-	}
-	return loadRecord(path)
+	return loadRecord(args[0])
 }
 
-// splitFirstArg lets a positional argument come before the flags.
-func splitFirstArg(args []string) (string, []string) {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return args[0], args[1:]
-	}
-	return "", args
-}
-
-func cmdReplay(args []string) error {
-	fs := newFlags("replay", "replay RUN.json [--view panels|chart]")
+func newReplayCmd() *cobra.Command {
+	fs := newFlags("replay")
 	var view viewFlag
 	addViewFlag(fs, &view)
-	rec, err := parseRecordArgs(fs, args)
+	return command("replay RUN.json [--view panels|chart]", "a saved run in the TUI", fs, fileArgs("json"),
+		func(args []string) error { return cmdReplay(view, args) })
+}
+
+func cmdReplay(view viewFlag, args []string) error {
+	rec, err := recordArg("replay", args)
 	if err != nil {
 		return err
 	}

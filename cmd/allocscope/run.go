@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -22,12 +21,16 @@ import (
 	"github.com/allocscope/allocscope/report"
 	"github.com/allocscope/allocscope/servers"
 	"github.com/allocscope/allocscope/tui"
+	"github.com/allocscope/allocscope/units"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
 type targetsValue struct{ t *[]experiment.CustomTarget }
 
 func (v targetsValue) String() string { return "" }
+func (v targetsValue) Type() string   { return "value" }
 func (v targetsValue) Set(s string) error {
 	name, cmd, ok := strings.Cut(s, "=")
 	if !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(cmd) == "" {
@@ -51,6 +54,7 @@ type exports struct {
 type viewFlag string
 
 func (v *viewFlag) String() string { return string(*v) }
+func (v *viewFlag) Type() string   { return "value" }
 func (v *viewFlag) Set(s string) error {
 	if s != tui.ViewPanels && s != tui.ViewChart {
 		return fmt.Errorf("%q: use panels or chart", s)
@@ -60,7 +64,7 @@ func (v *viewFlag) Set(s string) error {
 }
 
 // addViewFlag defines --view on a command with a TUI.
-func addViewFlag(fs *flag.FlagSet, v *viewFlag) {
+func addViewFlag(fs *pflag.FlagSet, v *viewFlag) {
 	*v = tui.ViewPanels
 	fs.Var(v, "view", "the TUI's first view: panels, or chart (one metric over the whole screen, for a projector; c switches)")
 }
@@ -134,8 +138,8 @@ type runArgs struct {
 }
 
 // runFlags defines run's flags (also read by the shell completion).
-func runFlags() (*flag.FlagSet, *runArgs) {
-	fs := newFlags("run", "run [flags]")
+func runFlags() (*pflag.FlagSet, *runArgs) {
+	fs := newFlags("run")
 	a := &runArgs{}
 	o, x := &a.o, &a.x
 	a.allocs = fs.String("allocators", strings.Join(servers.DefaultAllocators, ","), "lanes to compare, each [NAME=]ALLOCATOR[+VAR=VALUE]... (e.g. system,arena2=system+MALLOC_ARENA_MAX=2); allocators: "+strings.Join(servers.Names(), ", "))
@@ -148,11 +152,11 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
 	requestFlags(fs, &a.request, &a.targets)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
-	fs.Var(&a.conns, "c", "connections per target; a list (100,1000,10000) sweeps it")
+	fs.VarP(&a.conns, "c", "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
-	fs.Var(durationFlag{&o.Duration}, "d", "load duration: seconds or a Go duration")
-	fs.IntVar(&o.Pipelining, "p", 1, "pipelining depth per connection")
-	fs.Float64Var(&o.Rate, "R", 0, "open loop: requests per second per target (latency corrected for coordinated omission)")
+	fs.VarP(durationFlag{&o.Duration}, "d", "d", "load duration: seconds or a Go duration")
+	fs.IntVarP(&o.Pipelining, "p", "p", 1, "pipelining depth per connection")
+	fs.Float64VarP(&o.Rate, "R", "R", 0, "open loop: requests per second per target (latency corrected for coordinated omission)")
 	fs.StringVar(&o.Engine, "engine", loadgen.EngineAuto, "load generator I/O: auto (io_uring where the kernel allows it, else epoll), epoll or io_uring")
 	o.Interval, o.Baseline, o.Cooldown = experiment.DefaultInterval, experiment.DefaultBaseline, experiment.DefaultCooldown
 	fs.Var(durationFlag{&o.Interval}, "interval", "sampling interval")
@@ -186,11 +190,23 @@ func runFlags() (*flag.FlagSet, *runArgs) {
 	return fs, a
 }
 
-func cmdRun(args []string) error {
+func newRunCmd() *cobra.Command {
 	fs, a := runFlags()
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	c := command("run [flags]", "the whole experiment", fs, noArgs, func(args []string) error { return cmdRun(fs, a, args) })
+	allocators := listValue(servers.Names())
+	c.RegisterFlagCompletionFunc("allocators", allocators)
+	c.RegisterFlagCompletionFunc("target-allocators", allocators)
+	c.RegisterFlagCompletionFunc("scenario", listValue(experiment.ScenarioNames()))
+	presets := []string{"list"}
+	for _, p := range experiment.Presets {
+		presets = append(presets, p.Name)
 	}
+	c.RegisterFlagCompletionFunc("preset", words(presets...))
+	c.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
+	return c
+}
+
+func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 	for _, f := range []struct{ name, value, example string }{{"allocators", *a.allocs, "system,jemalloc"}, {"preset", *a.preset, "arenas"}} {
 		if flagSet(fs, f.name) && strings.TrimSpace(f.value) == "" {
 			return usagef("--%s is empty: give a value (e.g. --%s %s) or leave the flag out for the default", f.name, f.name, f.example)
@@ -209,8 +225,8 @@ func cmdRun(args []string) error {
 	}
 	o, x, allocs, targetAllocs, headless := a.o, a.x, a.allocs, a.targetAllocs, a.headless
 	var err error
-	if fs.NArg() > 0 {
-		return usagef("run takes no arguments, got %q: flags start with -", fs.Arg(0))
+	if len(args) > 0 {
+		return usagef("run takes no arguments, got %q: flags start with -", args[0])
 	}
 	if err := a.sweep(&o); err != nil {
 		return err
@@ -323,6 +339,7 @@ func cmdRun(args []string) error {
 type memoryFromFlag map[string]string
 
 func (m memoryFromFlag) String() string { return "" }
+func (m memoryFromFlag) Type() string   { return "value" }
 func (m memoryFromFlag) Set(s string) error {
 	name, src, ok := strings.Cut(s, "=")
 	if !ok || name == "" || src == "" {
@@ -340,6 +357,7 @@ type listFlag struct {
 }
 
 func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+func (l *listFlag) Type() string   { return "value" }
 func (l *listFlag) Set(s string) error {
 	l.values, l.set = nil, true
 	for _, v := range strings.Split(s, ",") {
@@ -388,7 +406,7 @@ func (a *runArgs) sweep(o *experiment.Options) error {
 }
 
 // applyPreset sets what the preset names and the command line left unset.
-func (a *runArgs) applyPreset(fs *flag.FlagSet) error {
+func (a *runArgs) applyPreset(fs *pflag.FlagSet) error {
 	p, err := experiment.LookupPreset(*a.preset)
 	if err != nil {
 		return usageError{err.Error()}
@@ -438,15 +456,8 @@ func presetFlags(p experiment.Preset) string {
 	return out
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
-	found := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			found = true
-		}
-	})
-	return found
-}
+// flagSet says whether the command line gave the flag.
+func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }
 
 func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error {
 	e.Log = os.Stderr
@@ -523,13 +534,13 @@ func progressLine(r *record.Record, phase record.Phase) string {
 		run := tg.Runs[len(tg.Runs)-1]
 		s := tg.Name
 		if n := len(run.Samples); n > 0 {
-			s += " rss " + report.MiB(float64(run.Samples[n-1].RSSBytes))
+			s += " rss " + units.MiBs(float64(run.Samples[n-1].RSSBytes))
 		}
 		if n := len(run.Samples); n > 0 && run.Samples[n-1].CgroupBytes > 0 {
-			s += " cgroup " + report.MiB(float64(run.Samples[n-1].CgroupBytes))
+			s += " cgroup " + units.MiBs(float64(run.Samples[n-1].CgroupBytes))
 		}
 		if n := len(run.Load); n > 0 && phase == record.PhaseLoad {
-			s += " " + report.Rate(float64(run.Load[n-1].Requests)) + " req/s"
+			s += " " + units.Count(float64(run.Load[n-1].Requests)) + " req/s"
 		}
 		if run.Exit.Crashed() {
 			s += " " + run.Exit.String()

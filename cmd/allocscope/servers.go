@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,35 +10,29 @@ import (
 	"text/tabwriter"
 
 	"github.com/allocscope/allocscope/servers"
+	"github.com/allocscope/allocscope/units"
+	"github.com/spf13/cobra"
 )
 
-func cmdServers(args []string) error {
-	if len(args) == 0 {
-		return usagef("servers needs a subcommand: build or list")
-	}
-	switch args[0] {
-	case "build":
-		return cmdServersBuild(args[1:])
-	case "list":
-		return cmdServersList(args[1:])
-	}
-	return usagef("unknown servers subcommand %q: use build or list", args[0])
+func newServersCmd() *cobra.Command {
+	c := command("servers build|list", "build or list the servers", nil, noArgs, func(args []string) error {
+		if len(args) == 0 {
+			return usagef("servers needs a subcommand: build or list")
+		}
+		return usagef("unknown servers subcommand %q: use build or list", args[0])
+	})
+	fs := newFlags("servers build")
+	list := fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
+	verbose := fs.Bool("verbose", false, "show cargo's output")
+	build := command("build [--allocators LIST] [--verbose]", "build the server per allocator", fs, noArgs,
+		func([]string) error { return cmdServersBuild(*list, *verbose) })
+	build.RegisterFlagCompletionFunc("allocators", listValue(servers.Names()))
+	c.AddCommand(build, command("list", "allocators and their builds", nil, noArgs, func([]string) error { return cmdServersList() }))
+	return c
 }
 
-// serversBuildFlags defines servers build's flags (also read by the shell completion).
-func serversBuildFlags() (fs *flag.FlagSet, list *string, verbose *bool) {
-	fs = newFlags("servers build", "servers build [--allocators LIST] [--verbose]")
-	list = fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
-	verbose = fs.Bool("verbose", false, "show cargo's output")
-	return fs, list, verbose
-}
-
-func cmdServersBuild(args []string) error {
-	fs, list, verbose := serversBuildFlags()
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	allocs, err := servers.ParseAllocators(*list)
+func cmdServersBuild(list string, verbose bool) error {
+	allocs, err := servers.ParseAllocators(list)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -52,7 +45,7 @@ func cmdServersBuild(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := servers.NewBuilder()
-	if *verbose {
+	if verbose {
 		b.Log = os.Stderr
 	}
 	for i, a := range allocs {
@@ -66,16 +59,12 @@ func cmdServersBuild(args []string) error {
 		if bin.Cached {
 			state = "cached"
 		}
-		fmt.Fprintf(os.Stderr, "%s in %.1fs, %s, %s\n", state, bin.Duration.Seconds(), humanBytes(bin.SizeBytes), bin.Path)
+		fmt.Fprintf(os.Stderr, "%s in %.1fs, %s, %s\n", state, bin.Duration.Seconds(), units.Bytes(float64(bin.SizeBytes)), bin.Path)
 	}
 	return nil
 }
 
-func cmdServersList(args []string) error {
-	fs := newFlags("servers list", "servers list")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func cmdServersList() error {
 	b := servers.NewBuilder()
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ALLOCATOR\tSTATUS\tLIBRARY\tVERSION\tBINARY\tSIZE")
@@ -96,7 +85,7 @@ func cmdServersList(args []string) error {
 		if p := b.CachedPath(build); p != "" {
 			bin = p
 			if st, err := os.Stat(p); err == nil {
-				size = humanBytes(st.Size())
+				size = units.Bytes(float64(st.Size()))
 			}
 			if a.PreloadOnly {
 				bin += " (LD_PRELOAD)"
@@ -116,17 +105,4 @@ func guardMain(args []string) int {
 		args = args[1:]
 	}
 	return servers.RunGuard(args)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -18,6 +18,8 @@ func (f sizeFlag) String() string {
 	return strconv.FormatUint(*f.bytes, 10)
 }
 
+func (f sizeFlag) Type() string { return "value" }
+
 func (f sizeFlag) Set(s string) error {
 	b, err := parseSize(s)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,6 +12,8 @@ import (
 	"github.com/allocscope/allocscope/experiment"
 	"github.com/allocscope/allocscope/metrics"
 	"github.com/allocscope/allocscope/tui"
+	"github.com/allocscope/allocscope/units"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
@@ -25,9 +26,8 @@ type watchArgs struct {
 	metricsPublic *bool
 }
 
-// watchFlags defines watch's flags (also read by the shell completion).
-func watchFlags() (*flag.FlagSet, *watchArgs) {
-	fs := newFlags("watch", "watch PID... [--interval 1s] [--duration D] [--tree] [--export-markdown FILE] [--headless]")
+func newWatchCmd() *cobra.Command {
+	fs := newFlags("watch")
 	a := &watchArgs{}
 	o, x := &a.o, &a.x
 	o.Interval = time.Second
@@ -41,16 +41,12 @@ func watchFlags() (*flag.FlagSet, *watchArgs) {
 	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
 	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
 	addViewFlag(fs, &x.view)
-	return fs, a
+	return command("watch PID... [--interval 1s] [--duration D] [--tree] [--export-markdown FILE] [--headless]", "RSS/VSZ of running processes", fs, pids,
+		func(pids []string) error { return cmdWatch(a, pids) })
 }
 
-func cmdWatch(args []string) error {
-	fs, a := watchFlags()
+func cmdWatch(a *watchArgs, pidArgs []string) error {
 	o, x, headless := &a.o, &a.x, a.headless
-	pidArgs, err := parseWithArgs(fs, args)
-	if err != nil {
-		return err
-	}
 	if len(pidArgs) == 0 {
 		return usagef("watch needs at least one PID, e.g. allocscope watch $(pgrep nginx)")
 	}
@@ -70,6 +66,7 @@ func cmdWatch(args []string) error {
 		return usagef("--interval %s: use 50ms to 1m", o.Interval)
 	}
 	o.Version = version
+	var err error
 	if o.SavePath, err = newRunPath(); err != nil {
 		return err
 	}
@@ -116,7 +113,7 @@ func cmdWatch(args []string) error {
 					parts = append(parts, t.Name+" exited")
 				case len(run.Samples) > 0:
 					s := run.Samples[len(run.Samples)-1]
-					parts = append(parts, fmt.Sprintf("%s rss %d KiB vsz %d KiB cpu %.0f%%", t.Name, s.RSSBytes>>10, s.VSZBytes>>10, s.CPUPercent))
+					parts = append(parts, fmt.Sprintf("%s rss %s KiB vsz %s KiB cpu %.0f%%", t.Name, units.WholeKiBs(s.RSSBytes), units.WholeKiBs(s.VSZBytes), s.CPUPercent))
 				}
 			}
 			fmt.Printf("%6.1fs  %s\n", time.Since(rec.Started).Seconds(), strings.Join(parts, " | "))
