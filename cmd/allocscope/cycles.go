@@ -1,7 +1,7 @@
 package main
 
 import (
-	"flag"
+	"github.com/spf13/pflag"
 	"strings"
 	"time"
 
@@ -16,7 +16,7 @@ type cycleFlags struct {
 	shape      string
 }
 
-func addCycleFlags(fs *flag.FlagSet) *cycleFlags {
+func addCycleFlags(fs *pflag.FlagSet) *cycleFlags {
 	c := &cycleFlags{}
 	fs.IntVar(&c.cycles, "cycles", 0, "repeat load and idle N times (-d of load, --idle after each), to see whether memory comes back or keeps growing")
 	fs.Var(durationFlag{&c.idle}, "idle", "with --cycles or --soak: the idle after each load (default: the cooldown)")
@@ -26,7 +26,7 @@ func addCycleFlags(fs *flag.FlagSet) *cycleFlags {
 }
 
 // apply puts the flags into the plan; -d and -R must be in it already.
-func (c *cycleFlags) apply(fs *flag.FlagSet, o *experiment.Options) error {
+func (c *cycleFlags) apply(fs *pflag.FlagSet, o *experiment.Options) error {
 	switch {
 	case flagSet(fs, "cycles") && c.cycles < 1:
 		return usagef("--cycles %d: give 1 or more", c.cycles)
