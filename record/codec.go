@@ -108,6 +108,11 @@ func Load(path string) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if r.Journal != nil {
+		if err := readJournal(r, filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	return r, nil
 }
 

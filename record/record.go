@@ -27,6 +27,9 @@ type Record struct {
 	// Interference is how much of the machine's CPU other work took during the run;
 	// nil in records made before it was measured, and by watch.
 	Interference *Interference `json:"interference,omitempty"`
+	// Journal, in a record still being written, names the journal that holds its series
+	// (journal.go); Load reads it in and clears it. Nil in every finished record.
+	Journal *JournalRef `json:"journal,omitempty"`
 }
 
 // TargetKind says what a target is.

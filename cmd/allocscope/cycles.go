@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/spf13/pflag"
 	"strings"
 	"time"
 
 	"github.com/allocscope/allocscope/experiment"
+	"github.com/spf13/pflag"
 )
 
 // cycleFlags are run's flags for traffic over time: --cycles, --idle, --soak and
