@@ -16,7 +16,7 @@ type journalled struct {
 
 func newJournalled() *journalled {
 	r := &Record{Schema: SchemaVersion, Tool: Tool{Version: "test"}, State: StateRunning, Plan: Plan{Cycles: 3},
-		Targets: []Target{{Name: "a", Runs: []TargetRun{{PID: 1}}}, {Name: "b", Runs: []TargetRun{{PID: 2}}}},
+		Targets:      []Target{{Name: "a", Runs: []TargetRun{{PID: 1}}}, {Name: "b", Runs: []TargetRun{{PID: 2}}}},
 		Interference: &Interference{}}
 	return &journalled{r: r}
 }
