@@ -152,6 +152,13 @@ func (e *Experiment) cycleOf(plan Options, elapsed time.Duration) string {
 // cycle is one load of the group and the idle after it; k is its number (0 for a run
 // of one load, which keeps no cycles).
 func (e *Experiment) cycle(ctx context.Context, r *running, group []int, k int, idle time.Duration) bool {
+	if e.onCycle != nil {
+		for _, i := range group {
+			if p := r.procs[i]; p != nil {
+				e.onCycle(ctx, i, p.Addr())
+			}
+		}
+	}
 	e.SetPhase(record.PhaseLoad)
 	e.load(ctx, r, group, k)
 	if ctx.Err() != nil {

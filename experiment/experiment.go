@@ -51,6 +51,10 @@ type Experiment struct {
 	beat   *heartbeat
 	// cpu measures the machine's CPU shares on the beat (nil when it cannot).
 	cpu cpuMeter
+	// onCycle, a test seam, runs as each cycle begins, before its load, for each lane
+	// with a process at addr: the leak test makes one lane leak a fixed amount per cycle
+	// there (GET /leak), which a load's mix could not do exactly. Nil outside tests.
+	onCycle func(ctx context.Context, lane int, addr string)
 }
 
 // parts are what an experiment drives.
