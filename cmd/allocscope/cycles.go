@@ -54,3 +54,13 @@ func (c *cycleFlags) apply(fs *pflag.FlagSet, o *experiment.Options) error {
 	o.Shape, o.ShapeSpec = steps, c.shape
 	return nil
 }
+
+// preset takes a preset's cycles where the command line gave none.
+func (c *cycleFlags) preset(fs *pflag.FlagSet, p experiment.Preset) {
+	if !flagSet(fs, "cycles") && !flagSet(fs, "soak") && p.Cycles > 0 {
+		c.cycles = p.Cycles
+	}
+	if !flagSet(fs, "idle") && p.Idle > 0 {
+		c.idle = p.Idle
+	}
+}

@@ -430,6 +430,10 @@ func (a *runArgs) applyPreset(fs *pflag.FlagSet) error {
 	if !flagSet(fs, "purge") && p.Purge {
 		a.o.Purge = true
 	}
+	if !flagSet(fs, "d") && p.Duration > 0 {
+		a.o.Duration = p.Duration
+	}
+	a.cycles.preset(fs, p)
 	return nil
 }
 
@@ -452,6 +456,12 @@ func presetFlags(p experiment.Preset) string {
 	}
 	if p.Purge {
 		out += " --purge"
+	}
+	if p.Duration > 0 {
+		out += " -d " + p.Duration.String()
+	}
+	if p.Cycles > 0 {
+		out += fmt.Sprintf(" --cycles %d --idle %s", p.Cycles, p.Idle)
 	}
 	return out
 }

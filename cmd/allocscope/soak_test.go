@@ -71,3 +71,21 @@ func TestKilledSoakLeavesARecordThatReportReads(t *testing.T) {
 		}
 	}
 }
+
+func TestBadCycleFlagsAreOneLineAndExitCode2(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--idle", "5s"}, "--cycles N or --soak D"},
+		{[]string{"--cycles", "0"}, "--cycles 0"},
+		{[]string{"--shape", "burst"}, "-R"},
+		{[]string{"--shape", "sawtooth"}, "steady, burst, ramp"},
+		{[]string{"--shape", "100:5s", "-d", "10"}, "leave -d out"},
+	} {
+		_, stderr, code := allocscope(t, append([]string{"run", "--headless", "--allocators", "system"}, c.args...)...)
+		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want exit 2 and one line saying %q", c.args, code, stderr, c.want)
+		}
+	}
+}
