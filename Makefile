@@ -18,8 +18,9 @@ servers: build
 # one RSS test meaningless, so that one skips itself there).
 # Real parts the tests start: bash-completion, Prometheus and process-exporter; and
 # stress-ng, the CPU hog of scripts/ci-busy.sh (the suite must pass on a busy machine);
-# python3, a server allocscope knows nothing of, whose preloaded allocator is proven in /proc.
-TEST_PACKAGES := bash-completion prometheus prometheus-process-exporter stress-ng python3
+# python3, a server allocscope knows nothing of, whose preloaded allocator is proven in /proc;
+# wrk and python3-locust (Locust), the load tools run --load-command is tested with.
+TEST_PACKAGES := bash-completion prometheus prometheus-process-exporter stress-ng python3 wrk python3-locust
 
 test: servers
 	@bash scripts/setup.sh $(TEST_PACKAGES)

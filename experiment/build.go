@@ -50,6 +50,7 @@ func (e *Experiment) spec(l lane, bins map[string]servers.Binary) (servers.Spec,
 		spec = servers.ServerSpec(l.name, bins[l.allocator].Path, e.opts.Bind, e.opts.Threads)
 	}
 	spec.Env = append(spec.Env, l.env...)
+	spec.CPUs = l.cpus
 	if l.arena {
 		spec.Command = append(spec.Command, "--arena")
 	}

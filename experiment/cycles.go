@@ -23,6 +23,9 @@ import (
 // load lasts their sum.
 var Shapes = []string{"steady", "burst", "ramp"}
 
+// MaxSoak bounds --soak: a longer one is a typo more likely than a plan.
+const MaxSoak = 7 * 24 * time.Hour
+
 // MinStep is the shortest step of a shape: the load's figures are kept per second.
 const MinStep = time.Second
 
@@ -107,6 +110,8 @@ func (o Options) validateCycles() error {
 		return fmt.Errorf("--cycles %d: give 1 or more", o.Cycles)
 	case o.Idle < 0 || o.Soak < 0:
 		return fmt.Errorf("--idle and --soak cannot be negative")
+	case o.Soak > MaxSoak:
+		return fmt.Errorf("--soak %s: at most %s", o.Soak, MaxSoak)
 	case o.Cycled() && o.Fit:
 		return fmt.Errorf("--fit runs its own series of trials: drop --cycles and --soak")
 	}

@@ -72,10 +72,16 @@ func realParts(opts Options, procRoot string) (parts, error) {
 	if err != nil {
 		return parts{}, err
 	}
-	return parts{
+	p := parts{
 		starter: realStarter{}, builder: servers.NewBuilder(), loads: workerLoads{self: opts.Self},
 		heap: httpHeap{client: &http.Client{}}, proc: procFS{fs: fs, interval: opts.Interval},
-	}, nil
+	}
+	if opts.ExternalLoad != "" {
+		if p.loads, err = newCommandLoads(opts); err != nil {
+			return parts{}, err
+		}
+	}
+	return p, nil
 }
 
 // New validates the options and prepares an experiment.
@@ -109,7 +115,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		Plan: record.Plan{
 			Allocators: opts.Allocators, Scenario: first.Scenario, Path: first.RequestPath(), Connections: first.Connections,
 			Pipelining: opts.Pipelining, Rate: opts.Rate, Duration: opts.Duration, Baseline: opts.Baseline, Cooldown: opts.Cooldown,
-			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(),
+			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(), ExternalLoad: opts.ExternalLoad != "",
 			Sweep: opts.recordSweep(), MemoryLimitBytes: opts.MemoryLimit, Fit: opts.fitPlan(),
 			Shape: opts.ShapeSpec, Steps: opts.Shape,
 		},
@@ -130,7 +136,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)
 	}
 	for _, l := range e.lanes {
-		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory}
+		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory, Group: l.group, CPUs: l.cpus}
 		if l.command != "" {
 			t.Command = servers.CommandArgv(l.command)
 		}

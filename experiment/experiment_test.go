@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "__cgexec" {
 		os.Exit(cgroup.RunExec(os.Args[2:]))
 	}
+	if len(os.Args) > 3 && os.Args[1] == "__fetchstats" {
+		os.Exit(fetchStatsMain(os.Args[2], os.Args[3]))
+	}
 	if len(os.Args) > 2 && os.Args[1] == "__guard" {
 		os.Exit(servers.RunGuard(os.Args[3:]))
 	}

@@ -20,7 +20,11 @@ func (e *Experiment) load(ctx context.Context, r *running, group []int, k int) {
 		names += " " + e.lanes[i].name
 	}
 	steps := e.opts.loadSteps()
-	e.logf("load: %d connections for %s on%s", e.opts.Connections, ShapeDuration(steps), names)
+	if e.opts.ExternalLoad != "" {
+		e.logf("load: %s for %s on%s", e.opts.ExternalLoad, ShapeDuration(steps), names)
+	} else {
+		e.logf("load: %d connections for %s on%s", e.opts.Connections, ShapeDuration(steps), names)
+	}
 	for _, n := range rotated(len(group), r.run) {
 		i := group[n]
 		start := e.since(time.Now())
@@ -150,6 +154,17 @@ func (e *Experiment) follow(ctx context.Context, r *running, f *follower, i int,
 			break
 		}
 		f, rest = next, rest[1:]
+	}
+	if c, ok := f.load.(*commandLoad); ok {
+		for _, w := range c.warnings() {
+			e.event(e.lanes[i].name, record.EventWarning, e.lanes[i].name+": "+w)
+		}
+		e.endLoad(i, r.run)
+		// A load command's figures are its own: over cycles, the last one's stand.
+		e.EditRun(i, r.run, func(tr *record.TargetRun) { tr.Result = c.result() })
+		e.turnPhase(i, r.run, record.PhaseCooldown)
+		e.Notify()
+		return
 	}
 	e.endLoad(i, r.run)
 	r.results[i] = loadgen.Merge(r.results[i], res)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,6 +103,10 @@ type Options struct {
 	Sweep *record.Sweep
 	// MemoryFrom maps a remote target's name to its Prometheus memory source.
 	MemoryFrom map[string]string
+	// SameServer lists groups of --target names that run one server (the user's own
+	// builds, one service on several hosts): each group's lanes are compared with each
+	// other, as the built-in server's are.
+	SameServer [][]string
 	// Cgroup runs each lane in a memory cgroup of its own, for the accounting.
 	Cgroup bool
 	// MemoryLimit is each lane's cgroup memory limit in bytes, 0 for none.
@@ -129,6 +134,16 @@ type Options struct {
 	// path and query go to each lane's address, instead of a scenario or a path.
 	Mix         []loadgen.Request
 	TargetsFile string
+	// ExternalLoad, when set, is the user's own load command (run --load-command), run
+	// once per lane instead of the built-in generator, its placeholders filled per lane
+	// (external.Placeholders).
+	ExternalLoad string
+	// ExternalGrace is how long the load command may run past its load phase before it
+	// is stopped (default external.DefaultGrace).
+	ExternalGrace time.Duration
+	// CPUs confines every lane's server to that many CPUs (a lane's +cpus=N wins), 0
+	// for all of the machine's.
+	CPUs int
 
 	// Cycles repeats load and idle (run --cycles), Idle apart (0: the cooldown); with
 	// Soak, the cycles go on until Soak has passed, at most Cycles of them (0: no bound).
@@ -256,14 +271,45 @@ func (o Options) RequestPath() string {
 	return Scenarios[o.Scenario]
 }
 
+// MaxLanes bounds the lanes of one plan: each is a server and a load worker running side
+// by side on this machine, and a sweep of values ({1,2,4,8}) multiplies them quickly.
+const MaxLanes = 32
+
+// MaxPlanDuration bounds a plan's estimated duration: a plan longer than a day is a typo
+// in a list of values, not an experiment.
+const MaxPlanDuration = 24 * time.Hour
+
+// Size is the plan in one phrase: its lanes, steps and runs, and about how long it takes.
+func (o Options) Size() string {
+	n := len(o.lanes())
+	s := fmt.Sprintf("%d lane%s", n, map[bool]string{true: "s"}[n != 1])
+	if o.Sweep != nil {
+		s += fmt.Sprintf(" × %d steps of %s", o.Steps(), o.Sweep.Parameter)
+	}
+	if o.Runs > 1 {
+		s += fmt.Sprintf(" × %d runs", o.Runs)
+	}
+	return s + ", about " + o.Estimate().Round(time.Second).String()
+}
+
 // Validate checks the plan before anything starts, every step of a sweep; each error is
 // one line saying what to change.
 func (o Options) Validate() error {
+	if err := o.validateSameServer(); err != nil {
+		return err
+	}
 	if err := o.validateCgroups(); err != nil {
 		return err
 	}
 	if err := o.validateCycles(); err != nil {
 		return err
+	}
+	if n := len(o.lanes()); n > MaxLanes {
+		return fmt.Errorf("the plan has %d lanes (%s), more than the %d that run side by side here: list fewer values", n, o.Size(), MaxLanes)
+	}
+	// A soak says how long it runs: its own bound is MaxSoak.
+	if o.Estimate() > MaxPlanDuration && o.Soak == 0 {
+		return fmt.Errorf("the plan would take %s, more than %s: list fewer values, steps or runs", o.Size(), MaxPlanDuration)
 	}
 	if o.Sweep == nil {
 		return o.validateStep()
@@ -337,6 +383,9 @@ func (o Options) validateStep() error {
 	if err := (loadgen.Config{URL: "http://127.0.0.1/", Method: o.Method, Headers: o.Headers, Mix: o.Mix}).Validate(); err != nil {
 		return err
 	}
+	if err := o.validateExternalLoad(); err != nil {
+		return err
+	}
 	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
 		return fmt.Errorf("--path %q must start with /", o.Path)
 	}
@@ -361,6 +410,17 @@ func (o Options) validateStep() error {
 			if issues := servers.CheckSettings(servers.Family(l.Allocator), l.Settings, nil, nil); l.Library == "" && len(issues) > 0 {
 				return fmt.Errorf("%w by --strict: lane %s: %s (fix the setting, or drop --strict to run it anyway)", ErrRefused, l.Name, strings.Join(issues, "; "))
 			}
+		}
+	}
+	for _, l := range o.lanes() {
+		if l.cpus == 0 {
+			continue
+		}
+		if l.kind == record.KindRemote {
+			return fmt.Errorf("--cpus confines a process started here: remote target %s cannot take it", l.name)
+		}
+		if err := servers.CheckCPUs(l.cpus); err != nil {
+			return fmt.Errorf("lane %s: %w", l.name, err)
 		}
 	}
 	if o.Purge && o.PurgeWait <= 0 {
@@ -465,17 +525,22 @@ type lane struct {
 	env       []string // the lane's allocator settings, VAR=VALUE
 	library   string   // a shared library preloaded as the allocator (a path)
 	arena     bool     // the built-in server's per-request bump arena mode
+	group     string   // the --same-server group the lane's target is in
+	cpus      int      // CPUs the server is confined to, 0 for all
 }
 
 // allocatorLanes are the lanes of --allocators, named as given (before numberRepeats).
 func (o Options) allocatorLanes() []lane {
 	var out []lane
 	for i, a := range o.Allocators {
-		name, env, arena := a, []string(nil), false
+		name, env, arena, cpus := a, []string(nil), false, o.CPUs
 		if i < len(o.Lanes) {
 			name, env, arena = o.Lanes[i].Name, o.Lanes[i].Settings, o.Lanes[i].Arena
+			if o.Lanes[i].CPUs > 0 {
+				cpus = o.Lanes[i].CPUs
+			}
 			if lib := o.Lanes[i].Library; lib != "" {
-				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib, arena: arena})
+				out = append(out, lane{name: name, allocator: filepath.Base(lib), kind: record.KindPreload, env: env, library: lib, arena: arena, cpus: cpus})
 				continue
 			}
 		}
@@ -484,14 +549,14 @@ func (o Options) allocatorLanes() []lane {
 			if a != "system" && name == a && !alloc.PreloadOnly {
 				name = a + "-preload"
 			}
-			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env, arena: arena}
+			l := lane{name: name, allocator: a, kind: record.KindPreload, env: env, arena: arena, cpus: cpus}
 			if a != "system" {
 				l.preload = a
 			}
 			out = append(out, l)
 			continue
 		}
-		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena})
+		out = append(out, lane{name: name, allocator: a, kind: record.KindBuiltin, env: env, arena: arena, cpus: cpus})
 	}
 	return out
 }
@@ -500,11 +565,11 @@ func (o Options) lanes() []lane {
 	out := o.allocatorLanes()
 	for _, t := range o.Targets {
 		if t.Remote() {
-			out = append(out, lane{name: t.Name, kind: record.KindRemote, url: t.Command, memory: o.MemoryFrom[t.Name]})
+			out = append(out, lane{name: t.Name, kind: record.KindRemote, url: t.Command, memory: o.MemoryFrom[t.Name], group: o.sameServerGroup(t.Name)})
 			continue
 		}
 		if len(o.TargetAllocators) == 0 {
-			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command})
+			out = append(out, lane{name: t.Name, kind: record.KindCommand, command: t.Command, group: o.sameServerGroup(t.Name), cpus: o.CPUs})
 			continue
 		}
 		for i, a := range o.TargetAllocators {
@@ -513,7 +578,10 @@ func (o Options) lanes() []lane {
 			if i < len(o.TargetLanes) {
 				name, env, lib = o.TargetLanes[i].Name, o.TargetLanes[i].Settings, o.TargetLanes[i].Library
 			}
-			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib}
+			l := lane{name: t.Name + "+" + name, allocator: a, kind: record.KindCommand, command: t.Command, env: env, library: lib, group: o.sameServerGroup(t.Name), cpus: o.CPUs}
+			if i < len(o.TargetLanes) && o.TargetLanes[i].CPUs > 0 {
+				l.cpus = o.TargetLanes[i].CPUs
+			}
 			if lib != "" {
 				l.allocator = filepath.Base(lib)
 			}
@@ -542,8 +610,12 @@ func numberRepeats(ls []lane) {
 	}
 }
 
-// LoadCommand is the equivalent `allocscope load` command line for one target.
+// LoadCommand is the equivalent `allocscope load` command line for one target, or the
+// user's own load command.
 func (o Options) LoadCommand() string {
+	if o.ExternalLoad != "" {
+		return o.ExternalLoad
+	}
 	cmd := fmt.Sprintf("allocscope load -c %d -d %s", o.Connections, trimDuration(o.Duration))
 	if o.Pipelining > 1 {
 		cmd += fmt.Sprintf(" -p %d", o.Pipelining)
@@ -588,4 +660,39 @@ func trimDuration(d time.Duration) string {
 		return fmt.Sprint(int(d / time.Second))
 	}
 	return d.String()
+}
+
+// sameServerGroup names the --same-server group target is in, or "".
+func (o Options) sameServerGroup(target string) string {
+	for _, g := range o.SameServer {
+		if slices.Contains(g, target) {
+			return strings.Join(g, ",")
+		}
+	}
+	return ""
+}
+
+// validateSameServer checks that each --same-server group names two or more --target
+// lanes, each in one group only.
+func (o Options) validateSameServer() error {
+	targets := map[string]bool{}
+	for _, t := range o.Targets {
+		targets[t.Name] = true
+	}
+	in := map[string]bool{}
+	for _, g := range o.SameServer {
+		if len(g) < 2 {
+			return fmt.Errorf("--same-server %s: name two or more --target lanes that run one server, e.g. --same-server a,b", strings.Join(g, ","))
+		}
+		for _, name := range g {
+			switch {
+			case !targets[name]:
+				return fmt.Errorf("--same-server %s: %q is not a --target (the built-in server's lanes are compared with each other already)", strings.Join(g, ","), name)
+			case in[name]:
+				return fmt.Errorf("--same-server: %s is in two groups: give each target once", name)
+			}
+			in[name] = true
+		}
+	}
+	return nil
 }

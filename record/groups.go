@@ -5,7 +5,8 @@ import "strings"
 // ServerGroups partitions a record's targets by the server they ran, each group in target
 // order and the groups in the order of their first target: the built-in server's lanes
 // (its builds and preloads) are one group, each --target (one command, with its allocator
-// lanes, or one URL) another, and the processes watch sampled another. Lanes of
+// lanes, or one URL) another, and the processes watch sampled another; lanes the user
+// declared one server (Target.Group, from --same-server) are one group whatever they ran. Lanes of
 // different servers differ by more than their allocator: only lanes of one group compare.
 func ServerGroups(r *Record) [][]int {
 	var groups [][]int
@@ -24,6 +25,9 @@ func ServerGroups(r *Record) [][]int {
 }
 
 func serverKey(t Target) string {
+	if t.Group != "" {
+		return "group\x00" + t.Group
+	}
 	switch t.Kind {
 	case KindBuiltin, KindPreload, "":
 		return "builtin"

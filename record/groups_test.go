@@ -20,3 +20,16 @@ func TestServerGroups(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+func TestLanesDeclaredOneServerAreOneGroup(t *testing.T) {
+	r := &Record{Targets: []Target{
+		{Name: "system", Kind: KindBuiltin},
+		{Name: "mine-glibc", Kind: KindCommand, Command: []string{"./server-glibc"}, Group: "mine-glibc,mine-jemalloc"},
+		{Name: "api", Kind: KindRemote, URL: "http://10.0.0.2/"},
+		{Name: "mine-jemalloc", Kind: KindCommand, Command: []string{"./server-jemalloc"}, Group: "mine-glibc,mine-jemalloc"},
+		{Name: "api2", Kind: KindRemote, URL: "http://10.0.0.3/"},
+	}}
+	if got, want := ServerGroups(r), [][]int{{0}, {1, 3}, {2}, {4}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

@@ -46,12 +46,21 @@ var (
 		return r.Result.ReqPerSec, true
 	}}
 	MetricP99 = Metric{"p99", "p99 latency", UnitNanoseconds, true, func(r TargetRun) (float64, bool) {
-		if r.Result == nil || r.Result.Requests == 0 {
+		if r.Result == nil || r.Result.Requests == 0 || r.Result.NoPercentiles {
 			return 0, false
 		}
 		return float64(r.Result.P99), true
 	}}
 )
+
+// MetricCgroupPeak is the kernel's peak of the lane's memory cgroup (--cgroup): its
+// working set as a container's limit sees it, page cache and kernel memory included.
+var MetricCgroupPeak = Metric{"cgroup_peak", "Cgroup peak", UnitBytes, true, func(r TargetRun) (float64, bool) {
+	if r.Cgroup == nil || r.Cgroup.PeakBytes == 0 {
+		return 0, false
+	}
+	return float64(r.Cgroup.PeakBytes), true
+}}
 
 // ComparedMetrics are the figures a conclusion compares, in its order.
 var ComparedMetrics = []Metric{MetricPeakRSS, MetricMeanRSSLoad, MetricRSSAfterCooldown, MetricPeakVSZ, MetricReqPerSec, MetricP99}

@@ -100,8 +100,12 @@ type Plan struct {
 	Interval    time.Duration `json:"interval_ns"`
 	Sequential  bool          `json:"sequential,omitempty"`
 	Runs        int           `json:"runs"`
-	// LoadCommand is the equivalent command line, for the report's "Load test" section.
+	// LoadCommand is the equivalent command line, for the report's "Load test" section;
+	// with ExternalLoad, the user's own command as given to run --load-command.
 	LoadCommand string `json:"load_command"`
+	// ExternalLoad: each lane was loaded by LoadCommand, the user's own tool, not by the
+	// built-in generator; a lane's load figures are what the tool printed, if anything.
+	ExternalLoad bool `json:"external_load,omitempty"`
 	// Method is each request's method when it is not GET and there is no mix.
 	Method string `json:"method,omitempty"`
 	// Mix is the request mix (run --targets), in the file's order; Path is then empty.
@@ -180,6 +184,9 @@ type Target struct {
 	// is read (prom+http://… or promql+http://…).
 	URL        string `json:"url,omitempty"`
 	MemoryFrom string `json:"memory_from,omitempty"`
+	// Group names the lanes the user said run one server (--same-server): they are
+	// compared with each other although their commands or hosts differ.
+	Group string `json:"group,omitempty"`
 	// Env holds the allocator settings the target ran with (MALLOC_*, MALLOC_CONF, …).
 	Env map[string]string `json:"env"`
 	// Settings are what the allocator reports running with (the built-in server's
@@ -190,6 +197,9 @@ type Target struct {
 	// SettingsUnchecked name the settings with no issue whose effect the allocator could
 	// not show (glibc has no getter for most): not checked, rather than taken effect.
 	SettingsUnchecked []string `json:"settings_unchecked,omitempty"`
+	// CPUs is the number of CPUs the target was confined to (--cpus, +cpus=N), 0 for
+	// the whole machine's.
+	CPUs int `json:"cpus,omitempty"`
 	// Proof is what /proc showed of a preloaded or --target lane's processes: the library
 	// mapped in each (/proc/PID/maps), each setting in their environment
 	// (/proc/PID/environ), glibc's arena count. A failed check is a SettingIssue.
@@ -422,6 +432,12 @@ type LoadResult struct {
 	CoordinatedOmissionCorrected bool `json:"coordinated_omission_corrected,omitempty"`
 	// Engine is the load generator's I/O engine: io_uring or epoll.
 	Engine string `json:"engine,omitempty"`
+	// Tool is the external load tool whose summary gave these figures (wrk, vegeta,
+	// locust: run --load-command), "" for the built-in generator.
+	Tool string `json:"tool,omitempty"`
+	// NoPercentiles: the tool gave no latency percentiles (wrk without --latency), so
+	// P50 to P999 are unknown rather than 0.
+	NoPercentiles bool `json:"no_percentiles,omitempty"`
 }
 
 // ErrorCount sums the errors (non-2xx answers included).

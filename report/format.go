@@ -20,7 +20,8 @@ func Write(w io.Writer, r *record.Record, format string) error {
 	return WriteCharted(w, r, format, nil)
 }
 
-// WriteCharted is Write with a chart's metrics (one panel each; nil for RSS).
+// WriteCharted is Write with a chart's metrics (one panel each; nil for RSS), or the
+// trade-off chart ([ChartPareto]).
 func WriteCharted(w io.Writer, r *record.Record, format string, metrics []string) error {
 	switch strings.ToLower(format) {
 	case "md", "markdown":
@@ -30,6 +31,9 @@ func WriteCharted(w io.Writer, r *record.Record, format string, metrics []string
 	case "csv":
 		return CSV(w, r)
 	case "svg", "png":
+		if len(metrics) == 1 && metrics[0] == ChartPareto {
+			return ParetoChart(w, r, ChartOptions{Format: strings.ToLower(format)})
+		}
 		return Chart(w, r, ChartOptions{Format: strings.ToLower(format), Metrics: metrics})
 	}
 	return fmt.Errorf("unknown format %q: choose from %s", format, strings.Join(Formats, ", "))
@@ -78,6 +82,15 @@ func Figure(f record.Figure, unit func(float64) string) string {
 		return unit(f.Median) + " ± " + unit((f.Max-f.Min)/2)
 	}
 	return unit(f.Median)
+}
+
+// LoadFigure is a load figure (req/s, latency, errors), which the user's own load tool
+// (run --load-command) may not have given: then "n/a (external load)".
+func LoadFigure(f record.Figure, unit func(float64) string, external bool) string {
+	if !f.Known() && external {
+		return "n/a (external load)"
+	}
+	return Figure(f, unit)
 }
 
 // Ratio is a/b for the Relative column: "1.00" for the reference.

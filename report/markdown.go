@@ -57,7 +57,11 @@ func Markdown(w io.Writer, r *record.Record) error {
 	if p.Scenario == record.ScenarioWatch {
 		fmt.Fprintf(&b, "\n\n### Watch\nRunning processes sampled every %s, no load sent.\n", p.Interval)
 	} else {
-		b.WriteString("\n\n### Load test\n```bash\n" + p.LoadCommand + "\n```\n")
+		b.WriteString("\n\n### Load test\n")
+		if p.ExternalLoad {
+			b.WriteString("Your own load tool (run --load-command), once per target at once, its placeholders filled in for each:\n")
+		}
+		b.WriteString("```bash\n" + p.LoadCommand + "\n```\n")
 		writePlan(&b, p)
 		writeEngines(&b, r.Targets)
 		b.WriteString(cpuSplit(r))
@@ -83,6 +87,9 @@ func writeLaneSettings(b *strings.Builder, r *record.Record) {
 		part := t.Name
 		if sums[i].Threads.Known() {
 			part += fmt.Sprintf(" %s threads under load", Count(sums[i].Threads.Median))
+		}
+		if t.CPUs > 0 {
+			part += fmt.Sprintf(", confined to %d CPU(s)", t.CPUs)
 		}
 		env := sortedKeys(t.Env)
 		if t.Env != nil && len(env) == 0 {
@@ -279,9 +286,13 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 		writeSummaryTable(b, r, sums, v, group, after, purged)
 	}
 	b.WriteString("\n" + peakNote(sums) + " RSS and VSZ are read from /proc/PID/statm. Threads is the most the server ran with under load (/proc/PID/stat). Heap in use is what the allocator itself reports handing out (n/a: a release build of mimalloc keeps no such count; see its committed bytes in the JSON). Errors count failed connections and requests and non-2xx answers.\n")
+	if r.Plan.ExternalLoad {
+		b.WriteString("\nThe load was your own command (see Load test): Req/s, latency and errors are what it printed (wrk's summary, vegeta's JSON report, Locust's --csv {csv} stats), n/a (external load) where it printed none allocscope reads.\n")
+	}
 	if note := v.Footnote(r); note != "" {
 		b.WriteString("\n" + note + "\n")
 	}
+	writeFront(b, r)
 	writePauses(b, r)
 	writeSettings(b, r)
 	writePurge(b, r, sums)
@@ -296,6 +307,7 @@ func writeSummary(b *strings.Builder, r *record.Record) {
 
 // writeSummaryTable is the summary table of one server's lanes, relative to the first.
 func writeSummaryTable(b *strings.Builder, r *record.Record, sums []record.Summary, v Verdict, group []int, after string, purged bool) {
+	ext := r.Plan.ExternalLoad
 	b.WriteString("| Target | Threads | Peak RSS | Peak RSS in cooldown | Mean RSS under load | RSS after cooldown |" + after + " Peak VSZ | Heap in use | Req/s | p50 | p99 | Errors | Binary | Relative peak RSS |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|" + strings.Repeat("---:|", strings.Count(after, "|")) + "---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, i := range group {
@@ -317,8 +329,8 @@ func writeSummaryTable(b *strings.Builder, r *record.Record, sums []record.Summa
 			PeakCell(s.PeakRSS, s)+v.Mark(i, record.MetricPeakRSS.Key), PeakCell(s.PeakRSSCooldown, s),
 			Figure(s.MeanRSSLoad, MiB)+v.Mark(i, record.MetricMeanRSSLoad.Key), Figure(s.RSSAfterCooldown, MiB)+v.Mark(i, record.MetricRSSAfterCooldown.Key),
 			afterPurge, Figure(s.PeakVSZ, MiB)+v.Mark(i, record.MetricPeakVSZ.Key), Figure(s.HeapInUse, MiB),
-			Figure(s.ReqPerSec, Rate)+v.Mark(i, record.MetricReqPerSec.Key), Figure(s.P50, Millis), Figure(s.P99, Millis)+v.Mark(i, record.MetricP99.Key),
-			Figure(s.Errors, Count), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[group[0]].PeakRSS))
+			LoadFigure(s.ReqPerSec, Rate, ext)+v.Mark(i, record.MetricReqPerSec.Key), LoadFigure(s.P50, Millis, ext), LoadFigure(s.P99, Millis, ext)+v.Mark(i, record.MetricP99.Key),
+			LoadFigure(s.Errors, Count, ext), Figure(s.BinaryBytes, Bytes), Ratio(s.PeakRSS, sums[group[0]].PeakRSS))
 	}
 }
 

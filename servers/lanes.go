@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 )
 
@@ -25,12 +26,58 @@ type Lane struct {
 	// Arena: the built-in server takes /alloc's and /json's per-request allocations from
 	// a bump arena (+arena) instead of one heap call per object.
 	Arena bool
+	// Values are the values this lane took from lists in its word
+	// (system+MALLOC_ARENA_MAX={1,2,4}), one per list, "" for none: the lane is one
+	// point of a setting sweep.
+	Values []string
+	// CPUs confines the lane's server to that many CPUs (+cpus=N), 0 for the run's.
+	CPUs int
 }
 
 // ParseLanes reads a comma-separated list of lanes. A comma inside a setting's value
 // (MALLOC_CONF=background_thread:true,dirty_decay_ms:1000) stays in the value: a piece
 // after a comma starts a new lane only when it reads as one ([NAME=]ALLOCATOR[+…]).
+//
+// A value written as a list in braces (system+MALLOC_ARENA_MAX={1,2,4,8},
+// jemalloc+MALLOC_CONF=dirty_decay_ms:{0,1000}) makes one lane per value: a sweep of
+// the setting. Two lists in one word make one lane per pair.
 func ParseLanes(list string) ([]Lane, error) {
+	words, err := expandLists(list)
+	if err != nil {
+		return nil, err
+	}
+	var out []Lane
+	for _, w := range words {
+		lanes, err := parseLaneList(w.text)
+		if err != nil {
+			return nil, err
+		}
+		for i := range lanes {
+			if len(w.values) > 0 {
+				lanes[i].Values = w.values
+				// A named lane keeps its name, told apart by the value (arenas-2).
+				if lanes[i].Named {
+					lanes[i].Name += "-" + strings.Join(w.values, "-")
+				}
+			}
+		}
+		out = append(out, lanes...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no allocator in %q: choose from %s", list, strings.Join(Names(), ", "))
+	}
+	seen := map[string]bool{}
+	for _, l := range out {
+		if l.Named && seen[l.Name] {
+			return nil, fmt.Errorf("two lanes are named %q: give each lane its own name", l.Name)
+		}
+		seen[l.Name] = true
+	}
+	return out, nil
+}
+
+// parseLaneList reads a comma-separated list of lanes without value lists.
+func parseLaneList(list string) ([]Lane, error) {
 	var out []Lane
 	for _, piece := range strings.Split(list, ",") {
 		word := strings.TrimSpace(piece)
@@ -52,16 +99,6 @@ func ParseLanes(list string) ([]Lane, error) {
 			_, err := LookupAllocator(alias(allocatorPart(word)))
 			return nil, err
 		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no allocator in %q: choose from %s", list, strings.Join(Names(), ", "))
-	}
-	seen := map[string]bool{}
-	for _, l := range out {
-		if l.Named && seen[l.Name] {
-			return nil, fmt.Errorf("two lanes are named %q: give each lane its own name", l.Name)
-		}
-		seen[l.Name] = true
 	}
 	return out, nil
 }
@@ -98,7 +135,15 @@ func parseLane(word string) (l Lane, isLane bool, err error) {
 			l.Arena = true
 			continue
 		}
-		k, _, ok := strings.Cut(s, "=")
+		k, v, ok := strings.Cut(s, "=")
+		if strings.TrimSpace(k) == CPUModifier {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 {
+				return l, true, fmt.Errorf("lane %q: +cpus=%s is not a CPU count: write +cpus=2", word, v)
+			}
+			l.CPUs = n
+			continue
+		}
 		if !ok || strings.TrimSpace(k) == "" {
 			return l, true, fmt.Errorf("setting %q of lane %q is not VAR=VALUE (or arena): write it like %s+MALLOC_ARENA_MAX=2", s, word, a.Name)
 		}

@@ -73,3 +73,35 @@ func TestLibraryLanesAreCheckedBeforeAnythingStarts(t *testing.T) {
 		t.Errorf("library lane: %+v", l)
 	}
 }
+
+func TestLaneValueListsExpandIntoOneLanePerValue(t *testing.T) {
+	got, err := ParseLanes("system,jemalloc+MALLOC_CONF=background_thread:true,dirty_decay_ms:{0,1000},a=system+MALLOC_ARENA_MAX={1, 4}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Lane{
+		{Name: "system", Allocator: "system"},
+		{Name: "jemalloc+MALLOC_CONF=background_thread:true,dirty_decay_ms:0", Allocator: "jemalloc", Settings: []string{"MALLOC_CONF=background_thread:true,dirty_decay_ms:0"}, Values: []string{"0"}},
+		{Name: "jemalloc+MALLOC_CONF=background_thread:true,dirty_decay_ms:1000", Allocator: "jemalloc", Settings: []string{"MALLOC_CONF=background_thread:true,dirty_decay_ms:1000"}, Values: []string{"1000"}},
+		{Name: "a-1", Allocator: "system", Settings: []string{"MALLOC_ARENA_MAX=1"}, Named: true, Values: []string{"1"}},
+		{Name: "a-4", Allocator: "system", Settings: []string{"MALLOC_ARENA_MAX=4"}, Named: true, Values: []string{"4"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if got, err := ParseLanes("system+MALLOC_ARENA_MAX={1,2}+MALLOC_ARENA_TEST={1,8}"); err != nil || len(got) != 4 || got[3].Name != "system+MALLOC_ARENA_MAX=2+MALLOC_ARENA_TEST=8" {
+		t.Errorf("two lists: got %+v, %v; want 4 lanes, one per pair", got, err)
+	}
+	for list, wantErr := range map[string]string{
+		"system+MALLOC_ARENA_MAX={1,1}": "lists 1 twice",
+		"system+MALLOC_ARENA_MAX={1}":   "lists one value",
+		"system+MALLOC_ARENA_MAX={1,}":  "empty value",
+		"system+MALLOC_ARENA_MAX={1,2":  "does not close",
+		"system+MALLOC_ARENA_MAX=1,2}":  "did not open",
+		"system+MALLOC_ARENA_MAX={{1}}": "nests",
+	} {
+		if _, err := ParseLanes(list); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%q: got %v, want %q", list, err, wantErr)
+		}
+	}
+}

@@ -41,6 +41,9 @@ type Spec struct {
 	// moves itself into the target's cgroup and execs the command there: the command runs
 	// under its cgroup from its first instruction, and keeps the wrapper's PID.
 	Enter []string
+	// CPUs, when above 0, confines the command to that many CPUs (sched_setaffinity,
+	// inherited at fork): a container smaller than the host.
+	CPUs int
 }
 
 // DefaultReadyTimeout is how long a target may take to start listening.
@@ -164,7 +167,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		}
 		cmd.ExtraFiles = []*os.File{childPIDs}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := pinned(spec.CPUs, cmd.Start); err != nil {
 		if pidReader != nil {
 			pidReader.Close()
 			childPIDs.Close()

@@ -593,10 +593,21 @@ func (m Model) summary() string {
 		b.WriteString(bold.Render(pad(c.head, widths[i], i > 0)) + "  ")
 	}
 	b.WriteByte('\n')
-	for ri, s := range sums {
+	// The lanes on the trade-off's front come first; those another lane beats, faint.
+	order, dominated := report.FrontOrder(m.rec)
+	if order == nil {
+		for i := range sums {
+			order = append(order, i)
+		}
+	}
+	for _, ri := range order {
+		s := sums[ri]
 		for i, c := range shown {
 			cell := pad(c.cell(ri, s), widths[i], i > 0)
-			if i == 0 {
+			switch {
+			case dominated[ri]:
+				cell = faint.Render(cell)
+			case i == 0:
 				cell = lipgloss.NewStyle().Foreground(targetColor(ri)).Render(cell)
 			}
 			b.WriteString(cell + "  ")

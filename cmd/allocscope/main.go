@@ -24,6 +24,7 @@ usage:
   allocscope replay RUN.json          a saved run in the TUI (←/→ to scrub)
   allocscope report RUN.json [flags]  a saved run as Markdown, JSON, CSV or SVG
   allocscope compare BASE.json NEW.json [flags]  ratios to a base run, tested; --fail-if gates CI
+  allocscope tune --allocators A [flags]  search an allocator's settings for the least memory within bounds
   allocscope load URL [flags]         the load generator on its own (autocannon's flags)
   allocscope watch PID... [flags]     RSS/VSZ of running processes
   allocscope servers build [flags]    build the server once per allocator (cached)
@@ -112,7 +113,7 @@ func newRoot() *cobra.Command {
 		name := strings.TrimPrefix(c.CommandPath(), "allocscope ")
 		return usagef("%s: %s (see 'allocscope %s -h')", name, flagErrorLine(err), name)
 	})
-	root.AddCommand(newRunCmd(), newReplayCmd(), newReportCmd(), newCompareCmd(), newLoadCmd(), newWatchCmd(),
+	root.AddCommand(newRunCmd(), newReplayCmd(), newReportCmd(), newCompareCmd(), newTuneCmd(), newLoadCmd(), newWatchCmd(),
 		newServersCmd(), newCompletionCmd(),
 		&cobra.Command{Use: "version", Short: "this build's version", Args: cobra.NoArgs, ValidArgsFunction: noArgs,
 			Run: func(*cobra.Command, []string) { fmt.Println("allocscope", version) }},

@@ -147,6 +147,9 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--preset", ""}, "--preset is empty"},
 		{[]string{"run", "--allocators", "system", "--target", "system=sleep 60"}, "--target system has the name of an --allocators lane"},
 		{[]string{"run", "--allocators", "system,jemalloc", "--target", "system=http://127.0.0.1:9/", "--memory-from", "system=prom+http://127.0.0.1:9/metrics"}, "--target system has the name of an --allocators lane"},
+		{[]string{"run", "--target", "a=sleep 60", "--same-server", "a"}, "--same-server a: name two or more --target lanes"},
+		{[]string{"run", "--target", "a=sleep 60", "--same-server", "a,system"}, "--same-server a,system: \"system\" is not a --target"},
+		{[]string{"run", "--target", "a=sleep 60", "--target", "b=sleep 60", "--same-server", "a,b", "--same-server", "b,a"}, "--same-server: b is in two groups"},
 		{[]string{"run", "--strict", "--allocators", "system+GLIBC_TUNABLES=glibc.malloc.bogus=2"}, "plan refused by --strict: lane system+GLIBC_TUNABLES=glibc.malloc.bogus=2: GLIBC_TUNABLES: glibc.malloc.bogus is not a tunable this glibc knows"},
 		{[]string{"run", "--allocators", "x=system+LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}, "sets LD_PRELOAD: to run a library, give it as a lane of its own"},
 		{[]string{"run", "--allocators", "system+MALLOC_ARENA_MAX=2+MALLOC_ARENA_MAX=3"}, "sets MALLOC_ARENA_MAX twice: give each variable once"},
@@ -161,6 +164,11 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--targets", write("ok.txt", "GET http://h/a\n"), "-m", "POST"}, "-m and --targets both set"},
 		{[]string{"run", "--targets", write("ok2.txt", "GET http://h/a\n"), "--scenario", "json"}, "--targets and --scenario or --path both set"},
 		{[]string{"run", "-m", "BAD METHOD"}, "is not a single word"},
+		{[]string{"run", "--load-command", ""}, "--load-command is empty"},
+		{[]string{"run", "--load-command", "wrk {uri}"}, "unknown placeholder {uri}: use {url}"},
+		{[]string{"run", "--load-command", "wrk {url}", "-H", "A: b"}, "--load-command and -H both set"},
+		{[]string{"run", "--load-command", "wrk {url}", "--targets", write("ok3.txt", "GET http://h/a\n")}, "--load-command and --targets both set"},
+		{[]string{"run", "--load-command", "wrk {url}", "-R", "100"}, "--load-command and -R both set"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

@@ -20,10 +20,12 @@ func newReportCmd() *cobra.Command {
 	format := fs.String("format", "", "md, json, csv, svg or png (default: from -o's extension, else md)")
 	out := fs.StringP("o", "o", "", "write to FILE (atomically) instead of stdout")
 	metric := fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
+	fs.String("chart", "", "svg and png: "+report.ChartPareto+" draws the trade-off instead: memory against req/s and p99, each lane labelled, the Pareto front joined")
 	addAllowBusy(fs)
 	c := command("report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV or SVG", fs, fileArgs("json"),
 		func(args []string) error { return cmdReport(fs, *format, *out, *metric, args) })
 	c.RegisterFlagCompletionFunc("format", words(report.Formats...))
+	c.RegisterFlagCompletionFunc("chart", words(report.ChartPareto))
 	return c
 }
 
@@ -43,6 +45,17 @@ func cmdReport(fs *pflag.FlagSet, format, out, metric string, args []string) err
 		if err := report.CheckMetrics(rec, metrics); err != nil {
 			return usageError{"--metric: " + err.Error()}
 		}
+	}
+	switch chart := fs.Lookup("chart").Value.String(); {
+	case chart == report.ChartPareto && flagSet(fs, "metric"):
+		return usagef("--chart %s and --metric both set: the trade-off chart draws memory, req/s and p99; choose one", chart)
+	case chart == report.ChartPareto:
+		if _, ok := report.ParetoFront(rec); !ok {
+			return usagef("--chart %s: this run has no trade-off to draw: it needs two lanes or more that finished, and no sweep of --threads, -c or --scenario", chart)
+		}
+		metrics = []string{report.ChartPareto}
+	case chart != "":
+		return usagef("--chart %q: the one chart by name is %s (leave --chart out for the time series)", chart, report.ChartPareto)
 	}
 	f := format
 	if f == "" && out != "" {

@@ -147,10 +147,12 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 	fs.Var(targetsValue{&o.Targets}, "target", "add a target NAME=COMMAND (repeatable; {port} is replaced by a free port), or NAME=http://HOST:PORT/PATH for a service on another host (with --memory-from)")
 	o.MemoryFrom = map[string]string{}
 	fs.Var(memoryFromFlag(o.MemoryFrom), "memory-from", "NAME=prom+http://HOST:PORT/metrics?LABEL=VALUE or NAME=promql+http://HOST:PORT/?query=EXPR: where a remote target's memory is read (repeatable)")
+	fs.Var(sameServerFlag{&o.SameServer}, "same-server", "NAME,NAME…: these --target lanes run one server (your own builds, one service on several hosts), so compare them with each other (repeatable; otherwise each --target is a server of its own)")
 	a.targetAllocs = fs.String("target-allocators", "", "for --target commands: one lane per allocator, preloaded, in --allocators' syntax (e.g. system,jemalloc+MALLOC_CONF=narenas:2)")
 	fs.Var(&a.scenarios, "scenario", "workload: "+strings.Join(experiment.ScenarioNames(), ", ")+" (default hello); a list (hello,json) sweeps it")
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario, e.g. '/alloc?count=100&size=4096'")
 	requestFlags(fs, &a.request, &a.targets)
+	loadCommandFlag(fs, o)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
 	fs.VarP(&a.conns, "c", "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
@@ -167,6 +169,7 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 	fs.StringVar(&o.Bind, "bind", "127.0.0.1", "address the servers listen on")
 	a.threads = listFlag{numbers: true}
 	fs.Var(&a.threads, "threads", "server worker threads (default: cores); a list (2,8,16) sweeps it")
+	fs.IntVar(&o.CPUs, "cpus", 0, "confine each server to N CPUs (its affinity, inherited from the start), as a container smaller than the host; a lane's +cpus=N wins")
 	a.headless = fs.Bool("headless", false, "no TUI: progress on stderr, summary on stdout (implied when stdout is not a terminal)")
 	fs.StringVar(&x.md, "export-markdown", "", "write the Markdown report to FILE")
 	fs.StringVar(&x.json, "export-json", "", "write the run record (JSON, for report and replay) to FILE")
@@ -234,6 +237,9 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 	if err := a.cycles.apply(fs, &o); err != nil {
 		return err
 	}
+	if err := checkLoadCommand(fs, o); err != nil {
+		return err
+	}
 	if o.Mix, err = readMix(fs, a.targets); err != nil {
 		return err
 	}
@@ -297,8 +303,8 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		}
 		return usageError{err.Error()}
 	}
-	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || plan.Cycled() {
-		what := fmt.Sprintf("%d runs", plan.Runs)
+	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || sweepsValues(plan.Lanes) || plan.Cycled() {
+		what := fmt.Sprintf("%d run(s)", plan.Runs)
 		switch {
 		case plan.Cycled() && plan.Soak > 0:
 			what = fmt.Sprintf("a soak of %s in cycles of %s load and %s idle", plan.Soak, plan.Duration, plan.CycleIdle())
@@ -309,7 +315,7 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		case plan.Sweep != nil:
 			what = fmt.Sprintf("a sweep of %s over %s, %d run(s) each", plan.Sweep.Parameter, strings.Join(plan.Sweep.Values, ", "), plan.Runs)
 		}
-		fmt.Fprintf(os.Stderr, "allocscope: %s: about %s\n", what, plan.Estimate().Round(time.Second))
+		fmt.Fprintf(os.Stderr, "allocscope: %s: %s\n", what, plan.Size())
 	}
 	if ip := net.ParseIP(o.Bind); ip != nil && !ip.IsLoopback() {
 		fmt.Fprintf(os.Stderr, "allocscope: warning: the servers listen on %s: their /hold, /large and /stats endpoints are then reachable from the network\n", o.Bind)
@@ -656,6 +662,16 @@ func allocatorLanes(list string) ([]string, []servers.Lane, error) {
 	return allocs, lanes, nil
 }
 
+// sweepsValues says whether some lane came from a list of values ({1,2,4}).
+func sweepsValues(lanes []servers.Lane) bool {
+	for _, l := range lanes {
+		if len(l.Values) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // measuredAnything is false when the run failed before any target started.
 func measuredAnything(r *record.Record) bool {
 	for _, t := range r.Targets {
@@ -671,4 +687,20 @@ func measuredAnything(r *record.Record) bool {
 // sayMetrics names where --metrics-addr serves, once: with port 0 the kernel picked it.
 func sayMetrics(bound net.Addr) {
 	fmt.Fprintf(os.Stderr, "allocscope: metrics at http://%s/metrics\n", bound)
+}
+
+// sameServerFlag collects --same-server NAME,NAME… groups.
+type sameServerFlag struct{ groups *[][]string }
+
+func (f sameServerFlag) String() string { return "" }
+func (f sameServerFlag) Type() string   { return "value" }
+func (f sameServerFlag) Set(s string) error {
+	var names []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	*f.groups = append(*f.groups, names)
+	return nil
 }
