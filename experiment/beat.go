@@ -143,11 +143,15 @@ type remoteSource struct {
 func (r *running) measure(e *Experiment, now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.Interval)
 	defer cancel()
-	// The network reads go out together, while /proc and the cgroups are read.
+	// A remote source's read goes out while the rest is read here. The built-in
+	// servers' /stats are asked all at once and answered in this goroutine: a goroutine
+	// per server would wake a thread per server.
 	heap := make([]*record.HeapStats, len(r.procs))
 	mem := make([]*remote.Reading, len(r.procs))
 	memErr := make([]error, len(r.procs))
 	var wg sync.WaitGroup
+	var statsOf []int
+	var addrs []string
 	for i, l := range e.lanes {
 		switch {
 		case l.kind == record.KindRemote && r.sources[i] != nil:
@@ -158,18 +162,22 @@ func (r *running) measure(e *Experiment, now time.Time) {
 				mem[i], memErr[i] = &m, err
 			}()
 		case l.hasStats() && r.procs[i] != nil && alive(r.procs[i]):
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s, err := e.parts.heap.Stats(ctx, r.procs[i].Addr())
-				if err != nil {
-					return // busy under load or gone: the probe series tells which
-				}
-				heap[i] = &record.HeapStats{
-					T: e.since(time.Now()), AllocatedBytes: s.AllocatedBytes, CommittedBytes: s.CommittedBytes,
+			statsOf = append(statsOf, i)
+			addrs = append(addrs, r.procs[i].Addr())
+		}
+	}
+	if len(addrs) > 0 {
+		// A server busy under load or gone has no figures this beat: the probe series
+		// tells which.
+		got := e.parts.heap.Poll(ctx, addrs)
+		t := e.since(time.Now())
+		for k, s := range got {
+			if s != nil {
+				heap[statsOf[k]] = &record.HeapStats{
+					T: t, AllocatedBytes: s.AllocatedBytes, CommittedBytes: s.CommittedBytes,
 					LiveBytes: s.LiveBytes, Requests: s.Requests, Version: s.Version, Raw: s.Raw,
 				}
-			}()
+			}
 		}
 	}
 	var lanes probe.Sample

@@ -17,16 +17,6 @@ var ErrPlan = errors.New("plan does not fit")
 // usesCgroups says whether each lane runs in a memory cgroup of its own.
 func (o Options) usesCgroups() bool { return o.Cgroup || o.MemoryLimit > 0 || o.Fit }
 
-// checkCgroups refuses a plan that needs cgroups where allocscope cannot make them,
-// before anything starts: it makes its parent cgroup and removes it again.
-func checkCgroups() (*cgroup.Hierarchy, error) {
-	h, err := cgroup.Writable("/")
-	if err != nil {
-		return nil, fmt.Errorf("--cgroup, --memory-limit and --fit need a memory cgroup: %w", err)
-	}
-	return h, nil
-}
-
 // beginCgroups removes what killed runs left behind and makes this run's parent cgroup.
 func (e *Experiment) beginCgroups() (stop func(), err error) {
 	if e.hierarchy == nil {

@@ -17,11 +17,11 @@ import (
 // writableCgroups skips a test where this machine gives allocscope no memory cgroup.
 func writableCgroups(t *testing.T) *cgroup.Hierarchy {
 	t.Helper()
-	h, err := checkCgroups()
+	h, err := machineCgroups()
 	if err != nil {
 		t.Skipf("no writable memory cgroup here: %v", err)
 	}
-	return h
+	return h.(hierarchy).h
 }
 
 func noCgroupLeft(t *testing.T, h *cgroup.Hierarchy) {

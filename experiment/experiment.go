@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/servers"
@@ -39,8 +38,8 @@ type Experiment struct {
 	step int
 	// hierarchy is the memory cgroup hierarchy when lanes run in cgroups; cgParent is
 	// this run's parent cgroup in it.
-	hierarchy *cgroup.Hierarchy
-	cgParent  *cgroup.Parent
+	hierarchy cgroupMaker
+	cgParent  cgroupParent
 	// fitLimits are the lanes' limits in the current --fit trial.
 	fitLimits []uint64
 	// now is the current run's lanes, as the heartbeat and the keys reach them (nil
@@ -64,6 +63,9 @@ type parts struct {
 	loads   loadStarter
 	heap    heapReader
 	proc    prober
+	// cgroups checks that lanes can run in cgroups and makes them; called only by a
+	// plan that uses them.
+	cgroups func() (cgroupMaker, error)
 }
 
 // realParts are the real servers, load workers and /proc at procRoot.
@@ -74,7 +76,8 @@ func realParts(opts Options, procRoot string) (parts, error) {
 	}
 	p := parts{
 		starter: realStarter{}, builder: servers.NewBuilder(), loads: workerLoads{self: opts.Self},
-		heap: httpHeap{client: &http.Client{}}, proc: procFS{fs: fs, interval: opts.Interval},
+		heap: &httpHeap{client: &http.Client{}, conns: map[string]*servers.StatsConn{}}, proc: procFS{fs: fs, interval: opts.Interval},
+		cgroups: machineCgroups,
 	}
 	if opts.ExternalLoad != "" {
 		if p.loads, err = newCommandLoads(opts); err != nil {
@@ -101,7 +104,7 @@ func New(opts Options) (*Experiment, error) {
 func newExperiment(opts Options, p parts) (*Experiment, error) {
 	e := &Experiment{opts: opts, lanes: opts.lanes(), parts: p}
 	if opts.usesCgroups() {
-		h, err := checkCgroups()
+		h, err := p.cgroups()
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +136,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		rec.Plan.Cycles, rec.Plan.Idle, rec.Plan.Soak = opts.Cycles, opts.CycleIdle(), opts.Soak
 	}
 	if e.hierarchy != nil {
-		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version)
+		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version())
 	}
 	for _, l := range e.lanes {
 		t := record.Target{Name: l.name, Allocator: l.allocator, Kind: l.kind, URL: l.url, MemoryFrom: l.memory, Group: l.group, CPUs: l.cpus}

@@ -51,11 +51,11 @@ func (c commandLoads) StartLoad(ctx context.Context, cfg loadgen.Config) (loadRu
 		var r *external.Run
 		r, err = external.Start(ctx, external.Spec{Name: cfg.Name, Command: command, Guard: c.guard, Deadline: cfg.Duration + c.grace})
 		if err == nil {
-			l := &commandLoad{run: r, ctx: ctx, duration: cfg.Duration, grace: c.grace, dir: dir, csv: csv, snapshots: make(chan loadgen.Snapshot)}
+			l := &commandLoad{run: r, ctx: ctx, duration: cfg.Duration, grace: c.grace, dir: dir, csv: csv, done: make(chan struct{})}
 			go func() {
 				<-r.Done()
 				l.finish()
-				close(l.snapshots)
+				close(l.done)
 			}()
 			return l, nil
 		}
@@ -71,12 +71,12 @@ type commandLoad struct {
 	duration time.Duration
 	grace    time.Duration
 	dir, csv string
-	// snapshots closes when the command has ended and its figures are read: a tool gives
-	// no figures second by second.
-	snapshots chan loadgen.Snapshot
-	outcome   external.Outcome
-	figures   external.Figures
-	parsed    bool
+	// done closes when the command has ended and its figures are read: a tool gives no
+	// figures second by second.
+	done    chan struct{}
+	outcome external.Outcome
+	figures external.Figures
+	parsed  bool
 }
 
 // finish reads what the command left: its outcome and its figures.
@@ -86,15 +86,15 @@ func (l *commandLoad) finish() {
 	os.RemoveAll(l.dir)
 }
 
-func (l *commandLoad) PID() int                           { return l.run.PID() }
-func (l *commandLoad) Snapshots() <-chan loadgen.Snapshot { return l.snapshots }
-func (l *commandLoad) Pause()                             { l.run.Pause() }
-func (l *commandLoad) Resume()                            { l.run.Resume() }
+func (l *commandLoad) PID() int                 { return l.run.PID() }
+func (l *commandLoad) Poll() []loadgen.Snapshot { return nil }
+func (l *commandLoad) Done() <-chan struct{}    { return l.done }
+func (l *commandLoad) Pause()                   { l.run.Pause() }
+func (l *commandLoad) Resume()                  { l.run.Resume() }
 
 // Wait waits for the command; its figures are in result, not in a loadgen.Result.
 func (l *commandLoad) Wait() loadgen.Result {
-	for range l.snapshots {
-	}
+	<-l.done
 	return loadgen.Result{}
 }
 

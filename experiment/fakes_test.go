@@ -3,10 +3,12 @@ package experiment
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
@@ -24,12 +26,21 @@ type fakeParts struct {
 	configs []loadgen.Config
 	// onLoad, when set, runs as each load starts.
 	onLoad func(f *fakeParts)
+	// cgroups, when set, makes the lanes' cgroups (fakeCgroups).
+	cgroups *fakeCgroups
 }
 
 func newFakeParts() *fakeParts { return &fakeParts{nextPID: 1000, procs: map[int]*fakeProc{}} }
 
 func (f *fakeParts) parts() parts {
-	return parts{starter: f, builder: fakeBuilder{}, loads: f, heap: fakeHeap{}, proc: f}
+	p := parts{starter: f, builder: fakeBuilder{}, loads: f, heap: fakeHeap{}, proc: f}
+	p.cgroups = func() (cgroupMaker, error) {
+		if f.cgroups == nil {
+			return nil, errors.New("no fake cgroups")
+		}
+		return f.cgroups, nil
+	}
+	return p
 }
 
 type fakeProc struct {
@@ -37,6 +48,8 @@ type fakeProc struct {
 	done chan struct{}
 	once sync.Once
 	exit servers.ExitStatus
+	// cgroup is the directory of the cgroup it started in, if any.
+	cgroup string
 }
 
 func (p *fakeProc) PID() int                 { return p.pid }
@@ -57,6 +70,9 @@ func (f *fakeParts) Start(ctx context.Context, spec servers.Spec) (process, erro
 	defer f.mu.Unlock()
 	f.nextPID++
 	p := &fakeProc{pid: f.nextPID, done: make(chan struct{})}
+	if k := slices.Index(spec.Enter, cgroup.ExecCommand); k >= 0 && k+1 < len(spec.Enter) {
+		p.cgroup = spec.Enter[k+1]
+	}
 	f.procs[p.pid] = p
 	return p, nil
 }
@@ -77,33 +93,45 @@ func (fakeBuilder) Build(_ context.Context, a servers.Allocator) (servers.Binary
 }
 
 type fakeLoad struct {
-	pid       int
-	snapshots chan loadgen.Snapshot
-	done      chan struct{}
+	pid     int
+	mu      sync.Mutex
+	pending []loadgen.Snapshot
+	done    chan struct{}
 }
 
-func (l *fakeLoad) PID() int                           { return l.pid }
-func (l *fakeLoad) Snapshots() <-chan loadgen.Snapshot { return l.snapshots }
-func (l *fakeLoad) Wait() loadgen.Result               { <-l.done; return loadgen.Result{Requests: 300} }
-func (l *fakeLoad) Err() error                         { return nil }
-func (l *fakeLoad) Pause()                             {}
-func (l *fakeLoad) Resume()                            {}
+func (l *fakeLoad) PID() int { return l.pid }
+func (l *fakeLoad) Poll() []loadgen.Snapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.pending
+	l.pending = nil
+	return out
+}
+func (l *fakeLoad) Done() <-chan struct{} { return l.done }
+func (l *fakeLoad) Wait() loadgen.Result {
+	<-l.done
+	return loadgen.Result{Requests: 300, Duration: time.Second}
+}
+func (l *fakeLoad) Err() error { return nil }
+func (l *fakeLoad) Pause()     {}
+func (l *fakeLoad) Resume()    {}
 
 // StartLoad sends one snapshot of 100 requests per 10 ms for the plan's duration.
 func (f *fakeParts) StartLoad(ctx context.Context, cfg loadgen.Config) (loadRun, error) {
 	f.mu.Lock()
 	f.nextPID++
-	l := &fakeLoad{pid: f.nextPID, snapshots: make(chan loadgen.Snapshot, 1024), done: make(chan struct{})}
+	l := &fakeLoad{pid: f.nextPID, done: make(chan struct{})}
 	f.loads = append(f.loads, l)
 	f.configs = append(f.configs, cfg)
 	onLoad := f.onLoad
 	f.mu.Unlock()
 	go func() {
 		defer close(l.done)
-		defer close(l.snapshots)
 		end := time.Now().Add(cfg.Duration)
 		for time.Now().Before(end) && ctx.Err() == nil {
-			l.snapshots <- loadgen.Snapshot{Time: time.Now(), Requests: 100}
+			l.mu.Lock()
+			l.pending = append(l.pending, loadgen.Snapshot{Time: time.Now(), Requests: 100})
+			l.mu.Unlock()
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
@@ -118,6 +146,15 @@ type fakeHeap struct{}
 func (fakeHeap) Stats(context.Context, string) (servers.Stats, error) {
 	n := uint64(1 << 20)
 	return servers.Stats{AllocatedBytes: &n}, nil
+}
+func (h fakeHeap) Poll(ctx context.Context, addrs []string) []*servers.Stats {
+	out := make([]*servers.Stats, len(addrs))
+	for i, a := range addrs {
+		if s, err := h.Stats(ctx, a); err == nil {
+			out[i] = &s
+		}
+	}
+	return out
 }
 func (fakeHeap) Purge(context.Context, string) (string, error) { return "fake_purge()", nil }
 

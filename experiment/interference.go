@@ -34,7 +34,7 @@ func (e *Experiment) meterInterference() (stop func()) {
 			busy, mean, top = in.Busy, in.MeanOtherPct, in.MaxOtherPct
 		})
 		if busy {
-			e.event("", record.EventWarning, fmt.Sprintf("the machine was busy with other work (%.0f%% of its CPU on average under load, up to %.0f%%): the differences between the lanes may be its, not the allocators'", mean, top))
+			e.event("", record.EventBusy, fmt.Sprintf("the machine was busy with other work (%.0f%% of its CPU on average under load, up to %.0f%%): the differences between the lanes may be its, not the allocators'", mean, top))
 		}
 	}
 }

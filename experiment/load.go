@@ -96,21 +96,15 @@ func (e *Experiment) endLoad(i, run int) time.Duration {
 	return end
 }
 
-// follower keeps a load worker's seconds until the next beat appends them.
+// follower is a load in flight, whose seconds the beat polls.
 type follower struct {
 	load     loadRun
 	sampling sampling
-	mu       sync.Mutex
-	pending  []loadgen.Snapshot
 }
 
-// drain appends the seconds that arrived since the last beat to lane i's run.
+// drain appends the seconds the load reported since the last beat to lane i's run.
 func (f *follower) drain(e *Experiment, i, run int) {
-	f.mu.Lock()
-	pending := f.pending
-	f.pending = nil
-	f.mu.Unlock()
-	for _, s := range pending {
+	for _, s := range f.load.Poll() {
 		e.AppendLoad(i, run, record.LoadTick{
 			T: e.since(s.Time), Requests: s.Requests, Bytes: s.Bytes, Errors: s.Errors.Total(), Non2xx: s.Errors.Non2xx,
 			P50: s.Latency.P50, P99: s.Latency.P99, Connections: s.Connections,
@@ -118,17 +112,13 @@ func (f *follower) drain(e *Experiment, i, run int) {
 	}
 }
 
-// follow keeps a load worker's seconds for the heartbeat, starts the load's next
-// steps as each ends, then records its result: over a run of cycles, every load's
-// requests taken together.
+// follow waits for each step's end, starts the load's next steps, then records its
+// result: over a run of cycles, every load's requests taken together. Its seconds are
+// the beat's.
 func (e *Experiment) follow(ctx context.Context, r *running, f *follower, i int, rest []record.RateStep) {
 	var res loadgen.Result
 	for {
-		for s := range f.load.Snapshots() {
-			f.mu.Lock()
-			f.pending = append(f.pending, s)
-			f.mu.Unlock()
-		}
+		<-f.load.Done()
 		got := f.load.Wait()
 		// The last seconds go in before the result, and the beat no longer sees this load.
 		e.beat.change(func() {

@@ -331,15 +331,15 @@ const MinMemoryLimit = 1 << 20
 func (o Options) validateCgroups() error {
 	switch {
 	case o.MemoryLimit > 0 && o.MemoryLimit < MinMemoryLimit:
-		return fmt.Errorf("--memory-limit %d bytes is below 1 MiB, less than any server needs to start: give a size like 256MiB", o.MemoryLimit)
+		return &FieldError{Field: FieldMemoryLimit, Value: fmt.Sprintf("%d bytes", o.MemoryLimit), Reason: "below 1 MiB, less than any server needs to start: give a size like 256MiB"}
 	case o.Fit && o.MemoryLimit > 0:
-		return fmt.Errorf("--fit searches the memory limit itself: drop --memory-limit")
+		return &FieldError{Field: FieldFit, Reason: "searches the memory limit itself", Drop: []Field{FieldMemoryLimit}}
 	case o.Fit && (o.Runs > 1 || o.Sweep != nil):
-		return fmt.Errorf("--fit runs its own series of trials: drop --runs and the list-valued flags")
+		return &FieldError{Field: FieldFit, Reason: "runs its own series of trials", Drop: []Field{FieldRuns, FieldSweep}}
 	case o.Fit && (o.FitTrials < 1 || o.FitTrials > 30):
-		return fmt.Errorf("--fit-trials %d: use 1 to 30", o.FitTrials)
+		return &FieldError{Field: FieldFitTrials, Value: o.FitTrials, Reason: "use 1 to 30"}
 	case o.Fit && o.Sequential:
-		return fmt.Errorf("--fit searches the lanes side by side: drop --sequential")
+		return &FieldError{Field: FieldFit, Reason: "searches the lanes side by side", Drop: []Field{FieldSequential}}
 	}
 	return nil
 }
@@ -370,7 +370,7 @@ func validateSweep(sw *record.Sweep) error {
 
 func (o Options) validateStep() error {
 	if o.Scenario != "" && o.Path != "" {
-		return fmt.Errorf("--scenario and --path both set: choose one")
+		return &FieldError{Field: FieldScenario, Also: []Field{FieldPath}, Reason: "choose one"}
 	}
 	if o.Scenario != "" {
 		if _, ok := Scenarios[o.Scenario]; !ok {
@@ -378,7 +378,7 @@ func (o Options) validateStep() error {
 		}
 	}
 	if len(o.Mix) > 0 && (o.Scenario != "" || o.Path != "") {
-		return fmt.Errorf("--targets and --scenario or --path both set: the targets file names the requests, choose one")
+		return &FieldError{Field: FieldMix, Also: []Field{FieldScenario, FieldPath}, Reason: "the targets file names the requests, choose one"}
 	}
 	if err := (loadgen.Config{URL: "http://127.0.0.1/", Method: o.Method, Headers: o.Headers, Mix: o.Mix}).Validate(); err != nil {
 		return err
@@ -387,7 +387,7 @@ func (o Options) validateStep() error {
 		return err
 	}
 	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
-		return fmt.Errorf("--path %q must start with /", o.Path)
+		return &FieldError{Field: FieldPath, Value: o.Path, Reason: "must start with /"}
 	}
 	for _, a := range append(append([]string(nil), o.Allocators...), o.TargetAllocators...) {
 		alloc, err := servers.LookupAllocator(a)
@@ -424,7 +424,7 @@ func (o Options) validateStep() error {
 		}
 	}
 	if o.Purge && o.PurgeWait <= 0 {
-		return fmt.Errorf("--purge-wait must be above 0 (e.g. 3s)")
+		return &FieldError{Field: FieldPurgeWait, Reason: "must be above 0 (e.g. 3s)"}
 	}
 	seen := map[string]bool{}
 	for _, t := range o.Targets {
@@ -448,25 +448,27 @@ func (o Options) validateStep() error {
 	}
 	switch {
 	case o.Connections < 1:
-		return fmt.Errorf("-c %d: connections must be at least 1", o.Connections)
+		return &FieldError{Field: FieldConnections, Value: o.Connections, Reason: "connections must be at least 1"}
 	case o.Pipelining < 1 || o.Pipelining > 1024:
-		return fmt.Errorf("-p %d: pipelining must be 1 to 1024", o.Pipelining)
+		return &FieldError{Field: FieldPipelining, Value: o.Pipelining, Reason: "pipelining must be 1 to 1024"}
 	case o.Rate < 0:
-		return fmt.Errorf("-R %g: the rate must be positive", o.Rate)
+		return &FieldError{Field: FieldRate, Value: o.Rate, Reason: "the rate must be positive"}
 	case !loadgen.KnownEngine(o.Engine):
-		return fmt.Errorf("--engine %s: use auto, epoll or io_uring", o.Engine)
+		return &FieldError{Field: FieldEngine, Value: o.Engine, Reason: "use auto, epoll or io_uring"}
 	case o.Duration <= 0 || o.Duration > loadgen.MaxDuration:
-		return fmt.Errorf("-d %s: the duration must be above 0 and at most %s", o.Duration, loadgen.MaxDuration)
+		return &FieldError{Field: FieldDuration, Value: o.Duration, Reason: fmt.Sprintf("the duration must be above 0 and at most %s", loadgen.MaxDuration)}
 	case o.Interval < 50*time.Millisecond || o.Interval > time.Minute:
-		return fmt.Errorf("--interval %s: use 50ms to 1m", o.Interval)
-	case o.Baseline < 0 || o.Cooldown < 0:
-		return fmt.Errorf("--baseline and --cooldown cannot be negative")
+		return &FieldError{Field: FieldInterval, Value: o.Interval, Reason: "use 50ms to 1m"}
+	case o.Baseline < 0:
+		return &FieldError{Field: FieldBaseline, Value: o.Baseline, Reason: "cannot be negative"}
+	case o.Cooldown < 0:
+		return &FieldError{Field: FieldCooldown, Value: o.Cooldown, Reason: "cannot be negative"}
 	case o.Runs < 1 || o.Runs > 100:
-		return fmt.Errorf("--runs %d: use 1 to 100", o.Runs)
+		return &FieldError{Field: FieldRuns, Value: o.Runs, Reason: "use 1 to 100"}
 	case o.Threads < 0 || o.Threads > MaxThreads:
-		return fmt.Errorf("--threads %d: use 1 to %d server threads", o.Threads, MaxThreads)
+		return &FieldError{Field: FieldThreads, Value: o.Threads, Reason: fmt.Sprintf("use 1 to %d server threads", MaxThreads)}
 	case net.ParseIP(o.Bind) == nil:
-		return fmt.Errorf("--bind %q is not an IP address: use 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface", o.Bind)
+		return &FieldError{Field: FieldBind, Reason: fmt.Sprintf("%q is not an IP address: use 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface", o.Bind)}
 	}
 	// Each load worker is its own process, so each target only needs its own connections
 	// to fit one process's open files; a server needs the same number to accept them.

@@ -2,9 +2,13 @@ package experiment
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/allocscope/allocscope/cgroup"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/servers"
@@ -37,7 +41,10 @@ type builder interface {
 // loadRun is one lane's load in flight.
 type loadRun interface {
 	PID() int
-	Snapshots() <-chan loadgen.Snapshot
+	// Poll returns the seconds reported since the last Poll, without waiting; those
+	// reported last are there once Done is closed.
+	Poll() []loadgen.Snapshot
+	Done() <-chan struct{}
 	Wait() loadgen.Result
 	Err() error
 	Pause()
@@ -52,6 +59,9 @@ type loadStarter interface {
 // heapReader talks to the built-in server: its allocator's figures and its purge.
 type heapReader interface {
 	Stats(ctx context.Context, addr string) (servers.Stats, error)
+	// Poll asks every addr at once and then reads the answers; a nil entry is a
+	// server that did not answer before ctx's deadline.
+	Poll(ctx context.Context, addrs []string) []*servers.Stats
 	Purge(ctx context.Context, addr string) (string, error)
 }
 
@@ -106,14 +116,56 @@ func (w workerLoads) StartLoad(ctx context.Context, cfg loadgen.Config) (loadRun
 	return r, nil
 }
 
-// httpHeap asks the built-in server over HTTP.
-type httpHeap struct{ client *http.Client }
+// httpHeap asks the built-in server over HTTP; the beat's asks go over a connection
+// per server kept from beat to beat.
+type httpHeap struct {
+	client *http.Client
+	mu     sync.Mutex
+	conns  map[string]*servers.StatsConn
+}
 
-func (h httpHeap) Stats(ctx context.Context, addr string) (servers.Stats, error) {
+func (h *httpHeap) Poll(ctx context.Context, addrs []string) []*servers.Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Second)
+	}
+	out := make([]*servers.Stats, len(addrs))
+	asked := make([]*servers.StatsConn, len(addrs))
+	for i, addr := range addrs {
+		c := h.conns[addr]
+		if c == nil {
+			c = &servers.StatsConn{Addr: addr}
+			h.conns[addr] = c
+		}
+		if c.Ask(deadline) == nil {
+			asked[i] = c
+		}
+	}
+	for i, c := range asked {
+		if c == nil {
+			continue
+		}
+		if s, err := c.Answer(); err == nil {
+			out[i] = &s
+		}
+	}
+	// A server gone (a lane restarted on another port, a run over) is not asked again.
+	for addr, c := range h.conns {
+		if !slices.Contains(addrs, addr) {
+			c.Close()
+			delete(h.conns, addr)
+		}
+	}
+	return out
+}
+
+func (h *httpHeap) Stats(ctx context.Context, addr string) (servers.Stats, error) {
 	return servers.FetchStats(ctx, h.client, addr)
 }
 
-func (h httpHeap) Purge(ctx context.Context, addr string) (string, error) {
+func (h *httpHeap) Purge(ctx context.Context, addr string) (string, error) {
 	return servers.Purge(ctx, h.client, addr)
 }
 
@@ -141,3 +193,42 @@ func (p procFS) TreePeakRSS(pid int, tree bool) (probe.TreePeak, error) {
 }
 func (p procFS) ReadProcess(pid int) (probe.Process, error) { return p.fs.ReadProcess(pid, 0) }
 func (p procFS) CPUMeter(root int) cpuMeter                 { return &probe.CPUMeter{FS: p.fs, Root: root} }
+
+// cgroupMaker makes the lanes' memory cgroups: a parent per run, after removing what
+// killed runs left behind. A lane's cgroup.Group is read from its directory, which a
+// fake makes anywhere.
+type cgroupMaker interface {
+	RemoveLeftovers() ([]string, error)
+	Begin() (cgroupParent, error)
+	// Version is the hierarchy's cgroup version, as the record says it ("v2").
+	Version() cgroup.Version
+}
+
+// cgroupParent is a run's parent cgroup (cgroup.Parent).
+type cgroupParent interface {
+	NewGroup(name string, limit uint64) (*cgroup.Group, error)
+	Close() error
+}
+
+// hierarchy is the machine's memory cgroup hierarchy as a cgroupMaker.
+type hierarchy struct{ h *cgroup.Hierarchy }
+
+func (h hierarchy) RemoveLeftovers() ([]string, error) { return h.h.RemoveLeftovers() }
+func (h hierarchy) Version() cgroup.Version            { return h.h.Version }
+func (h hierarchy) Begin() (cgroupParent, error) {
+	p, err := h.h.Begin()
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// machineCgroups refuses a plan that needs cgroups where allocscope cannot make them,
+// before anything starts: it makes its parent cgroup and removes it again.
+func machineCgroups() (cgroupMaker, error) {
+	h, err := cgroup.Writable("/")
+	if err != nil {
+		return nil, fmt.Errorf("--cgroup, --memory-limit and --fit need a memory cgroup: %w", err)
+	}
+	return hierarchy{h}, nil
+}

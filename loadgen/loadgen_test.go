@@ -302,13 +302,29 @@ func TestWorkerProcessRelaysSnapshotsAndResult(t *testing.T) {
 	}
 	var snaps int
 	var sum uint64
-	for snap := range r.Snapshots() {
-		snaps++
-		sum += snap.Requests
-		if snap.Target != "remote" {
-			t.Fatalf("snapshot for %q", snap.Target)
+	// The seconds wait in the pipe until polled; those left at the worker's end come
+	// with the first Poll after Done.
+	count := func() {
+		for _, snap := range r.Poll() {
+			snaps++
+			sum += snap.Requests
+			if snap.Target != "remote" {
+				t.Fatalf("snapshot for %q", snap.Target)
+			}
 		}
 	}
+	for snaps == 0 { // a second is there to poll while the load runs
+		select {
+		case <-r.Done():
+			t.Fatal("the load ended before any of its seconds could be polled")
+		default:
+		}
+		count()
+		time.Sleep(20 * time.Millisecond)
+	}
+	<-r.Done()
+	count()
+	count()
 	res := r.Wait()
 	if snaps < 2 || res.Requests == 0 || res.Requests != sum || uint64(s.hits.Load()) < res.Requests {
 		t.Fatalf("%d snapshots summing to %d, result %d, server %d", snaps, sum, res.Requests, s.hits.Load())

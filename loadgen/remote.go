@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // A worker process runs one Generator and speaks JSON lines: it reads its Config and
@@ -85,18 +88,28 @@ func ServeWorker(stdin io.Reader, stdout io.Writer) int {
 	return 0
 }
 
-// Remote runs a Generator in a worker process and relays it.
+// Remote runs a Generator in a worker process and relays it. Its seconds wait in the
+// pipe until the caller polls: nothing in allocscope wakes when a worker writes one
+// (the read end is not in Go's poller, whose epoll would wake on each write), so a
+// caller that polls on its own clock pays for the seconds only then.
 type Remote struct {
-	cmd       *exec.Cmd
-	stdin     io.WriteCloser
-	mu        sync.Mutex
-	snapshots chan Snapshot
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	// out is the read end of the worker's stdout, non-blocking; buf holds a partial line.
+	out       int
+	buf       []byte
+	pending   []Snapshot
 	done      chan struct{}
 	result    Result
 	gotResult bool
 	err       error
 	stderr    strings.Builder
 }
+
+// pipeBytes is the worker's stdout pipe size asked for: a second's snapshot is about 400
+// bytes, so the longest load's seconds fit even when nobody polls until its end.
+const pipeBytes = 1 << 20
 
 // StartRemote starts argv (allocscope's own `__loadworker`) with cfg. The process dies
 // with its parent (Pdeathsig), so no worker outlives allocscope.
@@ -111,20 +124,29 @@ func StartRemote(ctx context.Context, argv []string, cfg Config) (*Remote, error
 	if err != nil {
 		return nil, err
 	}
-	r := &Remote{snapshots: make(chan Snapshot, 16), done: make(chan struct{})}
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("load worker: %w", err)
+	}
+	unix.FcntlInt(uintptr(fds[1]), unix.F_SETPIPE_SZ, pipeBytes) // the default 64 KiB does too, when polled
+	// A blocking fd given to os.NewFile stays out of the poller.
+	w := os.NewFile(uintptr(fds[1]), "loadworker-stdout")
+	r := &Remote{out: fds[0], done: make(chan struct{})}
 	r.cmd = exec.Command(argv[0], argv[1:]...)
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	r.cmd.Stderr = &limitedWriter{b: &r.stderr, max: 4096}
+	r.cmd.Stdout = w
 	stdin, err := r.cmd.StdinPipe()
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := r.cmd.StdoutPipe()
-	if err != nil {
+		w.Close()
+		unix.Close(r.out)
 		return nil, err
 	}
 	r.stdin = stdin
-	if err := r.cmd.Start(); err != nil {
+	err = r.cmd.Start()
+	w.Close() // the worker has its copy: at its exit, the pipe reads EOF
+	if err != nil {
+		unix.Close(r.out)
 		return nil, fmt.Errorf("load worker: %w", err)
 	}
 	js, err := json.Marshal(cfg)
@@ -134,10 +156,28 @@ func StartRemote(ctx context.Context, argv []string, cfg Config) (*Remote, error
 	if err != nil {
 		r.cmd.Process.Kill()
 		r.cmd.Wait()
+		unix.Close(r.out)
 		return nil, fmt.Errorf("load worker: cannot hand it its config: %w", err)
 	}
-	first := make(chan error, 1)
-	go r.relay(stdout, first)
+	// The first message is awaited with blocking reads, once; then the pipe is polled.
+	started, err := r.handshake()
+	if err == nil && started {
+		err = unix.SetNonblock(r.out, true)
+	}
+	if err != nil || !started {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		unix.Close(r.out)
+		if err == nil {
+			msg := strings.TrimSpace(r.stderr.String())
+			if msg == "" {
+				msg = r.cmd.ProcessState.String()
+			}
+			err = fmt.Errorf("load worker failed: %s", msg)
+		}
+		return nil, err
+	}
+	go r.reap()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -145,57 +185,104 @@ func StartRemote(ctx context.Context, argv []string, cfg Config) (*Remote, error
 		case <-r.done:
 		}
 	}()
-	if err := <-first; err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 
-func (r *Remote) relay(stdout io.Reader, first chan<- error) {
-	defer close(r.done)
-	defer close(r.snapshots)
-	dec := json.NewDecoder(bufio.NewReader(stdout))
-	started := false
+// handshake reads until the worker's first message: started (true), its error, or its
+// end before either (false).
+func (r *Remote) handshake() (bool, error) {
+	chunk := make([]byte, 4096)
 	for {
-		var m workerMessage
-		if err := dec.Decode(&m); err != nil {
-			break
+		if i := bytes.IndexByte(r.buf, '\n'); i >= 0 {
+			var m workerMessage
+			err := json.Unmarshal(r.buf[:i], &m)
+			if err != nil || m.Error != "" {
+				if err == nil {
+					err = errors.New(m.Error)
+				}
+				return false, err
+			}
+			if m.Started {
+				r.buf = r.buf[i+1:]
+			}
+			return true, nil // started, or a first second: the load runs
 		}
-		switch {
-		case m.Started:
-			if !started {
-				first <- nil
-				started = true
-			}
-		case m.Error != "":
-			r.err = errors.New(m.Error)
-			if !started {
-				first <- r.err
-				started = true
-			}
-		case m.Snapshot != nil:
-			if !started {
-				first <- nil
-				started = true
-			}
-			r.snapshots <- *m.Snapshot
-		case m.Result != nil:
-			if !started {
-				first <- nil
-				started = true
-			}
-			r.result, r.gotResult = *m.Result, true
+		n, err := unix.Read(r.out, chunk)
+		if err == unix.EINTR {
+			continue
 		}
-	}
-	r.cmd.Wait()
-	if !started {
-		msg := strings.TrimSpace(r.stderr.String())
-		if msg == "" {
-			msg = r.cmd.ProcessState.String()
+		if err != nil || n == 0 {
+			return false, nil
 		}
-		first <- fmt.Errorf("load worker failed: %s", msg)
+		r.buf = append(r.buf, chunk[:n]...)
 	}
 }
+
+// reap waits for the worker's exit, then reads what it wrote last. The wait blocks one
+// thread in the kernel, which wakes allocscope once, when the worker exits.
+func (r *Remote) reap() {
+	r.cmd.Wait()
+	r.mu.Lock()
+	r.read()
+	unix.Close(r.out)
+	r.out = -1
+	r.mu.Unlock()
+	close(r.done)
+}
+
+// read takes what the pipe holds now; r.mu is held.
+func (r *Remote) read() {
+	if r.out < 0 {
+		return
+	}
+	chunk := make([]byte, 16<<10)
+	for {
+		n, err := unix.Read(r.out, chunk)
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 || err != nil {
+			break // empty for now (EAGAIN), or at its end
+		}
+		r.buf = append(r.buf, chunk[:n]...)
+	}
+	for {
+		i := bytes.IndexByte(r.buf, '\n')
+		if i < 0 {
+			break
+		}
+		var m workerMessage
+		if err := json.Unmarshal(r.buf[:i], &m); err == nil {
+			switch {
+			case m.Error != "":
+				r.err = errors.New(m.Error)
+			case m.Snapshot != nil:
+				r.pending = append(r.pending, *m.Snapshot)
+			case m.Result != nil:
+				r.result, r.gotResult = *m.Result, true
+			}
+		}
+		r.buf = r.buf[i+1:]
+	}
+	if len(r.buf) == 0 {
+		r.buf = nil // let the consumed lines go
+	}
+}
+
+// Poll returns the seconds the worker reported since the last Poll, without waiting.
+// A caller that wants them must poll at least every half hour of load (the pipe's size);
+// the seconds that remain at the worker's end are kept for the next Poll.
+func (r *Remote) Poll() []Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.read()
+	out := r.pending
+	r.pending = nil
+	return out
+}
+
+// Done is closed once the worker has ended and what it wrote has been read.
+func (r *Remote) Done() <-chan struct{} { return r.done }
 
 // Err says why the worker ended without a result (killed, crashed, or it reported an
 // error), or nil when it delivered one; valid after Wait.
@@ -213,9 +300,6 @@ func (r *Remote) Err() error {
 	}
 	return fmt.Errorf("load worker (pid %d) ended without a result: %s", r.cmd.Process.Pid, msg)
 }
-
-// Snapshots delivers the worker's per-second snapshots; closed when it ends.
-func (r *Remote) Snapshots() <-chan Snapshot { return r.snapshots }
 
 // Wait returns the worker's result once it has ended.
 func (r *Remote) Wait() Result {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/allocscope/allocscope/atomicfile"
 )
 
 // ErrNotRecord means the input is not an allocscope run record.
@@ -125,28 +127,11 @@ func Save(path string, r *Record) error {
 	return WriteFileAtomic(path, buf.Bytes())
 }
 
-// WriteFileAtomic writes data through a temporary file in the same directory and a rename.
+// WriteFileAtomic writes data through a temporary file in the same directory, synced,
+// and a rename (atomicfile.WriteFile), readable by all like any report.
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, errors.Unwrap(err))
-	}
-	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file private; a report is meant to be shared like any file.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	return nil
 }

@@ -23,6 +23,8 @@ const (
 	EventPurge          EventKind = "purge"
 	EventPurged         EventKind = "purged"
 	EventSettingIgnored EventKind = "setting-ignored"
-	EventWarning        EventKind = "warning"
-	EventError          EventKind = "error"
+	// EventBusy says other work took the machine during the load (record.Interference).
+	EventBusy    EventKind = "busy"
+	EventWarning EventKind = "warning"
+	EventError   EventKind = "error"
 )

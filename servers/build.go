@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/allocscope/allocscope/atomicfile"
 )
 
 // The crate is embedded so that an installed allocscope binary can build its servers anywhere.
@@ -257,29 +259,12 @@ func writeCrate(dir string) error {
 	})
 }
 
-// writeFileAtomic writes a file through a temporary file and a rename, so readers never see half of it.
-// record.WriteFileAtomic does the same for reports; servers imports nothing of ours.
+// writeFileAtomic writes a file that readers never see half of, in a directory made if need be.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, data, perm)
 }
 
 func copyFileAtomic(src, dst string) error {

@@ -301,7 +301,7 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		if !flagSet(fs, "save") {
 			os.Remove(o.SavePath)
 		}
-		return usageError{err.Error()}
+		return usageError{planMessage(err)}
 	}
 	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || sweepsValues(plan.Lanes) || plan.Cycled() {
 		what := fmt.Sprintf("%d run(s)", plan.Runs)
@@ -478,15 +478,19 @@ func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }
 func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error {
 	e.Log = os.Stderr
 	done := make(chan struct{})
+	// The progress line follows the run's heartbeat, not a clock of its own: a phase
+	// change or an event also notifies, so a line at most every half interval.
 	go func() {
-		tick := time.NewTicker(e.Options().Interval)
-		defer tick.Stop()
+		var last time.Time
 		for {
 			select {
 			case <-done:
 				return
-			case <-tick.C:
-				fmt.Fprintln(os.Stderr, progressLine(e.Snapshot(), e.Phase()))
+			case <-e.Changed():
+				if now := time.Now(); now.Sub(last) >= e.Options().Interval/2 {
+					last = now
+					fmt.Fprintln(os.Stderr, progressLine(e.Snapshot(), e.Phase()))
+				}
 			}
 		}
 	}()

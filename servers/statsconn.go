@@ -1,0 +1,86 @@
+package servers
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// StatsConn asks one built-in server for its /stats over a connection kept open from
+// one ask to the next, in two steps (Ask, then Answer), so that a caller can ask every
+// server before it reads any answer. An http.Client would take two goroutines per
+// connection and hand each answer between them: wake-ups that a once-a-second reader
+// on a loaded machine can do without. A StatsConn is for one goroutine at a time.
+type StatsConn struct {
+	Addr string
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// maxStatsBytes bounds an answer; /stats is a few KiB.
+const maxStatsBytes = 1 << 20
+
+// Ask sends GET /stats, connecting first if need be; Answer must be given the same
+// deadline, or a later one.
+func (c *StatsConn) Ask(deadline time.Time) error {
+	if c.conn == nil {
+		d := net.Dialer{Deadline: deadline}
+		conn, err := d.Dial("tcp", c.Addr)
+		if err != nil {
+			return err
+		}
+		c.conn, c.r = conn, bufio.NewReaderSize(conn, 16<<10)
+	}
+	c.conn.SetDeadline(deadline)
+	if _, err := io.WriteString(c.conn, "GET /stats HTTP/1.1\r\nHost: "+c.Addr+"\r\n\r\n"); err != nil {
+		c.Close()
+		return err
+	}
+	return nil
+}
+
+// Answer reads the answer to the last Ask. An error closes the connection: the next Ask
+// connects again.
+func (c *StatsConn) Answer() (Stats, error) {
+	var s Stats
+	if c.conn == nil {
+		return s, net.ErrClosed
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		c.Close()
+		return s, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxStatsBytes+1))
+	resp.Body.Close()
+	switch {
+	case err != nil:
+	case len(body) > maxStatsBytes:
+		err = fmt.Errorf("/stats: the answer is over %d bytes", maxStatsBytes)
+	case resp.StatusCode != http.StatusOK:
+		err = fmt.Errorf("/stats: %s", resp.Status)
+	}
+	if err != nil || resp.Close {
+		c.Close()
+	} else {
+		// A deadline left set is a timer left armed, which would wake the process when
+		// it expires even though the answer is in.
+		c.conn.SetDeadline(time.Time{})
+	}
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(body, &s)
+}
+
+// Close closes the connection, if open.
+func (c *StatsConn) Close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn, c.r = nil, nil
+	}
+}
