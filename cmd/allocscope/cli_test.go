@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -40,6 +41,28 @@ func TestSingleDashLongFlagsOnTheCommandLine(t *testing.T) {
 		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// run, tune and load spell the load's shape alike: the letter or the word, as the README says.
+func TestLoadShapeFlagsHaveBothSpellings(t *testing.T) {
+	for _, cmd := range []string{"run", "tune", "load"} {
+		c, _, err := newRoot().Find([]string{cmd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for short, long := range map[string]string{"c": "connections", "d": "duration"} {
+			if f := c.Flags().ShorthandLookup(short); f == nil || f.Name != long {
+				t.Errorf("%s: -%s is %v, want -%s, --%s", cmd, short, f, short, long)
+			}
+		}
+	}
+	fs, a := runFlags()
+	if err := parseFlags(fs, []string{"--connections", "20", "--duration", "3", "--pipelining", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if a.conns.String() != "20" || a.o.Duration != 3*time.Second || a.o.Pipelining != 2 {
+		t.Errorf("run --connections 20 --duration 3 --pipelining 2: got -c %s -d %s -p %d", a.conns.String(), a.o.Duration, a.o.Pipelining)
 	}
 }
 

@@ -48,7 +48,7 @@ func (c *cycleFlags) apply(fs *pflag.FlagSet, o *experiment.Options) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if d := experiment.ShapeDuration(steps); d > 0 && !flagSet(fs, "d") {
+	if d := experiment.ShapeDuration(steps); d > 0 && !flagSet(fs, "duration") {
 		o.Duration = d // a list of steps says how long the load is
 	}
 	o.Shape, o.ShapeSpec = steps, c.shape

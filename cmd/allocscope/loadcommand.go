@@ -16,7 +16,7 @@ func loadCommandFlag(fs *pflag.FlagSet, o *experiment.Options) {
 }
 
 // builtinLoadFlags are the flags of the built-in generator, which a load command replaces.
-var builtinLoadFlags = []string{"targets", "method", "headers", "body", "p", "R", "engine"}
+var builtinLoadFlags = []string{"targets", "method", "headers", "body", "pipelining", "R", "engine"}
 
 // checkLoadCommand refuses --load-command beside the built-in generator's flags, and says
 // when every lane runs the same command.

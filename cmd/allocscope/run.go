@@ -154,10 +154,10 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 	requestFlags(fs, &a.request, &a.targets)
 	loadCommandFlag(fs, o)
 	a.conns = listFlag{numbers: true, values: []string{strconv.Itoa(experiment.DefaultConnections)}}
-	fs.VarP(&a.conns, "c", "c", "connections per target; a list (100,1000,10000) sweeps it")
+	fs.VarP(&a.conns, "connections", "c", "connections per target; a list (100,1000,10000) sweeps it")
 	o.Duration = experiment.DefaultDuration
-	fs.VarP(durationFlag{&o.Duration}, "d", "d", "load duration: seconds or a Go duration")
-	fs.IntVarP(&o.Pipelining, "p", "p", 1, "pipelining depth per connection")
+	fs.VarP(durationFlag{&o.Duration}, "duration", "d", "load duration: seconds or a Go duration")
+	fs.IntVarP(&o.Pipelining, "pipelining", "p", 1, "pipelining depth per connection")
 	fs.Float64VarP(&o.Rate, "R", "R", 0, "open loop: requests per second per target (latency corrected for coordinated omission)")
 	fs.StringVar(&o.Engine, "engine", loadgen.EngineAuto, "load generator I/O: auto (io_uring where the kernel allows it, else epoll), epoll or io_uring")
 	o.Interval, o.Baseline, o.Cooldown = experiment.DefaultInterval, experiment.DefaultBaseline, experiment.DefaultCooldown
@@ -430,7 +430,7 @@ func (a *runArgs) applyPreset(fs *pflag.FlagSet) error {
 			a.scenarios.Set(p.Scenario)
 		}
 	}
-	if !flagSet(fs, "c") && p.Connections > 0 {
+	if !flagSet(fs, "connections") && p.Connections > 0 {
 		a.conns.Set(strconv.Itoa(p.Connections))
 	}
 	if !flagSet(fs, "threads") && p.Threads > 0 {
@@ -439,7 +439,7 @@ func (a *runArgs) applyPreset(fs *pflag.FlagSet) error {
 	if !flagSet(fs, "purge") && p.Purge {
 		a.o.Purge = true
 	}
-	if !flagSet(fs, "d") && p.Duration > 0 {
+	if !flagSet(fs, "duration") && p.Duration > 0 {
 		a.o.Duration = p.Duration
 	}
 	a.cycles.preset(fs, p)

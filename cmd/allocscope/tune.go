@@ -45,9 +45,9 @@ func tuneFlags() (*pflag.FlagSet, *tuneArgs) {
 	fs.Var(targetsValue{&o.Targets}, "target", "tune a command instead of the built-in server: NAME=COMMAND with {port}, the allocator preloaded")
 	fs.StringVar(&a.scenario, "scenario", "hello", "workload: "+strings.Join(experiment.ScenarioNames(), ", "))
 	fs.StringVar(&o.Path, "path", "", "request path instead of a scenario")
-	fs.IntVarP(&o.Connections, "c", "c", 100, "connections per lane")
+	fs.IntVarP(&o.Connections, "connections", "c", 100, "connections per lane")
 	o.Duration, o.Interval, o.Baseline, o.Cooldown = experiment.DefaultDuration, experiment.DefaultInterval, experiment.DefaultBaseline, experiment.DefaultCooldown
-	fs.VarP(durationFlag{&o.Duration}, "d", "d", "load duration of each trial")
+	fs.VarP(durationFlag{&o.Duration}, "duration", "d", "load duration of each trial")
 	fs.Var(durationFlag{&o.Interval}, "interval", "sampling interval")
 	fs.Var(durationFlag{&o.Baseline}, "baseline", "idle time before the load")
 	fs.Var(durationFlag{&o.Cooldown}, "cooldown", "idle time after the load (what rss_after_idle reads)")
