@@ -66,6 +66,17 @@ func TestLoadShapeFlagsHaveBothSpellings(t *testing.T) {
 	}
 }
 
+// The grace the docs name reaches the plan.
+func TestLoadCommandGraceReachesThePlan(t *testing.T) {
+	fs, a := runFlags()
+	if err := parseFlags(fs, []string{"--load-command", "wrk {url}", "--load-command-grace", "30s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkLoadCommand(fs, a.o); err != nil || a.o.ExternalGrace != 30*time.Second {
+		t.Errorf("--load-command-grace 30s: grace %s, err %v", a.o.ExternalGrace, err)
+	}
+}
+
 // -h lists every flag a command takes, GNU-style, on stdout.
 func TestHelpListsEveryFlag(t *testing.T) {
 	for _, cmd := range newRoot().Commands() {

@@ -13,6 +13,7 @@ import (
 // loadCommandFlag defines run's --load-command: the user's own load tool per lane.
 func loadCommandFlag(fs *pflag.FlagSet, o *experiment.Options) {
 	fs.StringVar(&o.ExternalLoad, "load-command", "", "load each target with your own tool instead of the built-in generator, e.g. 'wrk -t2 -c{connections} -d{duration} --latency {url}' (placeholders: {"+strings.Join(external.Placeholders, "}, {")+"}; run by sh -c, each value one shell word)")
+	fs.Var(durationFlag{&o.ExternalGrace}, "load-command-grace", fmt.Sprintf("with --load-command: how long it may run past its load phase (start-up, its summary) before it is stopped (default %s)", external.DefaultGrace))
 }
 
 // builtinLoadFlags are the flags of the built-in generator, which a load command replaces.
@@ -26,6 +27,9 @@ func checkLoadCommand(fs *pflag.FlagSet, o experiment.Options) error {
 			return usagef("--load-command-grace without --load-command: it bounds your own load command")
 		}
 		return nil
+	}
+	if flagSet(fs, "load-command-grace") && o.ExternalGrace <= 0 {
+		return usagef("--load-command-grace %s: give it a time above 0 (e.g. 30s), or leave the flag out for %s", o.ExternalGrace, external.DefaultGrace)
 	}
 	tmpl, err := external.ParseTemplate(o.ExternalLoad)
 	if err != nil {

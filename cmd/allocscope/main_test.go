@@ -174,6 +174,8 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--load-command", "wrk {url}", "-H", "A: b"}, "--load-command and -H both set"},
 		{[]string{"run", "--load-command", "wrk {url}", "--targets", write("ok3.txt", "GET http://h/a\n")}, "--load-command and --targets both set"},
 		{[]string{"run", "--load-command", "wrk {url}", "-R", "100"}, "--load-command and -R both set"},
+		{[]string{"run", "--load-command-grace", "5s"}, "--load-command-grace without --load-command"},
+		{[]string{"run", "--load-command", "wrk {url}", "--load-command-grace", "0"}, "--load-command-grace 0s: give it a time above 0"},
 	} {
 		_, stderr, code := allocscope(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
