@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -421,7 +422,7 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 			out = append(out, fmt.Sprintf("The load against %s ended without a result (%s); %s.", s.Target, s.LoadError, leftOut))
 		}
 		if s.Errors.Known() && s.Errors.Median > 0 {
-			out = append(out, fmt.Sprintf("%s saw %s errors.", s.Target, Count(s.Errors.Median)))
+			out = append(out, fmt.Sprintf("%s saw %s errors%s.", s.Target, Count(s.Errors.Median), errorKinds(r.Targets[i])))
 		}
 	}
 	for _, t := range r.Targets {
@@ -502,4 +503,57 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(k)
 	return k
+}
+
+// errorNames says each of the load generator's error kinds (record.LoadResult.Errors) in words.
+var errorNames = map[string]string{
+	"non2xx":  "non-2xx responses",
+	"connect": "failed connects",
+	"reset":   "connections reset with a response in flight",
+	"timeout": "timeouts",
+	"parse":   "responses that are not HTTP/1.x",
+}
+
+// errorKinds is ": N non-2xx responses, M timeouts" for t's errors (each kind's median
+// over its runs, as the errors figure is), so that the reader knows where to look; ""
+// when the record does not say.
+func errorKinds(t record.Target) string {
+	byKind := map[string][]float64{}
+	for _, run := range t.Runs {
+		if run.Result == nil {
+			continue
+		}
+		for k, n := range run.Result.Errors {
+			byKind[k] = append(byKind[k], float64(n))
+		}
+	}
+	type kind struct {
+		name string
+		n    float64
+	}
+	var kinds []kind
+	for k, v := range byKind {
+		sort.Float64s(v)
+		med := v[len(v)/2]
+		if len(v)%2 == 0 {
+			med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		if med > 0 {
+			kinds = append(kinds, kind{cmp.Or(errorNames[k], k), med})
+		}
+	}
+	if len(kinds) == 0 {
+		return ""
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if kinds[i].n != kinds[j].n {
+			return kinds[i].n > kinds[j].n
+		}
+		return kinds[i].name < kinds[j].name
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = Count(k.n) + " " + k.name
+	}
+	return ": " + strings.Join(parts, ", ")
 }

@@ -101,3 +101,16 @@ func TestCompareSaysWhyAnIntervalThatExcludesOneWasNotCalled(t *testing.T) {
 		t.Errorf("compare's JSON: %s", js.String())
 	}
 }
+
+// A count of errors alone sends the reader to the record; their kinds say whether the
+// server refused the requests (405s) or the connections failed.
+func TestTheConclusionSaysWhichErrors(t *testing.T) {
+	r := heldBack()
+	for k := range r.Targets[0].Runs {
+		r.Targets[0].Runs[k].Result.Errors = map[string]uint64{"non2xx": 10557, "timeout": uint64(k), "connect": 0}
+	}
+	got := strings.Join(Conclusions(r, record.Summarize(r)), "\n")
+	if want := "system saw 10561 errors: 10557 non-2xx responses, 4 timeouts."; !strings.Contains(got, want) {
+		t.Fatalf("no %q in\n%s", want, got)
+	}
+}
