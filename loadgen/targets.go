@@ -41,7 +41,7 @@ const weightPrefix = "# weight:"
 func ReadTargets(path string) ([]Request, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("targets: %v", err)
+		return nil, fmt.Errorf("targets: %w", err)
 	}
 	defer f.Close()
 	return ParseTargets(f, path, filepath.Dir(path))

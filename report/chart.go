@@ -125,7 +125,16 @@ func CheckMetrics(r *record.Record, metrics []string) error {
 			return err
 		}
 		if r.Plan.Sweep == nil && !hasSeries(r, m) {
-			return fmt.Errorf("no lane has %s figures in this record: choose another --metric (%s)", m.key, strings.Join(ChartMetricNames(), ", "))
+			var has []string
+			for _, s := range record.AllSeries {
+				if hasSeries(r, newChartMetric(s)) {
+					has = append(has, s.Key)
+				}
+			}
+			if len(has) == 0 {
+				return fmt.Errorf("no lane has %s figures in this record, nor any other figures to chart", m.key)
+			}
+			return fmt.Errorf("no lane has %s figures in this record: choose another --metric (this record has %s)", m.key, strings.Join(has, ", "))
 		}
 	}
 	return nil

@@ -102,6 +102,11 @@ func TestChartRefusesAnUnknownOrEmptyMetric(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", metric, err, want)
 		}
 	}
+	// The metrics offered instead are ones this record can chart.
+	err := CheckMetrics(r, []string{"cgroup"})
+	if err == nil || !strings.Contains(err.Error(), "(this record has rss") || strings.Contains(err.Error(), ", cgroup") {
+		t.Errorf("cgroup on a record without cgroups: %v; want only the metrics it has offered", err)
+	}
 }
 
 func TestWholeTicksAreRoundNumbers(t *testing.T) {

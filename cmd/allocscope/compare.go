@@ -186,9 +186,12 @@ func newAgainst(path string, flags gateFlags, planned *record.Record) (*against,
 		}
 		return nil, nil
 	}
-	rec, err := loadRecord(path)
-	if err != nil {
-		return nil, err
+	rec, err := record.Load(path)
+	switch {
+	case os.IsNotExist(err):
+		return nil, usagef("--against %s: no such file (give a run record, e.g. one --save wrote)", path)
+	case err != nil:
+		return nil, usagef("--against: %v", err)
 	}
 	a := &against{base: report.Named{Name: path, Rec: rec}, flags: flags}
 	if failIf != "" {

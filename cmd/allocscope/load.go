@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	iofs "io/fs"
 	neturl "net/url"
 	"os"
 	"strconv"
@@ -107,7 +109,13 @@ func readMix(fs *pflag.FlagSet, targets string) ([]loadgen.Request, error) {
 		return nil, nil
 	}
 	mix, err := loadgen.ReadTargets(targets)
-	if err != nil {
+	var open *iofs.PathError
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		return nil, usagef("--targets %s: no such file", targets)
+	case errors.As(err, &open) && open.Path == targets:
+		return nil, usagef("--targets %s: %v", targets, open.Err)
+	case err != nil:
 		return nil, usageError{err.Error()}
 	}
 	return mix, nil

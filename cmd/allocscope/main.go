@@ -92,7 +92,8 @@ func execute(root *cobra.Command, args []string) error {
 // newRoot is the whole command line: the commands run, help is printed and the shell
 // completion is generated from this one tree.
 func newRoot() *cobra.Command {
-	root := &cobra.Command{
+	var root *cobra.Command
+	root = &cobra.Command{
 		Use:           "allocscope",
 		Version:       version,
 		SilenceErrors: true,
@@ -100,10 +101,14 @@ func newRoot() *cobra.Command {
 		Args:          cobra.ArbitraryArgs,
 		// A word that is no command reaches the root.
 		RunE: func(_ *cobra.Command, args []string) error {
+			if near := root.SuggestionsFor(args[0]); len(near) > 0 {
+				return usagef("unknown command %q: did you mean %s? (run 'allocscope help' for the list)", args[0], orList(near))
+			}
 			return usagef("unknown command %q: run 'allocscope help' for the list", args[0])
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SuggestionsMinimumDistance = 2
 	root.SetVersionTemplate("allocscope {{.Version}}\n")
 	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
 		if c == root {
@@ -147,6 +152,14 @@ func hidden(name string, main func([]string) int) *cobra.Command {
 			}
 			return nil
 		}}
+}
+
+// orList is "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // oneLine keeps multi-line errors (a build's output) readable but leads with the cause.

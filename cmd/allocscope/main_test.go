@@ -122,6 +122,9 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"watch", "999999999"}, "no process with PID"},
 		{[]string{"servers", "build", "--allocators", "nope"}, "unknown allocator"},
 		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"rn"}, "unknown command \"rn\": did you mean run?"},
+		{[]string{"run", "--targets", filepath.Join(dir, "none.txt")}, "--targets " + filepath.Join(dir, "none.txt") + ": no such file"},
+		{[]string{"run", "--against", filepath.Join(dir, "none.json")}, "--against " + filepath.Join(dir, "none.json") + ": no such file"},
 		{[]string{"run", "--memory-limit", "0"}, "a memory limit must be above 0"},
 		{[]string{"run", "--memory-limit", "-5MiB"}, "a memory limit must be above 0"},
 		{[]string{"run", "--memory-limit", "lots"}, "is not a size: write it like 256MiB"},
@@ -655,8 +658,8 @@ func TestRunAgainstABaseComparesAndGates(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base.json")
 	short := []string{"run", "--headless", "--allocators", "system", "-c", "10", "-d", "1", "--baseline", "0", "--cooldown", "0"}
-	if _, stderr, code := allocscope(t, append(short, "--save", base)...); code != 0 {
-		t.Fatalf("base run: exit %d: %s", code, stderr)
+	if _, stderr, code := allocscope(t, append(short, "--save", base)...); code != 0 || !strings.Contains(stderr, "run record saved to "+base+"; view it with allocscope report "+base+" or allocscope replay "+base+"\n") {
+		t.Fatalf("base run: exit %d, no line saying where the record is and how to view it: %s", code, stderr)
 	}
 	// --allow-busy: the suite shares the machine with other work, which would otherwise
 	// (rightly) keep the gate from passing; TestCompareGateRefusesABusyRun covers that.

@@ -508,7 +508,7 @@ func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error 
 		os.Stdout.Write(out.Bytes())
 	}
 	if e.SaveErr() == nil {
-		fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope report %s | allocscope replay %s)\n", saved, saved, saved)
+		fmt.Fprintf(os.Stderr, "run record saved to %s; view it with allocscope report %s or allocscope replay %s\n", saved, saved, saved)
 	}
 	exportErr := x.write(rec, saved)
 	if errors.Is(err, context.Canceled) {

@@ -55,7 +55,7 @@ func runTUI(sigCtx *interruptible, first *experiment.Experiment, x exports) erro
 			err = fmt.Errorf("the run record could not be saved to %s", s.SavePath())
 		}
 	} else {
-		fmt.Fprintf(os.Stderr, "run record saved to %s (allocscope replay %s)\n", s.SavePath(), s.SavePath())
+		fmt.Fprintf(os.Stderr, "run record saved to %s; view it again with allocscope replay %s\n", s.SavePath(), s.SavePath())
 	}
 	if exportErr := x.write(s.Snapshot(), s.SavePath()); err == nil {
 		err = exportErr
