@@ -182,6 +182,9 @@ func (r *running) measure(e *Experiment, now time.Time) {
 	}
 	var lanes probe.Sample
 	if r.lanes != nil {
+		if l, ok := r.lanes.(interface{ UnderLoad(bool) }); ok {
+			l.UnderLoad(len(r.loads) > 0)
+		}
 		lanes, _ = r.lanes.Next(now)
 	}
 	stats := readCgroups(r.groups)
