@@ -3,7 +3,13 @@ GO      ?= go
 BIN     := bin/allocscope
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: setup build servers test demo bench soak clean
+# Where make install puts allocscope, as a Debian user expects: DESTDIR stages it for a package.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+# The man page's date: the last commit's, so that the same source gives the same page.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+
+.PHONY: setup build servers test demo bench soak clean install
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +45,20 @@ bench: servers
 
 soak: servers
 	bash scripts/soak.sh
+
+# The binary, its man page and its bash, zsh and fish completions, all generated from the
+# built binary's one command tree.
+install: build
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) ./$(BIN) __gendocs man bin/allocscope.1
+	gzip -9nf bin/allocscope.1
+	./$(BIN) completion bash > bin/allocscope.bash
+	./$(BIN) completion zsh > bin/_allocscope
+	./$(BIN) completion fish > bin/allocscope.fish
+	install -Dm 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/allocscope
+	install -Dm 0644 bin/allocscope.1.gz $(DESTDIR)$(PREFIX)/share/man/man1/allocscope.1.gz
+	install -Dm 0644 bin/allocscope.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/allocscope
+	install -Dm 0644 bin/_allocscope $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_allocscope
+	install -Dm 0644 bin/allocscope.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/allocscope.fish
 
 clean:
 	rm -rf bin

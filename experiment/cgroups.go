@@ -117,6 +117,7 @@ func noteCgroup(tr *record.TargetRun, g *cgroup.Group, st cgroup.Stats) (newKill
 	} else {
 		c.PeakBytes = max(c.PeakBytes, st.UsageBytes)
 	}
+	c.WorkingSetPeakBytes = max(c.WorkingSetPeakBytes, st.WorkingSetBytes)
 	if tr.Phases.LoadStart == 0 && tr.Exit == nil {
 		c.IdleBytes = st.UsageBytes
 	}
@@ -132,6 +133,7 @@ func withCgroup(s record.Sample, st *cgroup.Stats) record.Sample {
 	if st != nil {
 		s.CgroupBytes, s.CgroupAnonBytes, s.CgroupFileBytes = st.UsageBytes, st.AnonBytes, st.FileBytes
 		s.CgroupKernelBytes, s.CgroupSockBytes = st.KernelBytes, st.SockBytes
+		s.CgroupWorkingSetBytes = st.WorkingSetBytes
 	}
 	return s
 }

@@ -50,6 +50,10 @@ type Experiment struct {
 	beat   *heartbeat
 	// cpu measures the machine's CPU shares on the beat (nil when it cannot).
 	cpu cpuMeter
+	// onCycle, a test seam, runs as each cycle begins, before its load, for each lane
+	// with a process at addr: the leak test makes one lane leak a fixed amount per cycle
+	// there (GET /leak), which a load's mix could not do exactly. Nil outside tests.
+	onCycle func(ctx context.Context, lane int, addr string)
 }
 
 // parts are what an experiment drives.
@@ -116,6 +120,7 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 			Pipelining: opts.Pipelining, Rate: opts.Rate, Duration: opts.Duration, Baseline: opts.Baseline, Cooldown: opts.Cooldown,
 			Interval: opts.Interval, Sequential: opts.Sequential, Runs: opts.Runs, LoadCommand: first.LoadCommand(), ExternalLoad: opts.ExternalLoad != "",
 			Sweep: opts.recordSweep(), MemoryLimitBytes: opts.MemoryLimit, Fit: opts.fitPlan(),
+			Shape: opts.ShapeSpec, Steps: opts.Shape,
 		},
 		State: record.StateRunning,
 	}
@@ -126,6 +131,9 @@ func newExperiment(opts Options, p parts) (*Experiment, error) {
 		}
 	} else if opts.Method != "GET" {
 		rec.Plan.Method = opts.Method
+	}
+	if opts.Cycled() {
+		rec.Plan.Cycles, rec.Plan.Idle, rec.Plan.Soak = opts.Cycles, opts.CycleIdle(), opts.Soak
 	}
 	if e.hierarchy != nil {
 		rec.Plan.Cgroup = fmt.Sprintf("v%d", e.hierarchy.Version())

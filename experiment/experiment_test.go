@@ -330,7 +330,8 @@ func TestPlanValidation(t *testing.T) {
 		{Options{Targets: []CustomTarget{{Name: "x"}}}, "NAME=COMMAND"},
 		{Options{Scenario: "hello", Path: "/x"}, "choose one"},
 		{Options{Path: "x"}, "start with /"},
-		{Options{Runs: 1000}, "--runs"},
+		// The plan names its own fields; the CLI turns FieldRuns into --runs.
+		{Options{Runs: 1000}, "Runs 1000: use 1 to 100"},
 	} {
 		_, err := New(c.o)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -22,6 +22,8 @@ type fakeParts struct {
 	nextPID int
 	procs   map[int]*fakeProc
 	loads   []*fakeLoad
+	// configs are the loads' configurations, as they started.
+	configs []loadgen.Config
 	// onLoad, when set, runs as each load starts.
 	onLoad func(f *fakeParts)
 	// cgroups, when set, makes the lanes' cgroups (fakeCgroups).
@@ -120,6 +122,7 @@ func (f *fakeParts) StartLoad(ctx context.Context, cfg loadgen.Config) (loadRun,
 	f.nextPID++
 	l := &fakeLoad{pid: f.nextPID, done: make(chan struct{})}
 	f.loads = append(f.loads, l)
+	f.configs = append(f.configs, cfg)
 	onLoad := f.onLoad
 	f.mu.Unlock()
 	go func() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/cgroup"
+	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/probe"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/remote"
@@ -30,6 +31,9 @@ type running struct {
 	index   map[string]int
 	sources []*remoteSource
 	loads   map[int]*follower
+	// results are each lane's load results so far, all its cycles' and steps' merged;
+	// only the lane's own follower writes its entry.
+	results []loadgen.Result
 }
 
 // loadRuns are the loads in flight; call with e.mu held.
@@ -76,7 +80,8 @@ func (e *Experiment) removeCgroups(r *running) {
 func (e *Experiment) runOnce(ctx context.Context, run int, bins map[string]servers.Binary) error {
 	e.SetPhase(record.PhaseStarting)
 	r := &running{run: run, procs: make([]process, len(e.lanes)), groups: make([]*cgroup.Group, len(e.lanes)),
-		sources: make([]*remoteSource, len(e.lanes)), loads: map[int]*follower{}, index: map[string]int{}}
+		sources: make([]*remoteSource, len(e.lanes)), loads: map[int]*follower{}, index: map[string]int{},
+		results: make([]loadgen.Result, len(e.lanes))}
 	defer e.removeCgroups(r)
 	if err := e.startLanes(ctx, r, bins); err != nil {
 		r.stop()
@@ -266,16 +271,7 @@ func (e *Experiment) phases(ctx context.Context, r *running) error {
 		groups = append(groups, all)
 	}
 	for _, group := range groups {
-		e.SetPhase(record.PhaseLoad)
-		e.load(ctx, r, group)
-		if ctx.Err() != nil {
-			return nil
-		}
-		e.SetPhase(record.PhaseCooldown)
-		e.endPause()
-		e.logf("cooldown: %s idle", e.opts.Cooldown)
-		ok := e.cooldown(ctx, r.run, group)
-		if !ok {
+		if !e.cycles(ctx, r, group) {
 			return nil
 		}
 		if e.opts.Purge {
@@ -291,38 +287,55 @@ func (e *Experiment) phases(ctx context.Context, r *running) error {
 	return nil
 }
 
-// cooldown lets each lane in group idle for the cooldown after its own load ended, and
-// stamps each one's end then. Lanes' loads start one after another (each load worker is
-// a process that must come up), so with many lanes the first ends seconds before the
-// last: one cooldown after the last would make the first's seconds longer than asked.
-// False when ctx ended it.
-func (e *Experiment) cooldown(ctx context.Context, run int, group []int) bool {
+// cooldown lets each lane in group idle for d after its own load ended, and stamps
+// each one's end then (the end of cycle k's idle, in a run of cycles). Lanes' loads start
+// one after another (each load worker is a process that must come up), so with many
+// lanes the first ends seconds before the last: one idle after the last would make the
+// first's seconds longer than asked. False when ctx ended it.
+func (e *Experiment) cooldown(ctx context.Context, run int, group []int, d time.Duration, k int) bool {
 	ends := make([]time.Duration, len(group))
-	for k, i := range group {
-		e.EditRun(i, run, func(tr *record.TargetRun) { ends[k] = tr.Phases.LoadEnd + e.opts.Cooldown })
+	for n, i := range group {
+		e.EditRun(i, run, func(tr *record.TargetRun) { ends[n] = tr.Phases.LoadEnd + d })
 	}
 	order := make([]int, len(group))
-	for k := range order {
-		order[k] = k
+	for n := range order {
+		order[n] = n
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ends[a], ends[b]) })
-	for n, k := range order {
-		if !sleep(ctx, ends[k]-e.since(time.Now())) {
+	for n, o := range order {
+		if !sleep(ctx, ends[o]-e.since(time.Now())) {
 			rest := make([]int, 0, len(order)-n)
-			for _, k := range order[n:] {
-				rest = append(rest, group[k])
+			for _, o := range order[n:] {
+				rest = append(rest, group[o])
 			}
 			e.idle(ctx, run, rest, 0, func(p *record.Phases) *time.Duration { return &p.CooldownEnd })
 			return false
 		}
-		i := group[k]
+		i := group[o]
 		end := e.since(time.Now())
-		e.EditRun(i, run, func(tr *record.TargetRun) { tr.Phases.CooldownEnd = end })
+		if k > 0 {
+			// The idle's peak goes into its cycle's before the cycle is closed.
+			e.turnPhase(i, run, "")
+		}
+		e.EditRun(i, run, func(tr *record.TargetRun) {
+			tr.Phases.CooldownEnd = end
+			if c := openCycle(tr); c != nil {
+				c.IdleEnd = end
+			}
+		})
 		if !e.opts.Purge {
 			e.turnPhase(i, run, "")
 		}
 	}
 	return true
+}
+
+// openCycle is the run's last cycle while its idle has not ended, else nil.
+func openCycle(tr *record.TargetRun) *record.Cycle {
+	if n := len(tr.Cycles); n > 0 && tr.Cycles[n-1].IdleEnd == 0 {
+		return &tr.Cycles[n-1]
+	}
+	return nil
 }
 
 // idle lets the lanes in group sit for d (or until ctx ends) and stamps the moment it

@@ -140,9 +140,22 @@ func TestAARunNamesNoDifference(t *testing.T) {
 	// The statistics must hold on a busy machine too, which would otherwise (rightly)
 	// refuse to compare at all.
 	o.AllowBusy = true
-	rec, err := runPlan(t, context.Background(), o, nil)
-	if err != nil {
-		t.Fatal(err)
+	// A machine busy enough can starve a lane's load of every answer in one run (seen
+	// under -race beside other work: 0 requests in 2 s); that lane is then rightly left
+	// out, and the A/A question is not asked. Run again until every load was answered.
+	var rec *record.Record
+	for attempt := 1; ; attempt++ {
+		var err error
+		if rec, err = runPlan(t, context.Background(), o, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !anyDeadLoad(rec) {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("in 3 attempts some load got no answer at all: the machine is too busy to run this test")
+		}
+		t.Logf("attempt %d: a load got no answer; running again", attempt)
 	}
 	if rec.Targets[0].Name != "system#1" || rec.Targets[1].Name != "system#2" {
 		t.Fatalf("lanes %q and %q, want system#1 and system#2", rec.Targets[0].Name, rec.Targets[1].Name)
@@ -287,4 +300,15 @@ func TestWatchReportsAnExactPeak(t *testing.T) {
 	if got := record.Summarize(rec)[0].PeakRSS.Median; got < 64<<20 {
 		t.Fatalf("summary peak %.0f, want the exact one", got)
 	}
+}
+
+func anyDeadLoad(r *record.Record) bool {
+	for _, tg := range r.Targets {
+		for _, run := range tg.Runs {
+			if report.DeadLoad(run) {
+				return true
+			}
+		}
+	}
+	return false
 }

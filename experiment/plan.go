@@ -103,6 +103,9 @@ type Options struct {
 	Sweep *record.Sweep
 	// MemoryFrom maps a remote target's name to its Prometheus memory source.
 	MemoryFrom map[string]string
+	// Offline validates the plan by itself, as the docs' examples are checked: no remote
+	// memory source is read and no preloaded library looked for.
+	Offline bool
 	// SameServer lists groups of --target names that run one server (the user's own
 	// builds, one service on several hosts): each group's lanes are compared with each
 	// other, as the built-in server's are.
@@ -144,6 +147,16 @@ type Options struct {
 	// CPUs confines every lane's server to that many CPUs (a lane's +cpus=N wins), 0
 	// for all of the machine's.
 	CPUs int
+
+	// Cycles repeats load and idle (run --cycles), Idle apart (0: the cooldown); with
+	// Soak, the cycles go on until Soak has passed, at most Cycles of them (0: no bound).
+	Cycles int
+	Idle   time.Duration
+	Soak   time.Duration
+	// Shape is each load's rate steps (ParseShape; nil: the plan's rate throughout), and
+	// ShapeSpec the --shape it was made of.
+	Shape     []record.RateStep
+	ShapeSpec string
 }
 
 // DefaultPurgeWait is how long the purge phase measures after asking.
@@ -195,10 +208,22 @@ func (o Options) Estimate() time.Duration {
 	if o.Purge {
 		purge = o.PurgeWait
 	}
-	perRun := o.Baseline + o.Duration + o.Cooldown + purge + 2*time.Second
+	cycle := o.Duration + o.Cooldown
+	if o.Cycled() {
+		n := max(o.Cycles, 1)
+		if o.Soak > 0 {
+			// Cycles start until the soak has passed: the last may run past it.
+			n = int((o.Soak + o.Duration + o.CycleIdle() - 1) / (o.Duration + o.CycleIdle()))
+			if o.Cycles > 0 {
+				n = min(n, o.Cycles)
+			}
+		}
+		cycle = time.Duration(n) * (o.Duration + o.CycleIdle())
+	}
+	perRun := o.Baseline + cycle + purge + 2*time.Second
 	if o.Sequential {
 		lanes := max(len(o.lanes()), 1)
-		perRun = o.Baseline + time.Duration(lanes)*(o.Duration+o.Cooldown+purge) + 2*time.Second
+		perRun = o.Baseline + time.Duration(lanes)*(cycle+purge) + 2*time.Second
 	}
 	if o.Fit {
 		return time.Duration(1+o.FitTrials) * perRun
@@ -279,10 +304,14 @@ func (o Options) Validate() error {
 	if err := o.validateCgroups(); err != nil {
 		return err
 	}
+	if err := o.validateCycles(); err != nil {
+		return err
+	}
 	if n := len(o.lanes()); n > MaxLanes {
 		return fmt.Errorf("the plan has %d lanes (%s), more than the %d that run side by side here: list fewer values", n, o.Size(), MaxLanes)
 	}
-	if o.Estimate() > MaxPlanDuration {
+	// A soak says how long it runs: its own bound is MaxSoak.
+	if o.Estimate() > MaxPlanDuration && o.Soak == 0 {
 		return fmt.Errorf("the plan would take %s, more than %s: list fewer values, steps or runs", o.Size(), MaxPlanDuration)
 	}
 	if o.Sweep == nil {
@@ -368,7 +397,7 @@ func (o Options) validateStep() error {
 		if err != nil {
 			return err
 		}
-		if why := alloc.Missing(); alloc.PreloadOnly && why != "" {
+		if why := alloc.Missing(); alloc.PreloadOnly && why != "" && !o.Offline {
 			return fmt.Errorf("cannot run %s: %s", alloc.Name, why)
 		}
 	}
@@ -478,6 +507,9 @@ func (o Options) validateRemotes() error {
 		src, err := remote.Parse(spec)
 		if err != nil {
 			return err
+		}
+		if o.Offline {
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err = src.Read(ctx)

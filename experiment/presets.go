@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Preset is a documented shorthand for a talk: a lane list plus the flags that make its
@@ -18,6 +19,10 @@ type Preset struct {
 	Connections int
 	Threads     int
 	Purge       bool
+	// Duration, Cycles and Idle, when set, are -d, --cycles and --idle.
+	Duration time.Duration
+	Cycles   int
+	Idle     time.Duration
 }
 
 // Presets are the talks' shorthands, in the order `--preset list` shows them.
@@ -52,6 +57,21 @@ var Presets = []Preset{
 		Scenario:    "json",
 		Path:        "/json?items=2000",
 		Connections: 200,
+	},
+	{
+		Name:        "soak",
+		Description: "six cycles of 20 s of load and 20 s of idle (about 4.5 min): whether each allocator gives back what a load took, cycle after cycle, or keeps it",
+		Allocators:  "system,jemalloc,mimalloc",
+		// fragment keeps each request's 16 KiB alive for 2 s: the heap rises by some
+		// 100 MiB under load and is all free at its end. jemalloc's pages decay back within
+		// its 10 s dirty_decay_ms, mimalloc purges after its delay, while glibc returns only
+		// what lies at the top of its heap: the RSS after each idle should part, glibc's
+		// high and level or growing, the others near where they started.
+		Scenario:    "fragment",
+		Connections: 200,
+		Duration:    20 * time.Second,
+		Cycles:      6,
+		Idle:        20 * time.Second,
 	},
 }
 

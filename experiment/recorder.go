@@ -17,6 +17,10 @@ type Recorder struct {
 	phase   record.Phase
 	changed chan struct{}
 	saveErr error
+	// saving orders the saves; journal is the running record's header and journal on
+	// disk between the whole saves at the run's start and end.
+	saving  sync.Mutex
+	journal *record.Journal
 }
 
 func newRecorder(rec *record.Record) *Recorder {
@@ -137,11 +141,15 @@ func (r *Recorder) AppendCPU(s record.CPUShare) {
 	}
 }
 
-// SetPeak keeps lane i's peak of phase in run.
+// SetPeak keeps lane i's peak of phase in run: over a run of cycles, the highest of
+// that phase's.
 func (r *Recorder) SetPeak(i, run int, phase record.Phase, p record.PeakRSS) {
 	r.editRun(i, run, func(tr *record.TargetRun) {
 		if tr.Peaks == nil {
 			tr.Peaks = map[record.Phase]record.PeakRSS{}
+		}
+		if old, ok := tr.Peaks[phase]; ok && old.Bytes >= p.Bytes {
+			return
 		}
 		tr.Peaks[phase] = p
 	})
@@ -173,23 +181,41 @@ func (r *Recorder) Edit(f func(*record.Record)) {
 	f(r.data)
 }
 
-// Save writes the record to path atomically; SaveErr keeps the outcome.
+// Save writes the whole record to path atomically, and removes the journal of the
+// autosaves once it is written; SaveErr keeps the outcome.
 func (r *Recorder) Save(path string) error {
 	if path == "" {
 		return nil
 	}
+	r.saving.Lock()
+	defer r.saving.Unlock()
 	err := record.Save(path, r.Snapshot())
-	r.mu.Lock()
-	r.saveErr = err
-	r.mu.Unlock()
+	if err == nil && r.journal != nil {
+		r.journal.Close()
+		r.journal = nil
+	}
+	r.setSaveErr(err)
 	return err
 }
 
-// Autosave saves, and says so at once when a save fails or works again: a run whose
-// record is not being kept must not look as if it were.
+func (r *Recorder) setSaveErr(err error) {
+	r.mu.Lock()
+	r.saveErr = err
+	r.mu.Unlock()
+}
+
+// Autosave saves what is new since the last autosave (record.Journal: a 24-hour record
+// is not written again whole every few seconds), and says so at once when a save fails
+// or works again: a run whose record is not being kept must not look as if it were.
 func (r *Recorder) Autosave(path string) {
 	failing := r.SaveErr() != nil
-	err := r.Save(path)
+	r.saving.Lock()
+	if r.journal == nil {
+		r.journal = record.NewJournal(path)
+	}
+	err := r.journal.Write(r.Snapshot())
+	r.setSaveErr(err)
+	r.saving.Unlock()
 	switch {
 	case err != nil && !failing:
 		r.Event("", record.EventWarning, fmt.Sprintf("autosave to %s failed: %v; the run goes on, and its record is saved again at its end", path, err))

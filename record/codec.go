@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/allocscope/allocscope/atomicfile"
@@ -109,6 +110,11 @@ func Load(path string) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if r.Journal != nil {
+		if err := readJournal(r, filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	return r, nil
 }
 
@@ -137,6 +143,7 @@ func (r *Record) Clone() *Record {
 	c.Tool.Versions = cloneMap(r.Tool.Versions)
 	c.Plan.Allocators = slices.Clone(r.Plan.Allocators)
 	c.Plan.Mix = slices.Clone(r.Plan.Mix)
+	c.Plan.Steps = slices.Clone(r.Plan.Steps)
 	if r.Plan.Sweep != nil {
 		sw := *r.Plan.Sweep
 		sw.Values, sw.Paths = slices.Clone(sw.Values), slices.Clone(sw.Paths)
@@ -254,6 +261,8 @@ func shareRuns(in []TargetRun) []TargetRun {
 		run.Cgroup = clonePtr(run.Cgroup)
 		run.Exit = clonePtr(run.Exit)
 		run.Result = clonePtr(run.Result)
+		// A cycle's ends are stamped in place; its peak is replaced, never written through.
+		run.Cycles = slices.Clone(run.Cycles)
 		runs[j] = run
 	}
 	return runs

@@ -16,6 +16,7 @@ const (
 	EventResume         EventKind = "resume"
 	EventStep           EventKind = "step"
 	EventRun            EventKind = "run"
+	EventCycle          EventKind = "cycle"
 	EventFit            EventKind = "fit"
 	EventBuild          EventKind = "build"
 	EventCgroup         EventKind = "cgroup"

@@ -27,6 +27,9 @@ type Record struct {
 	// Interference is how much of the machine's CPU other work took during the run;
 	// nil in records made before it was measured, and by watch.
 	Interference *Interference `json:"interference,omitempty"`
+	// Journal, in a record still being written, names the journal that holds its series
+	// (journal.go); Load reads it in and clears it. Nil in every finished record.
+	Journal *JournalRef `json:"journal,omitempty"`
 }
 
 // TargetKind says what a target is.
@@ -117,6 +120,22 @@ type Plan struct {
 	// Fit, when set, says the record holds a --fit search: run step 0 is unlimited, each
 	// later step a trial at a per-target limit (TargetRun.Cgroup.LimitBytes).
 	Fit *FitPlan `json:"fit,omitempty"`
+	// Cycles, Idle and Soak are run --cycles, --idle and --soak: loads repeated with an
+	// idle after each, Cycles of them at most (0: no bound but Soak), until Soak passed.
+	// All 0 for a run of one load.
+	Cycles int           `json:"cycles,omitempty"`
+	Idle   time.Duration `json:"idle_ns,omitempty"`
+	Soak   time.Duration `json:"soak_ns,omitempty"`
+	// Shape is --shape as given, and Steps the rates it makes of each load, in order.
+	Shape string     `json:"shape,omitempty"`
+	Steps []RateStep `json:"steps,omitempty"`
+}
+
+// RateStep is a stretch of a load at one rate (req/s per target; 0: as fast as the
+// connections go).
+type RateStep struct {
+	Rate     float64       `json:"rate"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // MixRequest is one request of a mix: its method, its URL as the targets file wrote it

@@ -121,3 +121,26 @@ func TestTheChartMarksEachCycle(t *testing.T) {
 		f.Close()
 	}
 }
+
+func TestCycleLabelSaysWhereTheCyclesAre(t *testing.T) {
+	run := record.TargetRun{Cycles: []record.Cycle{{Index: 1, LoadStart: time.Minute}, {Index: 2, LoadStart: 3 * time.Minute}}}
+	r := &record.Record{Plan: record.Plan{Cycles: 5}, Targets: []record.Target{{Name: "a", Runs: []record.TargetRun{run}}}}
+	for _, c := range []struct {
+		now  time.Duration
+		soak time.Duration
+		want string
+	}{
+		{now: 30 * time.Second, want: ""},
+		{now: 2 * time.Minute, want: "cycle 1/5"},
+		{now: 4 * time.Minute, want: "cycle 2/5"},
+		{now: 13 * time.Minute, soak: time.Hour, want: "cycle 2, soak 12 min/60 min"},
+	} {
+		r.Plan.Soak = c.soak
+		if got := CycleLabel(r, c.now); got != c.want {
+			t.Errorf("at %s: %q, want %q", c.now, got, c.want)
+		}
+	}
+	if got, want := PlannedCycles(record.Plan{Soak: time.Hour, Duration: 40 * time.Second, Idle: 20 * time.Second}), 60; got != want {
+		t.Errorf("PlannedCycles of an hour's soak in minutes: %d, want %d", got, want)
+	}
+}

@@ -143,6 +143,9 @@ func (m Model) header() string {
 	if sw := p.Sweep; sw != nil {
 		line1 += fmt.Sprintf(" │ step %d/%d %s", m.currentStep()+1, len(sw.Values), sw.Label(m.currentStep()))
 	}
+	if c := report.CycleLabel(m.rec, m.offset()); c != "" {
+		line1 += " │ " + c
+	}
 	if mc := m.rec.Machine; mc.THP != "" {
 		line1 += fmt.Sprintf(" │ THP %s, overcommit %s", mc.THP, strings.Fields(mc.OvercommitMode + " ?")[0])
 	}
@@ -158,7 +161,23 @@ func planned(p record.Plan, targets int) time.Duration {
 	if p.Sequential {
 		groups = max(targets, 1)
 	}
-	return time.Duration(max(p.Runs, 1)) * (p.Baseline + time.Duration(groups)*(p.Duration+p.Cooldown))
+	cycle := p.Duration + p.Cooldown
+	if n := report.PlannedCycles(p); n > 0 {
+		cycle = time.Duration(n) * (p.Duration + p.Idle)
+	}
+	return time.Duration(max(p.Runs, 1)) * (p.Baseline + time.Duration(groups)*cycle)
+}
+
+// offset is the moment shown as an offset from the record's start: the cursor in a
+// replay, else now.
+func (m Model) offset() time.Duration {
+	if m.mode == modeReplay {
+		return m.cursor
+	}
+	if m.now.IsZero() || m.rec.Started.IsZero() {
+		return 0
+	}
+	return m.now.Sub(m.rec.Started)
 }
 
 func (m Model) progress() string {

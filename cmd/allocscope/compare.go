@@ -54,10 +54,10 @@ func newCompareCmd() *cobra.Command {
 	format := fs.String("format", "text", "text, md, json or csv")
 	out := fs.StringP("o", "o", "", "write to FILE (atomically) instead of stdout")
 	gate := addGateFlags(fs, "exit 1 when a figure moved past a limit, e.g. 'peak_rss>+10%,p99>+20%,rps<-5%', or a compared lane lost figures")
-	c := command("compare BASE.json NEW.json [MORE.json…] [--match BASE=NEW] [--format text|md|json|csv] [--fail-if EXPR [--allow-missing]] [-o FILE]",
+	c := checksDryRun(command("compare BASE.json NEW.json [MORE.json…] [--match BASE=NEW] [--format text|md|json|csv] [--fail-if EXPR [--allow-missing]] [-o FILE]",
 		"ratios to a base run, tested; a CI gate", fs, fileArgs("json"), func(paths []string) error {
 			return cmdCompare(fs, match, *format, *out, gate, paths)
-		})
+		}))
 	c.RegisterFlagCompletionFunc("format", words("text", "md", "json", "csv"))
 	return c
 }
@@ -75,7 +75,7 @@ func cmdCompare(fs *pflag.FlagSet, match matchFlag, format, out string, flags ga
 		}
 	}
 	render, err := compareRenderer(format)
-	if err != nil {
+	if err != nil || dryRun {
 		return err
 	}
 	var recs []report.Named

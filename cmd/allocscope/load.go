@@ -103,6 +103,9 @@ func readMix(fs *pflag.FlagSet, targets string) ([]loadgen.Request, error) {
 	if flagSet(fs, "method") {
 		return nil, usagef("-m and --targets both set: each target in %s names its own method", targets)
 	}
+	if dryRun {
+		return nil, nil
+	}
 	mix, err := loadgen.ReadTargets(targets)
 	if err != nil {
 		return nil, usageError{err.Error()}
@@ -117,8 +120,8 @@ func newLoadCmd() *cobra.Command {
 	loadFlags(fs, cfg, targets)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	// Flags may follow the URL, as with autocannon.
-	c := command("load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--targets FILE] [--json]",
-		"the load generator on its own", fs, noArgs, func(args []string) error { return cmdLoad(fs, *cfg, *targets, *asJSON, args) })
+	c := checksDryRun(command("load URL [-c N] [-d SECONDS] [-a N] [-p N] [-R RATE] [-H 'K: V'] [-m METHOD] [-b BODY] [--targets FILE] [--json]",
+		"the load generator on its own", fs, noArgs, func(args []string) error { return cmdLoad(fs, *cfg, *targets, *asJSON, args) }))
 	c.RegisterFlagCompletionFunc("engine", words(loadgen.EngineAuto, loadgen.EngineEpoll, loadgen.EngineUring))
 	return c
 }
@@ -127,6 +130,9 @@ func cmdLoad(fs *pflag.FlagSet, cfg loadgen.Config, targets string, asJSON bool,
 	var url string
 	if len(args) > 0 {
 		url = args[0]
+	}
+	if dryRun {
+		return checkLoadPlan(fs, cfg, targets, args)
 	}
 	mix, err := readMix(fs, targets)
 	if err != nil {

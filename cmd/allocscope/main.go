@@ -63,13 +63,7 @@ func run(args []string) int {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
 	}
-	root := newRoot()
-	// Not for the root: __complete's words are what the user is typing, not flags.
-	if c, _, err := root.Find(args); err == nil && c != root && !c.DisableFlagParsing {
-		args = gnuArgs(c.Flags(), args)
-	}
-	root.SetArgs(args)
-	err := root.Execute()
+	err := execute(newRoot(), args)
 	var status exitStatus
 	if err == nil || errors.As(err, &status) {
 		return int(status)
@@ -83,6 +77,16 @@ func run(args []string) int {
 		return 2
 	}
 	return 1
+}
+
+// execute runs the command args name in root, its flags read as allocscope reads them.
+func execute(root *cobra.Command, args []string) error {
+	// Not for the root: __complete's words are what the user is typing, not flags.
+	if c, _, err := root.Find(args); err == nil && c != root && !c.DisableFlagParsing {
+		args = gnuArgs(c.Flags(), args)
+	}
+	root.SetArgs(args)
+	return root.Execute()
 }
 
 // newRoot is the whole command line: the commands run, help is printed and the shell
@@ -117,7 +121,8 @@ func newRoot() *cobra.Command {
 		newServersCmd(), newCompletionCmd(),
 		&cobra.Command{Use: "version", Short: "this build's version", Args: cobra.NoArgs, ValidArgsFunction: noArgs,
 			Run: func(*cobra.Command, []string) { fmt.Println("allocscope", version) }},
-		hidden(servers.GuardCommand, guardMain), hidden(cgroup.ExecCommand, cgroup.RunExec), hidden(loadgen.WorkerCommand, loadWorkerMain))
+		hidden(servers.GuardCommand, guardMain), hidden(cgroup.ExecCommand, cgroup.RunExec), hidden(loadgen.WorkerCommand, loadWorkerMain),
+		hidden(genDocsCommand, genDocsMain))
 	return root
 }
 

@@ -125,6 +125,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"run", "--memory-limit", "1000"}, "below 1 MiB"},
 		{[]string{"run", "--fit", "--memory-limit", "64MiB"}, "--fit searches the memory limit itself"},
 		{[]string{"run", "--fit", "--runs", "3"}, "--fit runs its own series of trials"},
+		{[]string{"run", "--runs", "1000"}, "--runs 1000: use 1 to 100"},
 		{[]string{"run", "--view", "big"}, "\"big\": use panels or chart"},
 		{[]string{"run", "--allocators", "system+MALLOC_ARENA_MAX"}, "is not VAR=VALUE"},
 		{[]string{"run", "--allocators", "=system"}, "has an empty name"},

@@ -36,3 +36,29 @@ func TestAPresetSetsWhatTheCommandLineLeftUnset(t *testing.T) {
 		}
 	}
 }
+
+func TestTheSoakPresetRunsCyclesAndFlagsWin(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		cycles int
+		d      string
+		idle   string
+	}{
+		{[]string{"--preset", "soak"}, 6, "20s", "20s"},
+		{[]string{"--preset", "soak", "--cycles", "3", "-d", "5", "--idle", "2s"}, 3, "5s", "2s"},
+	} {
+		fs, a := runFlags()
+		if err := parseFlags(fs, c.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.applyPreset(fs); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.cycles.apply(fs, &a.o); err != nil {
+			t.Fatal(err)
+		}
+		if a.o.Cycles != c.cycles || a.o.Duration.String() != c.d || a.o.Idle.String() != c.idle || a.scenarios.String() != "fragment" {
+			t.Errorf("%v: --cycles %d -d %s --idle %s scenario %s; want %d %s %s fragment", c.args, a.o.Cycles, a.o.Duration, a.o.Idle, a.scenarios.String(), c.cycles, c.d, c.idle)
+		}
+	}
+}

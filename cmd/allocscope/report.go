@@ -22,14 +22,17 @@ func newReportCmd() *cobra.Command {
 	metric := fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
 	fs.String("chart", "", "svg and png: "+report.ChartPareto+" draws the trade-off instead: memory against req/s and p99, each lane labelled, the Pareto front joined")
 	addAllowBusy(fs)
-	c := command("report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV or SVG", fs, fileArgs("json"),
-		func(args []string) error { return cmdReport(fs, *format, *out, *metric, args) })
+	c := checksDryRun(command("report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV or SVG", fs, fileArgs("json"),
+		func(args []string) error { return cmdReport(fs, *format, *out, *metric, args) }))
 	c.RegisterFlagCompletionFunc("format", words(report.Formats...))
 	c.RegisterFlagCompletionFunc("chart", words(report.ChartPareto))
 	return c
 }
 
 func cmdReport(fs *pflag.FlagSet, format, out, metric string, args []string) error {
+	if dryRun {
+		return checkReportArgs(args, format, out)
+	}
 	rec, err := recordArg("report", args)
 	if err != nil {
 		return err
@@ -121,11 +124,14 @@ func newReplayCmd() *cobra.Command {
 	fs := newFlags("replay")
 	var view viewFlag
 	addViewFlag(fs, &view)
-	return command("replay RUN.json [--view panels|chart]", "a saved run in the TUI", fs, fileArgs("json"),
-		func(args []string) error { return cmdReplay(view, args) })
+	return checksDryRun(command("replay RUN.json [--view panels|chart]", "a saved run in the TUI", fs, fileArgs("json"),
+		func(args []string) error { return cmdReplay(view, args) }))
 }
 
 func cmdReplay(view viewFlag, args []string) error {
+	if dryRun {
+		return checkRecordArgs("replay", args)
+	}
 	rec, err := recordArg("replay", args)
 	if err != nil {
 		return err

@@ -132,6 +132,7 @@ type runArgs struct {
 	targets       string
 	metricsPublic *bool
 	preset        *string
+	cycles        *cycleFlags
 	// The parameters a sweep can list: one value each, or a list on one of them.
 	scenarios, conns, threads listFlag
 }
@@ -187,13 +188,14 @@ func runFlags() (*pflag.FlagSet, *runArgs) {
 	fs.BoolVar(&o.Strict, "strict", false, "refuse to run when an allocator ignored or rejected a lane's setting (a typo, another allocator's variable, an invalid MALLOC_CONF pair)")
 	fs.BoolVar(&o.Purge, "purge", false, "after the cooldown, ask each allocator to give back what it can (GET /purge) and measure the RSS after purge")
 	fs.Var(durationFlag{&o.PurgeWait}, "purge-wait", "with --purge: how long the purge phase measures (default 3s)")
+	a.cycles = addCycleFlags(fs)
 	a.preset = fs.String("preset", "", "a talk's shorthand for lanes and flags: "+presetNames()+" (flags given too win; --preset list describes them)")
 	return fs, a
 }
 
 func newRunCmd() *cobra.Command {
 	fs, a := runFlags()
-	c := command("run [flags]", "the whole experiment", fs, noArgs, func(args []string) error { return cmdRun(fs, a, args) })
+	c := checksDryRun(command("run [flags]", "the whole experiment", fs, noArgs, func(args []string) error { return cmdRun(fs, a, args) }))
 	allocators := listValue(servers.Names())
 	c.RegisterFlagCompletionFunc("allocators", allocators)
 	c.RegisterFlagCompletionFunc("target-allocators", allocators)
@@ -230,6 +232,9 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		return usagef("run takes no arguments, got %q: flags start with -", args[0])
 	}
 	if err := a.sweep(&o); err != nil {
+		return err
+	}
+	if err := a.cycles.apply(fs, &o); err != nil {
 		return err
 	}
 	if err := checkLoadCommand(fs, o); err != nil {
@@ -275,6 +280,9 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 	}
 	o.Version = version
 	o.AllowBusy = allowBusy(fs)
+	if dryRun {
+		return checkRunPlan(o, a)
+	}
 	for _, f := range []struct{ flag, path string }{{"--save", o.SavePath}, {"--export-markdown", x.md}, {"--export-json", x.json}, {"--export-csv", x.csv}, {"--export-svg", x.svg}} {
 		if err := checkWritable(f.flag, f.path); err != nil {
 			return err
@@ -298,9 +306,13 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		}
 		return usageError{planMessage(err)}
 	}
-	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || sweepsValues(plan.Lanes) {
+	if plan := e.Options(); plan.Sweep != nil || plan.Runs > 1 || plan.Fit || sweepsValues(plan.Lanes) || plan.Cycled() {
 		what := fmt.Sprintf("%d run(s)", plan.Runs)
 		switch {
+		case plan.Cycled() && plan.Soak > 0:
+			what = fmt.Sprintf("a soak of %s in cycles of %s load and %s idle", plan.Soak, plan.Duration, plan.CycleIdle())
+		case plan.Cycled():
+			what = fmt.Sprintf("%d cycles of %s load and %s idle", plan.Cycles, plan.Duration, plan.CycleIdle())
 		case plan.Fit:
 			what = fmt.Sprintf("a --fit search: an unlimited run, then at most %d trials, the lanes side by side", plan.FitTrials)
 		case plan.Sweep != nil:
@@ -427,6 +439,10 @@ func (a *runArgs) applyPreset(fs *pflag.FlagSet) error {
 	if !flagSet(fs, "purge") && p.Purge {
 		a.o.Purge = true
 	}
+	if !flagSet(fs, "d") && p.Duration > 0 {
+		a.o.Duration = p.Duration
+	}
+	a.cycles.preset(fs, p)
 	return nil
 }
 
@@ -449,6 +465,12 @@ func presetFlags(p experiment.Preset) string {
 	}
 	if p.Purge {
 		out += " --purge"
+	}
+	if p.Duration > 0 {
+		out += " -d " + p.Duration.String()
+	}
+	if p.Cycles > 0 {
+		out += fmt.Sprintf(" --cycles %d --idle %s", p.Cycles, p.Idle)
 	}
 	return out
 }
@@ -525,6 +547,9 @@ func incomplete(rec *record.Record) error {
 func progressLine(r *record.Record, phase record.Phase) string {
 	t := time.Since(r.Started).Seconds()
 	parts := []string{fmt.Sprintf("%5.1fs %-8s", t, phase)}
+	if c := report.CycleLabel(r, time.Since(r.Started)); c != "" {
+		parts[0] += " " + c
+	}
 	for _, tg := range r.Targets {
 		if len(tg.Runs) == 0 {
 			continue

@@ -24,8 +24,8 @@ func newServersCmd() *cobra.Command {
 	fs := newFlags("servers build")
 	list := fs.String("allocators", "system,jemalloc,mimalloc,tcmalloc", "comma-separated allocators to build")
 	verbose := fs.Bool("verbose", false, "show cargo's output")
-	build := command("build [--allocators LIST] [--verbose]", "build the server per allocator", fs, noArgs,
-		func([]string) error { return cmdServersBuild(*list, *verbose) })
+	build := checksDryRun(command("build [--allocators LIST] [--verbose]", "build the server per allocator", fs, noArgs,
+		func([]string) error { return cmdServersBuild(*list, *verbose) }))
 	build.RegisterFlagCompletionFunc("allocators", listValue(servers.Names()))
 	c.AddCommand(build, command("list", "allocators and their builds", nil, noArgs, func([]string) error { return cmdServersList() }))
 	return c
@@ -35,6 +35,9 @@ func cmdServersBuild(list string, verbose bool) error {
 	allocs, err := servers.ParseAllocators(list)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	if dryRun {
+		return nil
 	}
 	for i, a := range allocs {
 		if a.PreloadOnly {

@@ -41,14 +41,17 @@ func newWatchCmd() *cobra.Command {
 	a.metricsAddr = fs.String("metrics-addr", "", "serve the live figures for Prometheus at http://HOST:PORT/metrics (loopback unless --metrics-public)")
 	a.metricsPublic = fs.Bool("metrics-public", false, "allow --metrics-addr on an address reachable from the network")
 	addViewFlag(fs, &x.view)
-	return command("watch PID... [--interval 1s] [--duration D] [--tree] [--export-markdown FILE] [--headless]", "RSS/VSZ of running processes", fs, pids,
-		func(pids []string) error { return cmdWatch(a, pids) })
+	return checksDryRun(command("watch PID... [--interval 1s] [--duration D] [--tree] [--export-markdown FILE] [--headless]", "RSS/VSZ of running processes", fs, pids,
+		func(pids []string) error { return cmdWatch(a, pids) }))
 }
 
 func cmdWatch(a *watchArgs, pidArgs []string) error {
 	o, x, headless := &a.o, &a.x, a.headless
 	if len(pidArgs) == 0 {
 		return usagef("watch needs at least one PID, e.g. allocscope watch $(pgrep nginx)")
+	}
+	if dryRun {
+		return checkWatchArgs(*o, pidArgs)
 	}
 	seen := map[int]bool{}
 	for _, a := range pidArgs {
