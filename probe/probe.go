@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
@@ -94,27 +93,15 @@ type reader struct {
 	buf []byte
 }
 
-// read reads a procfs file that the kernel fills without waiting on the target (stat,
-// statm, status), with raw system calls: the Go runtime does not hand the goroutine's P
-// to another thread around them, and its sysmon thread, asleep between beats, is not
-// woken to poll every 20 µs for the rest of the burst. Under load that polling was most
-// of allocscope's wakeups. A file that takes the target's mmap lock is read by
-// readBlocking.
-func (r *reader) read(path string) ([]byte, error) { return r.readWith(path, true) }
-
-// readBlocking reads a procfs file that may wait on the target (smaps_rollup takes its
-// mmap lock), as an ordinary system call that the runtime can schedule around.
-func (r *reader) readBlocking(path string) ([]byte, error) { return r.readWith(path, false) }
-
-func (r *reader) readWith(path string, raw bool) ([]byte, error) {
-	fd, err := openFile(path, raw)
+func (r *reader) read(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
 			return nil, ErrExited
 		}
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer closeFile(fd, raw)
+	defer unix.Close(fd)
 	if r.buf == nil {
 		r.buf = make([]byte, 4096)
 	}
@@ -123,7 +110,7 @@ func (r *reader) readWith(path string, raw bool) ([]byte, error) {
 		if n == len(r.buf) {
 			r.buf = append(r.buf, make([]byte, len(r.buf))...)
 		}
-		m, err := readFile(fd, r.buf[n:], raw)
+		m, err := unix.Read(fd, r.buf[n:])
 		if err != nil {
 			if errors.Is(err, unix.ESRCH) {
 				return nil, ErrExited
@@ -135,41 +122,6 @@ func (r *reader) readWith(path string, raw bool) ([]byte, error) {
 		}
 		n += m
 	}
-}
-
-func openFile(path string, raw bool) (int, error) {
-	if !raw {
-		return unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return -1, err
-	}
-	atFDCWD := unix.AT_FDCWD
-	fd, _, errno := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(p)), uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(fd), nil
-}
-
-func readFile(fd int, b []byte, raw bool) (int, error) {
-	if !raw {
-		return unix.Read(fd, b)
-	}
-	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
-}
-
-func closeFile(fd int, raw bool) {
-	if !raw {
-		unix.Close(fd)
-		return
-	}
-	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }
 
 func (fs FS) path(pid int, file string) string {

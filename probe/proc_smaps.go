@@ -14,7 +14,7 @@ type smapsRollup struct {
 // smapsRollup reads /proc/PID/smaps_rollup. It is kept off the fast path: its cost grows
 // with the mappings and it takes the target's mmap lock.
 func (fs FS) smapsRollup(r *reader, pid int) (smapsRollup, error) {
-	b, err := r.readBlocking(fs.path(pid, "smaps_rollup"))
+	b, err := r.read(fs.path(pid, "smaps_rollup"))
 	if err != nil {
 		return smapsRollup{}, err
 	}
