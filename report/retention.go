@@ -61,7 +61,7 @@ func writeRetention(b *strings.Builder, sums []record.Summary) {
 		"Given back: the time from the end of a load until RSS had fallen by half (and by 90%) of what the load added (the most RSS sampled under load less the last sample before it), read from the samples; kept: not within the idle. " +
 		"RSS − LazyFree leaves out the pages given back with MADV_FREE that still count in RSS until the kernel needs them (/proc/PID/smaps_rollup). " +
 		"The working set is the cgroup's usage less its inactive page cache, as the kubelet computes it (the number a Kubernetes memory limit is held against), sampled: a lower bound of its peak. " +
-		"Retained / live is the allocator's committed bytes over what the program itself held at the idle's end (1.0: nothing spare; above 1.5: bloat). Peak RSS is the kernel's high-water mark where it was reset at each cycle's start, else (≥) the largest sample.\n")
+		"Retained / live is the allocator's committed bytes over what the program itself held at the idle's end (1.0: nothing spare; above 1.5: bloat); n/a where it held under "+record.MiBString(record.RetainedLiveFloor)+" live, whose ratio is the allocator's fixed overhead, not what it kept. Peak RSS is the kernel's high-water mark where it was reset at each cycle's start, else (≥) the largest sample.\n")
 }
 
 func trendCell(t record.Trend) string {
@@ -142,9 +142,9 @@ func retentionConclusion(sums []record.Summary) []string {
 			levelled = append(levelled, c.name)
 		case !g.Known():
 			few = append(few, c.name)
-		case g.Grows():
+		case c.r.KeepsGrowing():
 			clauses = append(clauses, c.name+" kept growing "+g.String())
-		case g.Shrinks():
+		case c.r.Shrinking():
 			clauses = append(clauses, c.name+" shrank "+g.String())
 		default:
 			unclear = append(unclear, c.name)
@@ -174,8 +174,18 @@ func retentionConclusion(sums []record.Summary) []string {
 			gave = append(gave, c.name+" in "+rel.String())
 		}
 	}
-	if len(kept) > 0 {
-		gave = append(gave, andList(kept)+" kept it")
+	within := ""
+	if idle := lead.Cycles[0].Idle; idle > 0 {
+		within = " within the " + record.FormatDuration(idle) + " idle"
+	}
+	switch {
+	case len(kept) == 0:
+	case len(gave) > 0:
+		gave[len(gave)-1] += "; " + andList(kept) + " did not" + within
+	case len(kept) == 1:
+		gave = append(gave, kept[0]+" did not give back half of its load memory"+within)
+	default:
+		gave = append(gave, "Neither "+strings.Join(kept[:len(kept)-1], ", ")+" nor "+kept[len(kept)-1]+" gave back half of its load memory"+within)
 	}
 	if len(gave) > 0 {
 		sentence += " " + strings.Join(gave, ", ") + "."
