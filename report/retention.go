@@ -61,7 +61,7 @@ func writeRetention(b *strings.Builder, sums []record.Summary) {
 		"Given back: the time from the end of a load until RSS had fallen by half (and by 90%) of what the load added (the most RSS sampled under load less the last sample before it), read from the samples; kept: not within the idle. " +
 		"RSS − LazyFree leaves out the pages given back with MADV_FREE that still count in RSS until the kernel needs them (/proc/PID/smaps_rollup). " +
 		"The working set is the cgroup's usage less its inactive page cache, as the kubelet computes it (the number a Kubernetes memory limit is held against), sampled: a lower bound of its peak. " +
-		"Retained / live is the allocator's committed bytes over what the program itself held at the idle's end (1.0: nothing spare; above 1.5: bloat); n/a where it held under "+record.MiBString(record.RetainedLiveFloor)+" live, whose ratio is the allocator's fixed overhead, not what it kept. Peak RSS is the kernel's high-water mark where it was reset at each cycle's start, else (≥) the largest sample.\n")
+		"Retained / live is the allocator's committed bytes over what the program itself held at the idle's end (1.0: nothing spare; above 1.5: bloat); n/a where it held under " + record.MiBString(record.RetainedLiveFloor) + " live, whose ratio is the allocator's fixed overhead, not what it kept. Peak RSS is the kernel's high-water mark where it was reset at each cycle's start, else (≥) the largest sample.\n")
 }
 
 func trendCell(t record.Trend) string {
