@@ -432,11 +432,16 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 			}
 		}
 	}
-	if cpu, ok := clientCPU(r); ok {
-		who := "The load generators"
-		if r.Plan.Sequential {
-			who = "Loading one target at a time, the load generator"
-		}
+	who := "The load generators"
+	if r.Plan.Sequential {
+		who = "Loading one target at a time, the load generator"
+	}
+	// The Load test section's split, in the same words, where the record has it: one
+	// figure from one source over one window, not a second one from the lanes' samples.
+	if m, _, ok := machineCPU(r); ok {
+		out = append(out, fmt.Sprintf("%s used %.0f%% of the machine's CPU on average under load (all %d cores = 100%%), the servers %.0f%%: on this machine the client and servers share the cores, so throughput is bounded by both.",
+			who, m.GeneratorsPct, r.Machine.Cores, m.ServersPct))
+	} else if cpu, ok := clientCPU(r); ok {
 		out = append(out, fmt.Sprintf("%s used %.0f%% CPU on average under load (of %d%% for %d cores), the servers %.0f%%: on this machine the client and servers share the cores, so throughput is bounded by both.",
 			who, cpu.client, 100*r.Machine.Cores, r.Machine.Cores, cpu.servers))
 	}
