@@ -74,6 +74,9 @@ func cmdReport(fs *pflag.FlagSet, format, out, metric string, args []string) err
 	if !validFormat(f) {
 		return usagef("unknown format %q: choose from %s", f, strings.Join(report.Formats, ", "))
 	}
+	if len(metrics) == 1 && metrics[0] == report.ChartPareto && !strings.EqualFold(f, "svg") && !strings.EqualFold(f, "png") {
+		return usagef("--chart %s draws a chart: add --format svg or png, or -o FILE.svg", report.ChartPareto)
+	}
 	if out != "" {
 		return report.ExportCharted(out, f, rec, metrics)
 	}

@@ -70,3 +70,18 @@ func TestReportRefusesAnOutputItCannotWrite(t *testing.T) {
 		t.Fatalf("-o report.txt --format md: exit %d: %s", code, stderr)
 	}
 }
+
+// --chart pareto is a picture: asked for Markdown, or for no format at all on stdout, it
+// says so instead of printing the Markdown report as if the flag were not there.
+func TestParetoChartWithoutAPictureFormatIsRefused(t *testing.T) {
+	const want = "--chart pareto draws a chart: add --format svg or png, or -o FILE.svg"
+	for _, args := range [][]string{{}, {"--format", "md"}, {"-o", filepath.Join(t.TempDir(), "t.md")}} {
+		stdout, stderr, code := allocscope(t, append([]string{"report", "../../report/testdata/run.json", "--chart", "pareto"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, want) || stdout != "" {
+			t.Errorf("report --chart pareto %v: exit %d, stdout %.80q, stderr %q; want exit 2 and %q", args, code, stdout, stderr, want)
+		}
+	}
+	if _, stderr, code := allocscope(t, "report", "../../report/testdata/run.json", "--chart", "pareto", "-o", filepath.Join(t.TempDir(), "t.svg")); code != 0 {
+		t.Errorf("report --chart pareto -o t.svg: exit %d, %s", code, stderr)
+	}
+}
