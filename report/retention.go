@@ -119,7 +119,7 @@ func TypicalRelease(r *record.Retention, of func(record.CycleFigures) record.Rel
 // retentionConclusion is the lead sentence of a cycled record: "After 6 cycles of 60 s
 // load and 60 s idle, system kept growing +9.1 MiB/h (5.2–13.0); jemalloc and mimalloc
 // levelled off. jemalloc gave back half of its load memory in 4.0 s, system kept it."
-func retentionConclusion(sums []record.Summary) []string {
+func retentionConclusion(p record.Plan, sums []record.Summary) []string {
 	if !Cycled(sums) {
 		return nil
 	}
@@ -159,7 +159,7 @@ func retentionConclusion(sums []record.Summary) []string {
 	if len(few) > 0 {
 		clauses = append(clauses, andList(few)+" ran too few cycles to tell")
 	}
-	sentence := fmt.Sprintf("After %d cycles%s, %s.", len(lead.Cycles), cycleShape(lead.Cycles[0]), strings.Join(clauses, "; "))
+	sentence := fmt.Sprintf("After %d cycles%s, %s.", len(lead.Cycles), cycleShape(p, lead.Cycles[0]), strings.Join(clauses, "; "))
 	var gave []string
 	var kept []string
 	for _, c := range runs {
@@ -199,11 +199,17 @@ type cycleRun struct {
 }
 
 // cycleShape is " of 60 s load and 60 s idle", from the lead lane's first cycle.
-func cycleShape(f record.CycleFigures) string {
+// The load is named as asked (-d) where the measured one, the workers' start included,
+// is longer by more than a second.
+func cycleShape(p record.Plan, f record.CycleFigures) string {
 	if f.Load == 0 || f.Idle == 0 {
 		return ""
 	}
-	return " of " + record.FormatDuration(f.Load) + " load and " + record.FormatDuration(f.Idle) + " idle"
+	load := record.FormatDuration(f.Load) + " load"
+	if p.Duration > 0 && p.Shape == "" && (f.Load-p.Duration > time.Second || p.Duration-f.Load > time.Second) {
+		load = fmt.Sprintf("-d %s load (%s measured, the workers' start included)", p.Duration, record.FormatDuration(f.Load))
+	}
+	return " of " + load + " and " + record.FormatDuration(f.Idle) + " idle"
 }
 
 func andList(names []string) string {

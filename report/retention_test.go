@@ -174,3 +174,26 @@ func TestCycleLabelSaysWhereTheCyclesAre(t *testing.T) {
 		t.Errorf("PlannedCycles of an hour's soak in minutes: %d, want %d", got, want)
 	}
 }
+
+// A cycled run's Load test section says the command is each cycle's, with the idle asked
+// for; the lead sentence names the load as asked where the measured one ran longer.
+func TestTheLoadSectionOfACycledRunNamesItsCycles(t *testing.T) {
+	lanes := []synthLane{{name: "system", base: 100, gain: 40, decay: time.Second}}
+	r := cycledRecord(lanes, 3, 13*time.Second, 2*time.Second, time.Second)
+	r.Plan.Cycles, r.Plan.Idle, r.Plan.Duration, r.Plan.Cooldown, r.Plan.Baseline = 3, 2*time.Second, 10*time.Second, time.Second, time.Second
+	r.Plan.LoadCommand = "allocscope load -c 20 -d 10 'http://127.0.0.1:PORT/'"
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"Each cycle's load, 3 cycles with 2s idle after each:", "1s idle before the first load and 2s after each",
+		"After 3 cycles of -d 10s load (13 s measured, the workers' start included) and 2 s idle"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "idle before the load and 1s after it") {
+		t.Errorf("the Load test section describes one load:\n%s", md)
+	}
+}
