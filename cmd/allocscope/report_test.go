@@ -85,3 +85,16 @@ func TestParetoChartWithoutAPictureFormatIsRefused(t *testing.T) {
 		t.Errorf("report --chart pareto -o t.svg: exit %d, %s", code, stderr)
 	}
 }
+
+// report compares a run's lanes, not runs, and writes PNG too: its help says so.
+func TestReportHelpSaysWhatReportDoes(t *testing.T) {
+	stdout, stderr, _ := allocscope(t, "report", "-h")
+	help := stdout + stderr
+	if strings.Contains(help, "compare runs even when") || !strings.Contains(help, "compare the lanes and draw conclusions even when") {
+		t.Errorf("report -h's --allow-busy:\n%s", help)
+	}
+	stdout, stderr, _ = allocscope(t, "-h")
+	if help := stdout + stderr; !strings.Contains(help, "a saved run as Markdown, JSON, CSV, SVG or PNG") {
+		t.Errorf("allocscope -h on report:\n%s", help)
+	}
+}
