@@ -98,3 +98,20 @@ func TestReportHelpSaysWhatReportDoes(t *testing.T) {
 		t.Errorf("allocscope -h on report:\n%s", help)
 	}
 }
+
+// The headless progress line shows no rate rather than 0 req/s for a lane whose load has
+// no second in yet: none since this cycle's load began, or only its start with no answer.
+func TestProgressShowsNoRateBeforeTheLoadsFirstSecond(t *testing.T) {
+	r := &record.Record{Started: time.Now(), Targets: []record.Target{
+		{Name: "system", Runs: []record.TargetRun{{Phases: record.Phases{LoadStart: time.Second}, Load: []record.LoadTick{{T: 1200 * time.Millisecond}}}}},
+		{Name: "jemalloc", Runs: []record.TargetRun{{Phases: record.Phases{LoadStart: time.Second}, Load: []record.LoadTick{{T: 1200 * time.Millisecond}, {T: 2200 * time.Millisecond, Requests: 19300}}}}},
+		{Name: "mimalloc", Runs: []record.TargetRun{{Cycles: []record.Cycle{{Index: 1, LoadStart: time.Second, LoadEnd: 3 * time.Second}, {Index: 2, LoadStart: 5 * time.Second}},
+			Load: []record.LoadTick{{T: 2 * time.Second, Requests: 18000}, {T: 3 * time.Second, Requests: 0}}}}},
+	}}
+	line := progressLine(r, record.PhaseLoad)
+	for _, want := range []string{"system — req/s", "jemalloc 19", "mimalloc — req/s"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("progress line %q lacks %q", line, want)
+		}
+	}
+}
