@@ -166,10 +166,31 @@ func (r *running) measure(e *Experiment, now time.Time) {
 			addrs = append(addrs, r.procs[i].Addr())
 		}
 	}
-	if len(addrs) > 0 {
+	// The /proc and cgroup reads are done while the servers answer: the burst, and the
+	// time Go's sysmon polls through it, is as short as the slower of the two.
+	var lanes probe.Sample
+	var stats []*cgroup.Stats
+	clients := map[int]probe.Sample{}
+	read := func() {
+		if r.lanes != nil {
+			if l, ok := r.lanes.(interface{ UnderLoad(bool) }); ok {
+				l.UnderLoad(len(r.loads) > 0)
+			}
+			lanes, _ = r.lanes.Next(now)
+		}
+		stats = readCgroups(r.groups)
+		for i, f := range r.loads {
+			if f.sampling != nil {
+				clients[i], _ = f.sampling.Next(now)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		read()
+	} else {
 		// A server busy under load or gone has no figures this beat: the probe series
 		// tells which.
-		got := e.parts.heap.Poll(ctx, addrs)
+		got := e.parts.heap.Poll(ctx, addrs, read)
 		t := e.since(time.Now())
 		for k, s := range got {
 			if s != nil {
@@ -178,17 +199,6 @@ func (r *running) measure(e *Experiment, now time.Time) {
 					LiveBytes: s.LiveBytes, Requests: s.Requests, Version: s.Version, Raw: s.Raw,
 				}
 			}
-		}
-	}
-	var lanes probe.Sample
-	if r.lanes != nil {
-		lanes, _ = r.lanes.Next(now)
-	}
-	stats := readCgroups(r.groups)
-	clients := map[int]probe.Sample{}
-	for i, f := range r.loads {
-		if f.sampling != nil {
-			clients[i], _ = f.sampling.Next(now)
 		}
 	}
 	wg.Wait()

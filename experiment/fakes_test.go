@@ -147,7 +147,8 @@ func (fakeHeap) Stats(context.Context, string) (servers.Stats, error) {
 	n := uint64(1 << 20)
 	return servers.Stats{AllocatedBytes: &n}, nil
 }
-func (h fakeHeap) Poll(ctx context.Context, addrs []string) []*servers.Stats {
+func (h fakeHeap) Poll(ctx context.Context, addrs []string, meanwhile func()) []*servers.Stats {
+	meanwhile()
 	out := make([]*servers.Stats, len(addrs))
 	for i, a := range addrs {
 		if s, err := h.Stats(ctx, a); err == nil {

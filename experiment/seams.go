@@ -59,9 +59,10 @@ type loadStarter interface {
 // heapReader talks to the built-in server: its allocator's figures and its purge.
 type heapReader interface {
 	Stats(ctx context.Context, addr string) (servers.Stats, error)
-	// Poll asks every addr at once and then reads the answers; a nil entry is a
-	// server that did not answer before ctx's deadline.
-	Poll(ctx context.Context, addrs []string) []*servers.Stats
+	// Poll asks every addr at once, runs meanwhile while the servers answer, and then
+	// reads the answers; a nil entry is a server that did not answer before ctx's
+	// deadline.
+	Poll(ctx context.Context, addrs []string, meanwhile func()) []*servers.Stats
 	Purge(ctx context.Context, addr string) (string, error)
 }
 
@@ -124,7 +125,7 @@ type httpHeap struct {
 	conns  map[string]*servers.StatsConn
 }
 
-func (h *httpHeap) Poll(ctx context.Context, addrs []string) []*servers.Stats {
+func (h *httpHeap) Poll(ctx context.Context, addrs []string, meanwhile func()) []*servers.Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	deadline, ok := ctx.Deadline()
@@ -143,6 +144,7 @@ func (h *httpHeap) Poll(ctx context.Context, addrs []string) []*servers.Stats {
 			asked[i] = c
 		}
 	}
+	meanwhile()
 	for i, c := range asked {
 		if c == nil {
 			continue

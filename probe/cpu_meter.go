@@ -11,8 +11,26 @@ type CPUMeter struct {
 	FS FS
 	// Root is the tree's top, allocscope itself.
 	Root int
-	prev *cpuReading
+	// RescanEvery is how many Reads apart the whole process table is read (0:
+	// DefaultRescanEvery); in between, only the tree's PIDs and the PIDs new since the
+	// last Read are.
+	RescanEvery int
+	prev        *cpuReading
+	// outside holds the PIDs last seen outside the tree, whose stat is not read again
+	// until the next whole scan; sinceScan counts the Reads since that scan.
+	outside   map[int]struct{}
+	sinceScan int
+	r         reader
 }
+
+// DefaultRescanEvery: reading every /proc/PID/stat on the machine each beat was a
+// quarter of allocscope's own CPU under load, for a tree of a dozen processes. Between
+// whole scans a Read lists /proc (one directory read) and reads the stat of the tree's
+// processes and of the processes new since the last Read, which is what can join the
+// tree: a process outside it stays outside, save for a PID reused within the few
+// seconds between two scans, which the next scan puts right. A child that starts and
+// exits between two Reads is not lost either: its reaper's cutime and cstime carry it.
+const DefaultRescanEvery = 10
 
 // CPUSplit is one interval of the machine's CPU, in percent of all its cores together
 // (all cores busy = 100).
@@ -63,23 +81,125 @@ func (m *CPUMeter) read() (*cpuReading, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(m.FS.root)
+	every := m.RescanEvery
+	if every <= 0 {
+		every = DefaultRescanEvery
+	}
+	if m.prev != nil && m.outside != nil && m.sinceScan+1 < every {
+		if tree, ok := m.readKnown(m.prev.tree); ok {
+			m.sinceScan++
+			return &cpuReading{machine: mc, tree: tree}, nil
+		}
+	}
+	tree, err := m.scan()
 	if err != nil {
 		return nil, err
 	}
-	var r reader
+	m.sinceScan = 0
+	return &cpuReading{machine: mc, tree: tree}, nil
+}
+
+// readKnown reads the tree known from the last reading and the processes new since. It
+// is not ok, and a whole scan is due, when one of the tree's processes ended, was
+// reused or changed parent: its reaper is to be found among all processes.
+func (m *CPUMeter) readKnown(known map[int]procCPU) (map[int]procCPU, bool) {
+	if len(known) == 0 {
+		return nil, false
+	}
+	tree := make(map[int]procCPU, len(known))
+	for pid, q := range known {
+		p, ok := m.readProc(pid)
+		if !ok || p.start != q.start || p.ppid != q.ppid {
+			return nil, false
+		}
+		tree[pid] = p
+	}
+	names, err := m.listProc()
+	if err != nil {
+		return nil, false
+	}
+	var fresh map[int]procCPU
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if _, ok := tree[pid]; ok {
+			continue
+		}
+		if _, ok := m.outside[pid]; ok {
+			continue
+		}
+		if p, ok := m.readProc(pid); ok {
+			if fresh == nil {
+				fresh = map[int]procCPU{}
+			}
+			fresh[pid] = p
+		}
+	}
+	// A new process is in the tree when its parents lead to it, through other new ones.
+	for pid := range fresh {
+		in, at := false, pid
+		for range len(fresh) + 1 {
+			p, ok := fresh[at]
+			if !ok {
+				_, in = tree[at]
+				break
+			}
+			at = p.ppid
+		}
+		if in {
+			for at := pid; ; {
+				p, ok := fresh[at]
+				if !ok {
+					break
+				}
+				tree[at] = p
+				at = p.ppid
+			}
+		} else {
+			m.outside[pid] = struct{}{}
+		}
+	}
+	return tree, true
+}
+
+func (m *CPUMeter) readProc(pid int) (procCPU, bool) {
+	b, err := m.r.read(m.FS.path(pid, "stat"))
+	if err != nil {
+		return procCPU{}, false
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return procCPU{}, false
+	}
+	return procCPU{ppid: st.ppid, start: st.startTicks, total: st.utimeTicks + st.stimeTicks + st.cutimeTicks + st.cstimeTicks}, true
+}
+
+// listProc lists /proc's names, unsorted.
+func (m *CPUMeter) listProc() ([]string, error) {
+	f, err := os.Open(m.FS.root)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// scan reads the whole process table and returns Root's tree.
+func (m *CPUMeter) scan() (map[int]procCPU, error) {
+	names, err := m.listProc()
+	if err != nil {
+		return nil, err
+	}
 	all := map[int]procCPU{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
 		if err != nil {
 			continue
 		}
-		b, err := r.read(m.FS.path(pid, "stat"))
-		if err != nil {
-			continue
-		}
-		if st, err := parseStat(b); err == nil {
-			all[pid] = procCPU{ppid: st.ppid, start: st.startTicks, total: st.utimeTicks + st.stimeTicks + st.cutimeTicks + st.cstimeTicks}
+		if p, ok := m.readProc(pid); ok {
+			all[pid] = p
 		}
 	}
 	tree := map[int]procCPU{}
@@ -93,7 +213,13 @@ func (m *CPUMeter) read() (*cpuReading, error) {
 			tree[pid] = all[pid]
 		}
 	}
-	return &cpuReading{machine: mc, tree: tree}, nil
+	m.outside = map[int]struct{}{}
+	for pid := range all {
+		if _, ok := tree[pid]; !ok {
+			m.outside[pid] = struct{}{}
+		}
+	}
+	return tree, nil
 }
 
 // splitCPU is the arithmetic of one interval. A process's total includes the children it

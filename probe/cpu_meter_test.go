@@ -79,3 +79,47 @@ func TestCPUMeterSplitsNothingWhenNoTimePassed(t *testing.T) {
 		t.Fatalf("got %+v, ok %v, err %v", got, ok, err)
 	}
 }
+
+// Between whole scans the meter reads the tree and the processes new since its last
+// Read, not those it saw outside the tree. The "later" fixture follows "after": the
+// server's child 104 started 105, the hog 200 started 201, and 200's stat now names the
+// server 102 as its parent, which a real process outside the tree cannot come to do: a
+// meter that read it again would count the hog's 700 ticks to the servers. Of the 700
+// ticks between the readings, 400 were busy: allocscope 10, the servers 100 (102), 20
+// (104) and the 50 of the new 105, and the hog's 170 and 201's 50 the other work.
+func TestCPUMeterReadsOnlyTheTreeAndNewProcessesBetweenScans(t *testing.T) {
+	m := &CPUMeter{Root: 100}
+	groups := map[int]int{102: 1}
+	var got CPUSplit
+	for _, dir := range []string{"before", "after", "later"} {
+		fs, err := NewFS("testdata/cpu/" + dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.FS = fs
+		if got, _, err = m.Read(groups, 2); err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+	}
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{
+		{"busy", got.Busy, 100 * 400.0 / 700},
+		{"allocscope", got.Groups[0], 100 * 10.0 / 700},
+		{"servers", got.Groups[1], 100 * 170.0 / 700},
+		{"other", got.Other, 100 * 220.0 / 700},
+	} {
+		if math.Abs(c.got-c.want) > 1e-9 {
+			t.Errorf("%s: got %.4f%%, want %.4f%%", c.what, c.got, c.want)
+		}
+	}
+	// The next whole scan reads every process again.
+	m.sinceScan = DefaultRescanEvery
+	if got, _, _ = m.Read(groups, 2); got.Busy != 0 {
+		t.Errorf("the same reading again: got %+v, want nothing to split", got)
+	}
+	if _, ok := m.prev.tree[200]; !ok {
+		t.Errorf("the scan did not read the whole table again: 200's stat names a parent in the tree, but the tree is %v", m.prev.tree)
+	}
+}

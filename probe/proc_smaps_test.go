@@ -120,3 +120,37 @@ func TestLazyFreeMatchesAnIndependentReading(t *testing.T) {
 		t.Errorf("the sampler recorded no LazyFree: %+v", got)
 	}
 }
+
+// Under load smaps_rollup is walked LoadSmapsFactor times less often, and the load's
+// end takes a fresh reading at once. The clock is the caller's: the beats are given.
+func TestSmapsCadenceStretchesUnderLoadAndReadsAtItsEnd(t *testing.T) {
+	s := Sampler{FS: realFS(t), Interval: time.Second, SmapsInterval: 5 * time.Second}
+	g, err := s.Open([]Target{{Name: "self", PID: os.Getpid()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	for _, c := range []struct {
+		at     time.Duration
+		loaded bool
+		read   bool
+	}{
+		{0, false, true},
+		{2 * time.Second, true, false},
+		{5 * time.Second, true, false}, // at rest, this beat would have read it
+		{10 * time.Second, true, true},
+		{12 * time.Second, false, true}, // the load's end
+		{15 * time.Second, false, false},
+		{17 * time.Second, false, true},
+	} {
+		g.UnderLoad(c.loaded)
+		before := g.lastSmaps
+		sample, _ := g.Next(t0.Add(c.at))
+		if read := g.lastSmaps != before; read != c.read {
+			t.Errorf("at %v (under load: %v): smaps read %v, want %v", c.at, c.loaded, read, c.read)
+		}
+		if sample.Targets[0].Total.PSSBytes == 0 {
+			t.Errorf("at %v: no PSS carried in the sample", c.at)
+		}
+	}
+}

@@ -15,6 +15,15 @@ const DefaultInterval = time.Second
 // of the default cadence.
 const DefaultSmapsInterval = 5 * time.Second
 
+// LoadSmapsFactor stretches the smaps cadence while the caller says the targets are under
+// load (UnderLoad): there the walks were the largest part of allocscope's own CPU (their
+// cost grows with RSS, which load grows), while the figure that needs PSS and LazyFree
+// is read after the load, at rest. The trade-off: under load a sample's PSS, USS and
+// LazyFree may be up to 2×SmapsInterval old (RSS, read each beat, is not); the load's
+// end takes a fresh reading at once, so the rest after it is read at the full cadence
+// from its first beat.
+const LoadSmapsFactor = 2
+
 // Target is a process, or a process and all its descendants, to sample.
 type Target struct {
 	Name string
@@ -64,6 +73,15 @@ type Sampling struct {
 	r         reader
 	lastSmaps time.Time
 	lastTime  time.Time
+	loaded    bool
+}
+
+// UnderLoad says whether the targets are under load from now on (LoadSmapsFactor).
+func (g *Sampling) UnderLoad(loaded bool) {
+	if g.loaded && !loaded {
+		g.lastSmaps = time.Time{}
+	}
+	g.loaded = loaded
 }
 
 // Open validates the targets and returns them ready to be sampled by Next.
@@ -85,7 +103,11 @@ func (s *Sampler) Open(targets []Target) (*Sampling, error) {
 // target that exited is reported once, Exited, and not sampled again.
 func (g *Sampling) Next(now time.Time) (Sample, int) {
 	s := g.s
-	smaps := s.SmapsInterval > 0 && now.Sub(g.lastSmaps) >= s.SmapsInterval-s.Interval/2
+	every := s.SmapsInterval
+	if g.loaded {
+		every *= LoadSmapsFactor
+	}
+	smaps := every > 0 && now.Sub(g.lastSmaps) >= every-s.Interval/2
 	if smaps {
 		g.lastSmaps = now
 	}

@@ -41,7 +41,7 @@ python() {
 waitress() {
   bash scripts/setup.sh python3-waitress
   run waitress \
-    --target 'wsgi=python3 -m waitress --listen=127.0.0.1:{port} --threads=8 wsgiref.simple_server:demo_app' \
+    --target 'wsgi=/usr/bin/python3 -m waitress --listen=127.0.0.1:{port} --threads=8 wsgiref.simple_server:demo_app' \
     --target-allocators 'system,system+MALLOC_ARENA_MAX=2,jemalloc'
 }
 
@@ -84,8 +84,10 @@ wrk.method = "POST"
 wrk.body   = '{"user": 42, "items": [1, 2, 3, 4, 5, 6, 7, 8]}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+  # waitress's demo app answers a POST (python's http.server answers 501: no do_POST).
+  bash scripts/setup.sh python3-waitress wrk
   run wrk \
-    --target 'py=python3 -m http.server {port} --bind 127.0.0.1' \
+    --target 'wsgi=/usr/bin/python3 -m waitress --listen=127.0.0.1:{port} --threads=8 wsgiref.simple_server:demo_app' \
     --target-allocators 'system,jemalloc' \
     --load-command "wrk -t2 -c$CONNS -d${DURATION}s -s $OUT/post.lua {url}"
 }
