@@ -61,6 +61,7 @@ func (e *Experiment) startStep(ctx context.Context, r *running, i int, step reco
 		Name: e.lanes[i].name, URL: e.laneURL(i, r.procs), Connections: e.opts.Connections,
 		Pipelining: e.opts.Pipelining, Rate: step.Rate, Duration: step.Duration, Engine: e.opts.Engine,
 		Method: e.opts.Method, Headers: e.opts.Headers, Body: e.opts.Body, Mix: e.opts.Mix,
+		KeepHistogram: e.opts.Cycled() || len(e.opts.Shape) > 0,
 	}
 	l, err := e.parts.loads.StartLoad(ctx, cfg)
 	if err != nil {
@@ -165,6 +166,8 @@ func (e *Experiment) follow(ctx context.Context, r *running, f *follower, i int,
 			P50: res.Latency.P50, P90: res.Latency.P90, P99: res.Latency.P99, P999: res.Latency.P99_9, Max: res.Latency.Max, Mean: res.Latency.Mean,
 			Errors: map[string]uint64{"connect": res.Errors.Connect, "reset": res.Errors.Reset, "timeout": res.Errors.Timeout, "parse": res.Errors.Parse, "non2xx": res.Errors.Non2xx},
 			Status: res.Status.Map(), CoordinatedOmissionCorrected: res.CoordinatedOmissionCorrected, Engine: res.Engine,
+			// A merge without histograms knows no percentile: unknown, never 0 ms.
+			NoPercentiles: res.Requests > 0 && res.Latency.P99 == 0,
 		}
 	})
 	e.turnPhase(i, r.run, record.PhaseCooldown)

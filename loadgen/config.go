@@ -58,6 +58,10 @@ type Config struct {
 	// and query go to the URL's address; Headers are added to each request's own, and
 	// Body is the body of those that have none.
 	Mix []Request `json:"mix,omitempty"`
+	// KeepHistogram makes a worker process send its latency histogram with its result:
+	// the cycles of a soak and the steps of a shape are merged by it (Merge), and their
+	// percentiles are those of the merged histogram. A single load needs only the summary.
+	KeepHistogram bool `json:"keep_histogram,omitempty"`
 }
 
 // Engines.

@@ -498,3 +498,29 @@ func TestGeneratorsRunningAtOnceLeaveASpareP(t *testing.T) {
 		t.Errorf("GOMAXPROCS %d while 6 event loops ran, want at least 7", procs)
 	}
 }
+
+// The cycles of a soak are merged from the worker's results: their percentiles come from
+// the histogram the worker sends when asked, never a 0 for a latency it did not send.
+func TestWorkerResultsMergeWithTheirPercentiles(t *testing.T) {
+	s := newCountingServer(t, nil)
+	self, _ := os.Executable()
+	os.Setenv("LOADGEN_TEST_WORKER", "1")
+	defer os.Unsetenv("LOADGEN_TEST_WORKER")
+	var merged Result
+	for range 2 {
+		r, err := StartRemote(context.Background(), []string{self}, Config{URL: s.URL, Connections: 2, Amount: 500, Duration: time.Minute, Engine: EngineEpoll, KeepHistogram: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-r.Done()
+		r.Poll()
+		res := r.Wait()
+		if res.Requests == 0 || res.Latency.P99 <= 0 {
+			t.Fatalf("a worker's own result: %d requests, p99 %s", res.Requests, res.Latency.P99)
+		}
+		merged = Merge(merged, res)
+	}
+	if merged.Requests < 1000 || merged.Latency.P50 <= 0 || merged.Latency.P99 <= 0 || merged.Latency.P99 > merged.Latency.Max {
+		t.Fatalf("merged: %d requests, p50 %s p99 %s max %s", merged.Requests, merged.Latency.P50, merged.Latency.P99, merged.Latency.Max)
+	}
+}

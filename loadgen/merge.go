@@ -35,6 +35,8 @@ func Merge(a, b Result) Result {
 		h.Merge(hdrhistogram.Import(b.Histogram))
 		out.Histogram, out.Latency = h.Export(), summarize(h)
 	} else {
+		// Without both histograms no percentile of the whole is known: they stay 0,
+		// which the views show as unknown, never as 0 ms.
 		out.Histogram = nil
 		out.Latency = Latency{Max: max(a.Latency.Max, b.Latency.Max)}
 	}

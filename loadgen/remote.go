@@ -78,9 +78,19 @@ func ServeWorker(stdin io.Reader, stdout io.Writer) int {
 		}
 	}
 	r := g.Wait()
-	// The parent keeps the summary, not the histogram: its 28,000 buckets were the
-	// largest message a worker sent, decoded by allocscope just as the load ended.
-	r.Histogram = nil
+	// Unless the parent merges results, it keeps the summary, not the histogram: its
+	// 28,000 buckets were the largest message a worker sent, decoded by allocscope just
+	// as the load ended. When it merges, the trailing empty buckets stay behind.
+	if !cfg.KeepHistogram {
+		r.Histogram = nil
+	} else if r.Histogram != nil {
+		c := r.Histogram.Counts
+		n := len(c)
+		for n > 0 && c[n-1] == 0 {
+			n--
+		}
+		r.Histogram.Counts = c[:n]
+	}
 	if err := enc.Encode(workerMessage{Result: &r}); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen worker: cannot report the result:", err)
 		return 1

@@ -46,7 +46,7 @@ var (
 		return r.Result.ReqPerSec, true
 	}}
 	MetricP99 = Metric{"p99", "p99 latency", UnitNanoseconds, true, func(r TargetRun) (float64, bool) {
-		if r.Result == nil || r.Result.Requests == 0 || r.Result.NoPercentiles {
+		if !r.Result.HasPercentiles() {
 			return 0, false
 		}
 		return float64(r.Result.P99), true

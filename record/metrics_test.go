@@ -21,3 +21,19 @@ func TestAMissingVSZIsUnknownNotTheLowest(t *testing.T) {
 		t.Errorf("its RSS is still known: %+v", got)
 	}
 }
+
+// A record whose cycles were merged without their histograms holds p50 = p99 = 0 over
+// thousands of requests: unknown, never "the lowest p99 latency (0.00 ms)".
+func TestAZeroPercentileOverRequestsIsUnknown(t *testing.T) {
+	r := &Record{Targets: []Target{
+		{Name: "merged", Runs: []TargetRun{{Result: &LoadResult{Requests: 50000, ReqPerSec: 25000, Max: 7 * 1e9}}}},
+		{Name: "measured", Runs: []TargetRun{{Result: &LoadResult{Requests: 50000, ReqPerSec: 25000, P50: 4e5, P99: 3e6}}}},
+	}}
+	sums := Summarize(r)
+	if sums[0].P99.Known() || sums[0].P50.Known() {
+		t.Errorf("merged lane's p50 %+v p99 %+v: known, though never measured", sums[0].P50, sums[0].P99)
+	}
+	if !sums[1].P99.Known() || sums[1].P99.Median != 3e6 {
+		t.Errorf("measured lane's p99 %+v, want 3 ms", sums[1].P99)
+	}
+}

@@ -440,6 +440,13 @@ type LoadResult struct {
 	NoPercentiles bool `json:"no_percentiles,omitempty"`
 }
 
+// HasPercentiles says whether the result's latency percentiles are known. A p99 of 0
+// over requests is none measured (a record whose cycles were merged without their
+// histograms): no request answers in 0 µs.
+func (r *LoadResult) HasPercentiles() bool {
+	return r != nil && r.Requests > 0 && !r.NoPercentiles && r.P99 > 0
+}
+
 // ErrorCount sums the errors (non-2xx answers included).
 func (r LoadResult) ErrorCount() uint64 {
 	var n uint64

@@ -3,6 +3,7 @@ package record
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -128,11 +129,22 @@ func RetentionOf(run TargetRun) *Retention {
 		}
 	}
 	g := r.Growth
+	// A slope whose interval excludes 0 is still no growth to speak of while the line it
+	// fits moves less over the cycles seen than the band a level RSS may move within.
+	var band, change, span float64
+	if len(yIdle) >= 2 {
+		band = math.Max(mebibytes(LevelToleranceBytes), LevelToleranceFraction*median(yIdle))
+		span = tIdle[len(tIdle)-1] - tIdle[0]
+		change = g.Slope * span
+	}
 	switch {
 	case !g.Known():
 		r.Verdict = "too few cycles to tell"
 	case tail >= 3:
 		r.Verdict = fmt.Sprintf("levelled off after cycle %d", r.LevelledAfter)
+	case (g.Grows() || g.Shrinks()) && math.Abs(change) <= band:
+		r.Verdict = fmt.Sprintf("%s %s over %s, within the %s band", noClearTrend, g.String(),
+			FormatDuration(time.Duration(span*float64(time.Hour))), MiBString(uint64(band*(1<<20))))
 	case g.Grows():
 		r.Verdict = "keeps growing: " + g.String()
 	case g.Shrinks():
@@ -140,10 +152,17 @@ func RetentionOf(run TargetRun) *Retention {
 	case tail == 2:
 		r.Verdict = fmt.Sprintf("levelled off after cycle %d", r.LevelledAfter)
 	default:
-		r.Verdict = "no clear trend: " + g.String()
+		r.Verdict = noClearTrend + " " + g.String()
 	}
 	return r
 }
+
+const noClearTrend = "no clear trend:"
+
+// KeepsGrowing and Shrinking say what the verdict says: a slope beyond noise and a change
+// over the cycles beyond the levelling band.
+func (r *Retention) KeepsGrowing() bool { return strings.HasPrefix(r.Verdict, "keeps growing") }
+func (r *Retention) Shrinking() bool    { return strings.HasPrefix(r.Verdict, "shrinking") }
 
 // String writes a trend in MiB/h with its interval: "+12 MiB/h (8–16)".
 func (t Trend) String() string {
@@ -263,6 +282,10 @@ func release(samples []Sample, c Cycle, threshold uint64) Release {
 	return Release{}
 }
 
+// RetainedLiveFloor is the least the program must hold live for Retained / live to be
+// shown: below it the allocator's fixed overhead is the whole ratio.
+const RetainedLiveFloor = 1 << 20
+
 // retainedRatio is committed over live at the last /stats of the idle (0: unknown). Live
 // is the program's own count of what it holds, else the allocator's allocated bytes.
 func retainedRatio(heap []HeapStats, from, to time.Duration) float64 {
@@ -278,7 +301,9 @@ func retainedRatio(heap []HeapStats, from, to time.Duration) float64 {
 		if live == 0 && h.AllocatedBytes != nil {
 			live = *h.AllocatedBytes
 		}
-		if live == 0 {
+		// Over a few hundred KiB live the ratio measures the allocator's fixed arenas,
+		// not what it kept spare: 55 over 100 KiB says nothing of retention.
+		if live < RetainedLiveFloor {
 			return 0
 		}
 		return float64(*h.CommittedBytes) / float64(live)

@@ -130,7 +130,7 @@ func Summarize(r *Record) []Summary {
 			appendOf(&p99, MetricP99, run)
 			if run.Result != nil {
 				errs = append(errs, float64(run.Result.ErrorCount()))
-				if run.Result.Requests > 0 && !run.Result.NoPercentiles {
+				if run.Result.HasPercentiles() {
 					p50 = append(p50, float64(run.Result.P50))
 				}
 			}

@@ -67,25 +67,33 @@ func refusedOrAllowed(r *record.Record) string {
 
 // cpuSplit says how the machine's CPU was shared under load, for the Load test section.
 func cpuSplit(r *record.Record) string {
-	in := r.Interference
-	if in == nil {
+	mean, n, ok := machineCPU(r)
+	if !ok {
 		return ""
-	}
-	under := in.UnderLoad(r)
-	if len(under) == 0 {
-		return ""
-	}
-	var mean record.CPUShare
-	n := float64(len(under))
-	for _, s := range under {
-		mean.OtherPct += s.OtherPct / n
-		mean.ServersPct += s.ServersPct / n
-		mean.GeneratorsPct += s.GeneratorsPct / n
-		mean.AllocscopePct += s.AllocscopePct / n
-		mean.IRQPct += s.IRQPct / n
 	}
 	return fmt.Sprintf("CPU under load, in %% of the machine's (all %d cores = 100%%), mean of %d readings: servers %.0f%%, load generators %.0f%%, allocscope %.0f%%, interrupts %.0f%%, other work %.0f%% (up to %.0f%%).\n",
-		r.Machine.Cores, len(under), mean.ServersPct, mean.GeneratorsPct, mean.AllocscopePct, mean.IRQPct, mean.OtherPct, in.MaxOtherPct)
+		r.Machine.Cores, n, mean.ServersPct, mean.GeneratorsPct, mean.AllocscopePct, mean.IRQPct, mean.OtherPct, r.Interference.MaxOtherPct)
+}
+
+// machineCPU is the mean split of the machine's CPU over the readings under load, each
+// part in % of all cores: the one source of the CPU figures wherever the record has it.
+func machineCPU(r *record.Record) (mean record.CPUShare, n int, ok bool) {
+	if r.Interference == nil {
+		return mean, 0, false
+	}
+	under := r.Interference.UnderLoad(r)
+	if len(under) == 0 {
+		return mean, 0, false
+	}
+	k := float64(len(under))
+	for _, s := range under {
+		mean.OtherPct += s.OtherPct / k
+		mean.ServersPct += s.ServersPct / k
+		mean.GeneratorsPct += s.GeneratorsPct / k
+		mean.AllocscopePct += s.AllocscopePct / k
+		mean.IRQPct += s.IRQPct / k
+	}
+	return mean, len(under), true
 }
 
 // compareBusy lists, for each record that was busy, why none of it is compared.

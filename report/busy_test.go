@@ -107,3 +107,31 @@ func TestCompareRefusesABusyRecordUnlessAllowed(t *testing.T) {
 		t.Fatalf("with --allow-busy: %d figures, refused %q", len(c.Figures), c.Refused)
 	}
 }
+
+// The Conclusion's CPU sentence and the Load test section's split are one figure: the
+// machine's, from the interference readings, even where the lanes' own samples say more.
+func TestTheConclusionsCPUIsTheLoadSectionsSplit(t *testing.T) {
+	r := busy(clearlyApart(), 1)
+	r.Machine.Cores = 2
+	for i := range r.Targets {
+		for k := range r.Targets[i].Runs {
+			run := &r.Targets[i].Runs[k]
+			run.Phases = record.Phases{LoadStart: 400 * time.Millisecond, LoadEnd: 1600 * time.Millisecond}
+			run.Client = []record.Sample{{T: time.Second, CPUPercent: 34}, {T: 1500 * time.Millisecond, CPUPercent: 34}}
+			run.Samples = append(run.Samples, record.Sample{T: time.Second, CPUPercent: 57})
+		}
+	}
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"servers 20%, load generators 10%", "load generators used 10% of the machine's CPU on average under load (all 2 cores = 100%), the servers 20%"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "of 200%") {
+		t.Errorf("a second CPU convention in the same report:\n%s", md)
+	}
+}

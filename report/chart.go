@@ -67,6 +67,27 @@ func newChartMetric(s record.Series) chartMetric {
 	}}
 }
 
+// loadGap is the longest span between two load ticks (one a second) still one load.
+const loadGap = 1.5
+
+// loadSegments splits a load figure's points where no tick came for longer than loadGap:
+// between cycles there was no load, and a line across the idle would draw throughput
+// and latency that were never measured. Memory figures are one line.
+func loadSegments(key string, pts plotter.XYs) []plotter.XYs {
+	if key != "rps" && key != "p99" {
+		return []plotter.XYs{pts}
+	}
+	var out []plotter.XYs
+	from := 0
+	for k := 1; k <= len(pts); k++ {
+		if k == len(pts) || pts[k].X-pts[k-1].X > loadGap {
+			out = append(out, pts[from:k])
+			from = k
+		}
+	}
+	return out
+}
+
 func mib(b uint64) float64 { return units.InMiB(float64(b)) }
 
 // ChartMetricNames lists what --metric takes.
@@ -360,15 +381,17 @@ func panel(r *record.Record, m chartMetric, top, bottom bool, xMax float64, data
 			if len(pts) == 0 {
 				continue
 			}
-			line, err := plotter.NewLine(envelope(pts, 0, xMax, envelopeColumns))
-			if err != nil {
-				return nil, err
+			for _, seg := range loadSegments(m.key, pts) {
+				line, err := plotter.NewLine(envelope(seg, 0, xMax, envelopeColumns))
+				if err != nil {
+					return nil, err
+				}
+				line.Color, line.Width = Palette[i%len(Palette)], vg.Points(2.5)
+				if ri > 0 {
+					line.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+				}
+				p.Add(line)
 			}
-			line.Color, line.Width = Palette[i%len(Palette)], vg.Points(2.5)
-			if ri > 0 {
-				line.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
-			}
-			p.Add(line)
 			if m.peak != nil && ri == 0 {
 				if err := markPeak(p, m, run, Palette[i%len(Palette)]); err != nil {
 					return nil, err

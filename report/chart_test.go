@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/plotter"
 )
 
 func TestChartSVGHasOneSeriesPerLanePerPanel(t *testing.T) {
@@ -208,6 +210,22 @@ func TestChartLegendNamesEveryLaneOfMany(t *testing.T) {
 	for i := range 50 {
 		if name := fmt.Sprintf("lane%02d", i); !seen[name] {
 			t.Errorf("%s has no legend entry on the slide", name)
+		}
+	}
+}
+
+// Between cycles there is no load tick: the throughput and p99 lines stop at each load's
+// end and start again at the next, and RSS, sampled through the idle, stays one line.
+func TestLoadLinesBreakAtTheIdleBetweenCycles(t *testing.T) {
+	pts := plotter.XYs{{X: 1, Y: 10}, {X: 2, Y: 11}, {X: 3, Y: 12}, {X: 6, Y: 10}, {X: 7, Y: 11}, {X: 10, Y: 9}}
+	for key, want := range map[string][]int{"rps": {3, 2, 1}, "p99": {3, 2, 1}, "rss": {6}} {
+		segs := loadSegments(key, pts)
+		var got []int
+		for _, s := range segs {
+			got = append(got, len(s))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: segments of %v points, want %v", key, got, want)
 		}
 	}
 }

@@ -62,6 +62,9 @@ func Markdown(w io.Writer, r *record.Record) error {
 		if p.ExternalLoad {
 			b.WriteString("Your own load tool (run --load-command), once per target at once, its placeholders filled in for each:\n")
 		}
+		if n := p.Cycles; n > 1 || p.Soak > 0 {
+			b.WriteString(cycledLoad(p) + ":\n")
+		}
 		b.WriteString("```bash\n" + p.LoadCommand + "\n```\n")
 		writePlan(&b, p)
 		writeEngines(&b, r.Targets)
@@ -163,7 +166,11 @@ func writePlan(b *strings.Builder, p record.Plan) {
 		}
 		request = "A request mix in turn on each connection (" + strings.Join(parts, ", ") + "; only paths and queries are sent, to each target)"
 	}
-	fmt.Fprintf(b, "%s, %s idle before the load and %s after it, sampled every %s, %s", request, p.Baseline, p.Cooldown, p.Interval, mode)
+	if p.Cycles > 1 || p.Soak > 0 {
+		fmt.Fprintf(b, "%s, %s idle before the first load and %s after each, sampled every %s, %s", request, p.Baseline, cycleIdle(p), p.Interval, mode)
+	} else {
+		fmt.Fprintf(b, "%s, %s idle before the load and %s after it, sampled every %s, %s", request, p.Baseline, p.Cooldown, p.Interval, mode)
+	}
 	if p.Runs > 1 {
 		fmt.Fprintf(b, ", %d runs (figures are medians, ± half the min–max spread)", p.Runs)
 	}
@@ -384,7 +391,7 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := append(retentionConclusion(sums), busyConclusion(r)...)
+	out := append(retentionConclusion(r.Plan, sums), busyConclusion(r)...)
 	out = append(out, pauseConclusion(r)...)
 	out = append(out, v.lines(r, sums)...)
 	out = append(out, limitConclusion(r, sums)...)
@@ -433,11 +440,16 @@ func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
 			}
 		}
 	}
-	if cpu, ok := clientCPU(r); ok {
-		who := "The load generators"
-		if r.Plan.Sequential {
-			who = "Loading one target at a time, the load generator"
-		}
+	who := "The load generators"
+	if r.Plan.Sequential {
+		who = "Loading one target at a time, the load generator"
+	}
+	// The Load test section's split, in the same words, where the record has it: one
+	// figure from one source over one window, not a second one from the lanes' samples.
+	if m, _, ok := machineCPU(r); ok {
+		out = append(out, fmt.Sprintf("%s used %.0f%% of the machine's CPU on average under load (all %d cores = 100%%), the servers %.0f%%: on this machine the client and servers share the cores, so throughput is bounded by both.",
+			who, m.GeneratorsPct, r.Machine.Cores, m.ServersPct))
+	} else if cpu, ok := clientCPU(r); ok {
 		out = append(out, fmt.Sprintf("%s used %.0f%% CPU on average under load (of %d%% for %d cores), the servers %.0f%%: on this machine the client and servers share the cores, so throughput is bounded by both.",
 			who, cpu.client, 100*r.Machine.Cores, r.Machine.Cores, cpu.servers))
 	}
@@ -487,6 +499,25 @@ func meanCPU(samples []record.Sample, p record.Phases) (float64, bool) {
 		return 0, false
 	}
 	return sum / float64(n), true
+}
+
+// cycleIdle is the idle after each cycle's load: --idle, by default the cooldown.
+func cycleIdle(p record.Plan) time.Duration {
+	if p.Idle > 0 {
+		return p.Idle
+	}
+	return p.Cooldown
+}
+
+// cycledLoad says the command below is each cycle's load, not the run's.
+func cycledLoad(p record.Plan) string {
+	switch {
+	case p.Soak > 0 && p.Cycles > 0:
+		return fmt.Sprintf("Each cycle's load, repeated with %s idle after each for %s, at most %d cycles", cycleIdle(p), p.Soak, p.Cycles)
+	case p.Soak > 0:
+		return fmt.Sprintf("Each cycle's load, repeated with %s idle after each for %s", cycleIdle(p), p.Soak)
+	}
+	return fmt.Sprintf("Each cycle's load, %d cycles with %s idle after each", p.Cycles, cycleIdle(p))
 }
 
 func orUnknown(s string) string {

@@ -174,7 +174,7 @@ func writeFront(b *strings.Builder, r *record.Record) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", name, Figure(p.Memory, MiB), Figure(p.RPS, Rate), Figure(p.P99, Millis), note)
 	}
-	how := "with one run a lane, a lane beats another where their medians are at least 1% apart; run with --runs 3 or more for differences the paired test backs"
+	how := "with a single run of each lane there is no test of noise, so one lane counts as better than another where their figures are at least 1% apart; run with --runs 3 or more for differences the paired test backs"
 	if f.Tested {
 		how = "a lane beats another only where the paired test over the runs calls the difference (as in the conclusions): differences within noise are not called"
 	}

@@ -82,3 +82,17 @@ func TestTheParetoChartLabelsEachLaneAndGreysTheDominated(t *testing.T) {
 		t.Error("one lane: want no trade-off to draw")
 	}
 }
+
+// The footnote of a single run says plainly what stands in for a test of noise.
+func TestTheSingleRunFootnoteReads(t *testing.T) {
+	r := &record.Record{Targets: []record.Target{
+		lane("fast", []float64{100}, []float64{1000}, []float64{5}),
+		lane("small", []float64{50}, []float64{800}, []float64{5}),
+	}}
+	var b strings.Builder
+	writeFront(&b, r)
+	if s := b.String(); strings.Contains(s, "with one run a lane, a lane beats") ||
+		!strings.Contains(s, "with a single run of each lane there is no test of noise, so one lane counts as better than another where their figures are at least 1% apart") {
+		t.Errorf("the footnote:\n%s", s)
+	}
+}

@@ -61,7 +61,7 @@ func writeRetention(b *strings.Builder, sums []record.Summary) {
 		"Given back: the time from the end of a load until RSS had fallen by half (and by 90%) of what the load added (the most RSS sampled under load less the last sample before it), read from the samples; kept: not within the idle. " +
 		"RSS − LazyFree leaves out the pages given back with MADV_FREE that still count in RSS until the kernel needs them (/proc/PID/smaps_rollup). " +
 		"The working set is the cgroup's usage less its inactive page cache, as the kubelet computes it (the number a Kubernetes memory limit is held against), sampled: a lower bound of its peak. " +
-		"Retained / live is the allocator's committed bytes over what the program itself held at the idle's end (1.0: nothing spare; above 1.5: bloat). Peak RSS is the kernel's high-water mark where it was reset at each cycle's start, else (≥) the largest sample.\n")
+		"Retained / live is the allocator's committed bytes over what the program itself held at the idle's end (1.0: nothing spare; above 1.5: bloat); n/a where it held under " + record.MiBString(record.RetainedLiveFloor) + " live, whose ratio is the allocator's fixed overhead, not what it kept. Peak RSS is the kernel's high-water mark where it was reset at each cycle's start, else (≥) the largest sample.\n")
 }
 
 func trendCell(t record.Trend) string {
@@ -119,7 +119,7 @@ func TypicalRelease(r *record.Retention, of func(record.CycleFigures) record.Rel
 // retentionConclusion is the lead sentence of a cycled record: "After 6 cycles of 60 s
 // load and 60 s idle, system kept growing +9.1 MiB/h (5.2–13.0); jemalloc and mimalloc
 // levelled off. jemalloc gave back half of its load memory in 4.0 s, system kept it."
-func retentionConclusion(sums []record.Summary) []string {
+func retentionConclusion(p record.Plan, sums []record.Summary) []string {
 	if !Cycled(sums) {
 		return nil
 	}
@@ -142,9 +142,9 @@ func retentionConclusion(sums []record.Summary) []string {
 			levelled = append(levelled, c.name)
 		case !g.Known():
 			few = append(few, c.name)
-		case g.Grows():
+		case c.r.KeepsGrowing():
 			clauses = append(clauses, c.name+" kept growing "+g.String())
-		case g.Shrinks():
+		case c.r.Shrinking():
 			clauses = append(clauses, c.name+" shrank "+g.String())
 		default:
 			unclear = append(unclear, c.name)
@@ -159,7 +159,7 @@ func retentionConclusion(sums []record.Summary) []string {
 	if len(few) > 0 {
 		clauses = append(clauses, andList(few)+" ran too few cycles to tell")
 	}
-	sentence := fmt.Sprintf("After %d cycles%s, %s.", len(lead.Cycles), cycleShape(lead.Cycles[0]), strings.Join(clauses, "; "))
+	sentence := fmt.Sprintf("After %d cycles%s, %s.", len(lead.Cycles), cycleShape(p, lead.Cycles[0]), strings.Join(clauses, "; "))
 	var gave []string
 	var kept []string
 	for _, c := range runs {
@@ -174,8 +174,18 @@ func retentionConclusion(sums []record.Summary) []string {
 			gave = append(gave, c.name+" in "+rel.String())
 		}
 	}
-	if len(kept) > 0 {
-		gave = append(gave, andList(kept)+" kept it")
+	within := ""
+	if idle := lead.Cycles[0].Idle; idle > 0 {
+		within = " within the " + record.FormatDuration(idle) + " idle"
+	}
+	switch {
+	case len(kept) == 0:
+	case len(gave) > 0:
+		gave[len(gave)-1] += "; " + andList(kept) + " did not" + within
+	case len(kept) == 1:
+		gave = append(gave, kept[0]+" did not give back half of its load memory"+within)
+	default:
+		gave = append(gave, "Neither "+strings.Join(kept[:len(kept)-1], ", ")+" nor "+kept[len(kept)-1]+" gave back half of its load memory"+within)
 	}
 	if len(gave) > 0 {
 		sentence += " " + strings.Join(gave, ", ") + "."
@@ -189,11 +199,17 @@ type cycleRun struct {
 }
 
 // cycleShape is " of 60 s load and 60 s idle", from the lead lane's first cycle.
-func cycleShape(f record.CycleFigures) string {
+// The load is named as asked (-d) where the measured one, the workers' start included,
+// is longer by more than a second.
+func cycleShape(p record.Plan, f record.CycleFigures) string {
 	if f.Load == 0 || f.Idle == 0 {
 		return ""
 	}
-	return " of " + record.FormatDuration(f.Load) + " load and " + record.FormatDuration(f.Idle) + " idle"
+	load := record.FormatDuration(f.Load) + " load"
+	if p.Duration > 0 && p.Shape == "" && (f.Load-p.Duration > time.Second || p.Duration-f.Load > time.Second) {
+		load = fmt.Sprintf("-d %s load (%s measured, the workers' start included)", p.Duration, record.FormatDuration(f.Load))
+	}
+	return " of " + load + " and " + record.FormatDuration(f.Idle) + " idle"
 }
 
 func andList(names []string) string {

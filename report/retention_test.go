@@ -73,7 +73,7 @@ func TestRetentionSectionAndLeadSentence(t *testing.T) {
 	md := b.String()
 	for _, want := range []string{
 		"### Retention over cycles",
-		"- After 6 cycles of 60 s load and 60 s idle, system kept growing +149 MiB/h (149–149); jemalloc and mimalloc levelled off. jemalloc gave back half of its load memory in 2.0 s, mimalloc in 1.0 s, system kept it.",
+		"- After 6 cycles of 60 s load and 60 s idle, system kept growing +149 MiB/h (149–149); jemalloc and mimalloc levelled off. jemalloc gave back half of its load memory in 2.0 s, mimalloc in 1.0 s; system did not within the 60 s idle.",
 		"| system | 6 | +149 MiB/h (149–149) |",
 		"| jemalloc | 6 | ",
 		"levelled off after cycle 1",
@@ -97,6 +97,36 @@ func TestRetentionSectionAndLeadSentence(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "Retention over cycles") || strings.Contains(b.String(), "After 1 cycles") {
 		t.Errorf("a record of one cycle has a retention section:\n%s", b.String())
+	}
+}
+
+// Three short cycles creeping 0.1 MiB each over a few seconds fit a steep slope with a
+// narrow interval, but the RSS moved less than the band a level RSS may move in: no
+// "kept growing", a release sentence that reads, and no Retained / live over a few KiB.
+func TestGrowthInsideTheBandIsNoTrend(t *testing.T) {
+	lanes := []synthLane{{name: "system", base: 3, leak: 0.05, gain: 0.2}, {name: "jemalloc", base: 5.7, leak: 0.1, gain: 0.2}}
+	r := cycledRecord(lanes, 3, 2*time.Second, 2*time.Second, time.Second)
+	for i := range r.Targets {
+		run := &r.Targets[i].Runs[0]
+		for _, c := range run.Cycles {
+			committed, live := uint64(5<<20), uint64(100<<10)
+			run.Heap = append(run.Heap, record.HeapStats{T: c.IdleEnd, CommittedBytes: &committed, LiveBytes: live})
+		}
+	}
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, bad := range []string{"kept growing", "and jemalloc kept it", " 50.00 ", " 51.20 "} {
+		if strings.Contains(md, bad) {
+			t.Errorf("the report says %q:\n%s", bad, md)
+		}
+	}
+	for _, want := range []string{"system and jemalloc showed no clear trend.", "Neither system nor jemalloc gave back half of its load memory within the 2 s idle.", "within the 1 MiB band", "n/a where it held under 1 MiB live"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
 	}
 }
 
@@ -142,5 +172,28 @@ func TestCycleLabelSaysWhereTheCyclesAre(t *testing.T) {
 	}
 	if got, want := PlannedCycles(record.Plan{Soak: time.Hour, Duration: 40 * time.Second, Idle: 20 * time.Second}), 60; got != want {
 		t.Errorf("PlannedCycles of an hour's soak in minutes: %d, want %d", got, want)
+	}
+}
+
+// A cycled run's Load test section says the command is each cycle's, with the idle asked
+// for; the lead sentence names the load as asked where the measured one ran longer.
+func TestTheLoadSectionOfACycledRunNamesItsCycles(t *testing.T) {
+	lanes := []synthLane{{name: "system", base: 100, gain: 40, decay: time.Second}}
+	r := cycledRecord(lanes, 3, 13*time.Second, 2*time.Second, time.Second)
+	r.Plan.Cycles, r.Plan.Idle, r.Plan.Duration, r.Plan.Cooldown, r.Plan.Baseline = 3, 2*time.Second, 10*time.Second, time.Second, time.Second
+	r.Plan.LoadCommand = "allocscope load -c 20 -d 10 'http://127.0.0.1:PORT/'"
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"Each cycle's load, 3 cycles with 2s idle after each:", "1s idle before the first load and 2s after each",
+		"After 3 cycles of -d 10s load (13 s measured, the workers' start included) and 2 s idle"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "idle before the load and 1s after it") {
+		t.Errorf("the Load test section describes one load:\n%s", md)
 	}
 }

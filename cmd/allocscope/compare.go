@@ -157,15 +157,30 @@ func checkGate(w io.Writer, gate verdict.Gate, flags gateFlags, c *report.Compar
 		}
 		fmt.Fprintln(w, report.Printable(line))
 	}
+	// A threshold breached by three lanes is one threshold breached: count both.
+	breached := map[string]bool{}
+	for _, b := range breaches {
+		breached[b.Threshold.Text] = true
+	}
+	tally := fmt.Sprintf("%d of %d thresholds of --fail-if breached (%s)", len(breached), len(gate), plural(len(breaches), "lane"))
 	switch {
 	case refused > 0 && len(breaches) > 0:
-		return fmt.Errorf("%w: %d lane(s) could not be judged, %d threshold(s) of --fail-if breached", errGate, refused, len(breaches))
+		return fmt.Errorf("%w: %s could not be judged, %s", errGate, plural(refused, "lane"), tally)
 	case refused > 0:
-		return fmt.Errorf("%w: %d lane(s) could not be judged", errGate, refused)
+		return fmt.Errorf("%w: %s could not be judged", errGate, plural(refused, "lane"))
 	case len(breaches) > 0:
-		return fmt.Errorf("%w: %d threshold(s) of --fail-if breached", errGate, len(breaches))
+		return fmt.Errorf("%w: %s", errGate, tally)
 	}
+	fmt.Fprintln(w, report.Printable(fmt.Sprintf("allocscope: gate passed: %s of --fail-if held over %s", plural(len(gate), "threshold"), plural(len(cs), "comparison"))))
 	return nil
+}
+
+// plural is "1 lane", "4 lanes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // against is run's --against BASE.json [--fail-if EXPR]: checked before the run starts,

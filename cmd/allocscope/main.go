@@ -22,7 +22,7 @@ const usage = `allocscope — compare memory allocators on a real server under l
 usage:
   allocscope run [flags]              the whole experiment (TUI in a terminal, headless otherwise)
   allocscope replay RUN.json          a saved run in the TUI (←/→ to scrub)
-  allocscope report RUN.json [flags]  a saved run as Markdown, JSON, CSV or SVG
+  allocscope report RUN.json [flags]  a saved run as Markdown, JSON, CSV, SVG or PNG
   allocscope compare BASE.json NEW.json [flags]  ratios to a base run, tested; --fail-if gates CI
   allocscope tune --allocators A [flags]  search an allocator's settings for the least memory within bounds
   allocscope load URL [flags]         the load generator on its own (autocannon's flags)

@@ -603,8 +603,9 @@ func TestCompareGateExitCodes(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{base, same, "--fail-if", "peak_rss>+10%"}, 0, ""},
+		{[]string{base, same, "--fail-if", "peak_rss>+10%"}, 0, "allocscope: gate passed: 1 threshold of --fail-if held"},
 		{[]string{base, grown, "--fail-if", "peak_rss>+10%,rps<-5%"}, 1, "FAIL peak_rss>+10%: system's peak RSS is 1.20×"},
+		{[]string{base, grown, "--fail-if", "peak_rss>+10%,rps<-5%"}, 1, "gate: 1 of 2 thresholds of --fail-if breached (1 lane)"},
 		{[]string{base, grown, "--fail-if", "peak_rss>+25%"}, 0, ""},
 		{[]string{single, singleGrown, "--fail-if", "peak_rss>+10%"}, 1, "a comparison of single runs"},
 		{[]string{single, singleGrown, "--fail-if", "peak_rss>+20%"}, 0, ""},

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,7 +23,9 @@ func newReportCmd() *cobra.Command {
 	metric := fs.String("metric", "rss", "svg and png: what to chart, one panel each over a shared time axis: "+strings.Join(report.ChartMetricNames(), ", ")+" (e.g. rss,rps)")
 	fs.String("chart", "", "svg and png: "+report.ChartPareto+" draws the trade-off instead: memory against req/s and p99, each lane labelled, the Pareto front joined")
 	addAllowBusy(fs)
-	c := checksDryRun(command("report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV or SVG", fs, fileArgs("json"),
+	// report compares the lanes of one run, not runs.
+	fs.Lookup("allow-busy").Usage = fmt.Sprintf("compare the lanes and draw conclusions even when other work kept the machine busy during the run (over %.0f%% of its CPU under load)", record.BusyOtherPct)
+	c := checksDryRun(command("report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV, SVG or PNG", fs, fileArgs("json"),
 		func(args []string) error { return cmdReport(fs, *format, *out, *metric, args) }))
 	c.RegisterFlagCompletionFunc("format", words(report.Formats...))
 	c.RegisterFlagCompletionFunc("chart", words(report.ChartPareto))
@@ -73,6 +76,9 @@ func cmdReport(fs *pflag.FlagSet, format, out, metric string, args []string) err
 	}
 	if !validFormat(f) {
 		return usagef("unknown format %q: choose from %s", f, strings.Join(report.Formats, ", "))
+	}
+	if len(metrics) == 1 && metrics[0] == report.ChartPareto && !strings.EqualFold(f, "svg") && !strings.EqualFold(f, "png") {
+		return usagef("--chart %s draws a chart: add --format svg or png, or -o FILE.svg", report.ChartPareto)
 	}
 	if out != "" {
 		return report.ExportCharted(out, f, rec, metrics)

@@ -70,3 +70,48 @@ func TestReportRefusesAnOutputItCannotWrite(t *testing.T) {
 		t.Fatalf("-o report.txt --format md: exit %d: %s", code, stderr)
 	}
 }
+
+// --chart pareto is a picture: asked for Markdown, or for no format at all on stdout, it
+// says so instead of printing the Markdown report as if the flag were not there.
+func TestParetoChartWithoutAPictureFormatIsRefused(t *testing.T) {
+	const want = "--chart pareto draws a chart: add --format svg or png, or -o FILE.svg"
+	for _, args := range [][]string{{}, {"--format", "md"}, {"-o", filepath.Join(t.TempDir(), "t.md")}} {
+		stdout, stderr, code := allocscope(t, append([]string{"report", "../../report/testdata/run.json", "--chart", "pareto"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, want) || stdout != "" {
+			t.Errorf("report --chart pareto %v: exit %d, stdout %.80q, stderr %q; want exit 2 and %q", args, code, stdout, stderr, want)
+		}
+	}
+	if _, stderr, code := allocscope(t, "report", "../../report/testdata/run.json", "--chart", "pareto", "-o", filepath.Join(t.TempDir(), "t.svg")); code != 0 {
+		t.Errorf("report --chart pareto -o t.svg: exit %d, %s", code, stderr)
+	}
+}
+
+// report compares a run's lanes, not runs, and writes PNG too: its help says so.
+func TestReportHelpSaysWhatReportDoes(t *testing.T) {
+	stdout, stderr, _ := allocscope(t, "report", "-h")
+	help := stdout + stderr
+	if strings.Contains(help, "compare runs even when") || !strings.Contains(help, "compare the lanes and draw conclusions even when") {
+		t.Errorf("report -h's --allow-busy:\n%s", help)
+	}
+	stdout, stderr, _ = allocscope(t, "-h")
+	if help := stdout + stderr; !strings.Contains(help, "a saved run as Markdown, JSON, CSV, SVG or PNG") {
+		t.Errorf("allocscope -h on report:\n%s", help)
+	}
+}
+
+// The headless progress line shows no rate rather than 0 req/s for a lane whose load has
+// no second in yet: none since this cycle's load began, or only its start with no answer.
+func TestProgressShowsNoRateBeforeTheLoadsFirstSecond(t *testing.T) {
+	r := &record.Record{Started: time.Now(), Targets: []record.Target{
+		{Name: "system", Runs: []record.TargetRun{{Phases: record.Phases{LoadStart: time.Second}, Load: []record.LoadTick{{T: 1200 * time.Millisecond}}}}},
+		{Name: "jemalloc", Runs: []record.TargetRun{{Phases: record.Phases{LoadStart: time.Second}, Load: []record.LoadTick{{T: 1200 * time.Millisecond}, {T: 2200 * time.Millisecond, Requests: 19300}}}}},
+		{Name: "mimalloc", Runs: []record.TargetRun{{Cycles: []record.Cycle{{Index: 1, LoadStart: time.Second, LoadEnd: 3 * time.Second}, {Index: 2, LoadStart: 5 * time.Second}},
+			Load: []record.LoadTick{{T: 2 * time.Second, Requests: 18000}, {T: 3 * time.Second, Requests: 0}}}}},
+	}}
+	line := progressLine(r, record.PhaseLoad)
+	for _, want := range []string{"system — req/s", "jemalloc 19", "mimalloc — req/s"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("progress line %q lacks %q", line, want)
+		}
+	}
+}

@@ -543,6 +543,27 @@ func incomplete(rec *record.Record) error {
 	return nil
 }
 
+// currentRate is the last second's rate of this load, "—" while none is in: no tick
+// since this load (this cycle's) began, or only its first with nothing answered yet,
+// which is the workers starting, not a server answering nothing.
+func currentRate(run record.TargetRun) string {
+	start := run.Phases.LoadStart
+	if n := len(run.Cycles); n > 0 {
+		start = run.Cycles[n-1].LoadStart
+	}
+	var ticks []record.LoadTick
+	for _, t := range run.Load {
+		if t.T > start {
+			ticks = append(ticks, t)
+		}
+	}
+	n := len(ticks)
+	if n == 0 || (n == 1 && ticks[0].Requests == 0 && ticks[0].Errors == 0) {
+		return "—"
+	}
+	return units.Count(float64(ticks[n-1].Requests))
+}
+
 // progressLine is one stderr line per interval: phase, then each target's RSS and rate.
 func progressLine(r *record.Record, phase record.Phase) string {
 	t := time.Since(r.Started).Seconds()
@@ -562,8 +583,8 @@ func progressLine(r *record.Record, phase record.Phase) string {
 		if n := len(run.Samples); n > 0 && run.Samples[n-1].CgroupBytes > 0 {
 			s += " cgroup " + units.MiBs(float64(run.Samples[n-1].CgroupBytes))
 		}
-		if n := len(run.Load); n > 0 && phase == record.PhaseLoad {
-			s += " " + units.Count(float64(run.Load[n-1].Requests)) + " req/s"
+		if phase == record.PhaseLoad {
+			s += " " + currentRate(run) + " req/s"
 		}
 		if run.Exit.Crashed() {
 			s += " " + run.Exit.String()
