@@ -1,6 +1,9 @@
 package record
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // Unit is what a metric counts.
 type Unit int
@@ -75,4 +78,23 @@ func (m Metric) Values(t Target) (v []float64, ok []bool) {
 		}
 	}
 	return v, ok
+}
+
+// Median is the median of t's runs that have the metric, NaN when none has.
+func (m Metric) Median(t Target) float64 {
+	v, ok := m.Values(t)
+	var xs []float64
+	for i := range v {
+		if ok[i] {
+			xs = append(xs, v[i])
+		}
+	}
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	sort.Float64s(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -116,7 +115,7 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 					continue
 				}
 				rows = append(rows, CompareRow{Metric: m, Lane: bt.Name, Record: oi,
-					Base: medianOf(m, baseClean.Targets[bi]), Value: medianOf(m, clean.Targets[ti])})
+					Base: m.Median(baseClean.Targets[bi]), Value: m.Median(clean.Targets[ti])})
 				cs = append(cs, c)
 			}
 			if len(otherLoss.Causes) > 0 {
@@ -215,24 +214,6 @@ func laneNames(r *record.Record) string {
 		n = append(n, t.Name)
 	}
 	return strings.Join(n, ", ")
-}
-
-func medianOf(m record.Metric, t record.Target) float64 {
-	v, ok := m.Values(t)
-	var xs []float64
-	for i := range v {
-		if ok[i] {
-			xs = append(xs, v[i])
-		}
-	}
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(xs)
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2]
-	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
 }
 
 // systemDifferences lists what differs between two records' machines and plans: the

@@ -374,28 +374,11 @@ func (p Plan) evaluate(rec *record.Record, cands []Candidate) []Result {
 
 // ratio is lane i's median of m over the defaults' (lane 0); NaN when either lacks it.
 func ratio(rec *record.Record, m record.Metric, i int) float64 {
-	med := func(t record.Target) float64 {
-		v, ok := m.Values(t)
-		var xs []float64
-		for k := range v {
-			if ok[k] {
-				xs = append(xs, v[k])
-			}
-		}
-		if len(xs) == 0 {
-			return math.NaN()
-		}
-		sort.Float64s(xs)
-		if len(xs)%2 == 1 {
-			return xs[len(xs)/2]
-		}
-		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-	}
-	base := med(rec.Targets[0])
+	base := m.Median(rec.Targets[0])
 	if base == 0 {
 		return math.NaN()
 	}
-	return med(rec.Targets[i]) / base
+	return m.Median(rec.Targets[i]) / base
 }
 
 func minRuns(rec *record.Record) int {

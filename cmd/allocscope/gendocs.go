@@ -75,21 +75,7 @@ func docFlags(c *cobra.Command) []docFlag {
 		if f.Name == "help" {
 			return
 		}
-		name := "--" + f.Name
-		switch {
-		case f.Shorthand == f.Name:
-			name = "-" + f.Name
-		case f.Shorthand != "":
-			name = "-" + f.Shorthand + ", --" + f.Name
-		}
-		typ, usage := pflag.UnquoteUsage(f)
-		if typ != "" {
-			name += " " + typ
-		}
-		def := f.DefValue
-		if def == "0" || def == "false" || def == "0s" || def == "[]" {
-			def = ""
-		}
+		name, usage, def := flagWords(f)
 		usage = strings.ReplaceAll(usage, runsDir(), "~/.local/state/allocscope/runs")
 		out = append(out, docFlag{name: name, def: def, usage: usage})
 	})

@@ -239,19 +239,9 @@ func printFlags(w io.Writer, fs *pflag.FlagSet) {
 		if f.Name == "help" {
 			return
 		}
-		name := "--" + f.Name
-		switch {
-		case f.Shorthand == f.Name:
-			name = "-" + f.Name
-		case f.Shorthand != "":
-			name = "-" + f.Shorthand + ", --" + f.Name
-		}
-		typ, usage := pflag.UnquoteUsage(f)
-		if typ != "" {
-			name += " " + typ
-		}
+		name, usage, def := flagWords(f)
 		line := "  " + name
-		if def := f.DefValue; def != "" && def != "0" && def != "false" && def != "0s" && def != "[]" {
+		if def != "" {
 			usage += fmt.Sprintf(" (default %s)", def)
 		}
 		if len(line) <= 24 {
@@ -260,6 +250,27 @@ func printFlags(w io.Writer, fs *pflag.FlagSet) {
 			fmt.Fprintf(w, "%s\n%26s%s\n", line, "", usage)
 		}
 	})
+}
+
+// flagWords are how help and the generated docs name a flag (-x, --long, or both, with
+// its value's type), describe it, and give its default ("" for a zero one).
+func flagWords(f *pflag.Flag) (name, usage, def string) {
+	name = "--" + f.Name
+	switch {
+	case f.Shorthand == f.Name:
+		name = "-" + f.Name
+	case f.Shorthand != "":
+		name = "-" + f.Shorthand + ", --" + f.Name
+	}
+	typ, usage := pflag.UnquoteUsage(f)
+	if typ != "" {
+		name += " " + typ
+	}
+	def = f.DefValue
+	if def == "0" || def == "false" || def == "0s" || def == "[]" {
+		def = ""
+	}
+	return name, usage, def
 }
 
 // parseFlags parses args with fs alone (no command), its errors in the command line's words.
