@@ -142,9 +142,12 @@ type Trial struct {
 
 // Outcome is what the search found.
 type Outcome struct {
+	// Command is the tune command line the search ran from ("" when not from the CLI).
+	Command   string   `json:"command,omitempty"`
 	Allocator string   `json:"allocator"`
 	Objective string   `json:"objective"`
 	Keep      []string `json:"keep,omitempty"`
+	Budget    string   `json:"budget,omitempty"`
 	Trials    []Trial  `json:"trials"`
 	// Recommended is the setting to paste ("" to keep the defaults), with its objective's
 	// ratio to the defaults and that ratio's interval over the confirming runs.
@@ -169,7 +172,7 @@ func Search(ctx context.Context, r Runner, p Plan, keep Recorder) (Outcome, erro
 	if p.ConfirmRuns < MinConfirmRuns {
 		p.ConfirmRuns = MinConfirmRuns
 	}
-	out := Outcome{Allocator: p.Allocator, Objective: p.Minimize.Key}
+	out := Outcome{Allocator: p.Allocator, Objective: p.Minimize.Key, Budget: p.Budget.String()}
 	for _, b := range p.Keep {
 		out.Keep = append(out.Keep, b.String())
 	}

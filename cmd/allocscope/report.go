@@ -36,6 +36,12 @@ func cmdReport(fs *pflag.FlagSet, format, out, metric string, args []string) err
 	if dryRun {
 		return checkReportArgs(args, format, out)
 	}
+	if len(args) == 1 {
+		path := tuneFile(args[0])
+		if data, outs, ok := readTune(path); ok {
+			return reportTune(path, data, outs, format, out, flagSet(fs, "metric") || flagSet(fs, "chart"))
+		}
+	}
 	rec, err := recordArg("report", args)
 	if err != nil {
 		return err

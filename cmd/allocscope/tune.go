@@ -137,6 +137,7 @@ func cmdTune(a *tuneArgs, args []string) error {
 		fmt.Fprintf(os.Stderr, "allocscope tune: %s: %d knobs, minimize %s, budget %s; trials in %s\n", p.Allocator, len(p.Knobs), p.Minimize.Key, p.Budget, dir)
 		r := &experimentRunner{base: o, dir: dir, prefix: p.Allocator}
 		out, err := tune.Search(ctx, r, p, func(stage string, n int, _ *record.Record) string { return r.last })
+		out.Command = commandLine(os.Args)
 		outcomes = append(outcomes, out)
 		if err != nil {
 			writeOutcomes(dir, outcomes)
