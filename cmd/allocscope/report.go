@@ -25,7 +25,7 @@ func newReportCmd() *cobra.Command {
 	addAllowBusy(fs)
 	// report compares the lanes of one run, not runs.
 	fs.Lookup("allow-busy").Usage = fmt.Sprintf("compare the lanes and draw conclusions even when other work kept the machine busy during the run (over %.0f%% of its CPU under load)", record.BusyOtherPct)
-	c := checksDryRun(command("report RUN.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV, SVG or PNG", fs, fileArgs("json"),
+	c := checksDryRun(command("report RUN.json|TUNE.json [--format md|json|csv|svg|png] [--metric LIST] [-o FILE]", "a saved run as Markdown, JSON, CSV, SVG or PNG (a tune search as Markdown or JSON)", fs, fileArgs("json"),
 		func(args []string) error { return cmdReport(fs, *format, *out, *metric, args) }))
 	c.RegisterFlagCompletionFunc("format", words(report.Formats...))
 	c.RegisterFlagCompletionFunc("chart", words(report.ChartPareto))
