@@ -102,7 +102,7 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 			if baseLoss[bt.Name] == nil {
 				baseLoss[bt.Name] = &Loss{Record: base.Name, Lane: bt.Name}
 			}
-			for _, m := range record.ComparedMetrics {
+			for _, m := range record.MetricsFor(base.Rec, o.Rec) {
 				c := verdict.CompareUnpaired(m, baseClean, bi, clean, ti)
 				bHas, oHas := hasFigure(m, baseClean.Targets[bi]), hasFigure(m, clean.Targets[ti])
 				if bHas && !oHas && !otherLoss.covers(m) {
@@ -274,7 +274,8 @@ func CompareText(w io.Writer, c *Compared) error {
 		}
 		b.WriteString("\n")
 	}
-	for _, m := range record.ComparedMetrics {
+	// Only the figures compared have rows: a cycled record's show after the others.
+	for _, m := range record.AllMetrics {
 		rows := c.rowsOf(m)
 		if len(rows) == 0 {
 			continue
@@ -338,7 +339,7 @@ func CompareMarkdown(w io.Writer, c *Compared) error {
 		}
 		b.WriteString("\n")
 	}
-	for _, m := range record.ComparedMetrics {
+	for _, m := range record.AllMetrics {
 		if len(c.rowsOf(m)) == 0 {
 			continue
 		}
