@@ -102,7 +102,7 @@ func CompareRecords(base Named, others []Named, renames map[string]string) (*Com
 			if baseLoss[bt.Name] == nil {
 				baseLoss[bt.Name] = &Loss{Record: base.Name, Lane: bt.Name}
 			}
-			for _, m := range record.ComparedMetrics {
+			for _, m := range record.MetricsFor(base.Rec, o.Rec) {
 				c := verdict.CompareUnpaired(m, baseClean, bi, clean, ti)
 				bHas, oHas := hasFigure(m, baseClean.Targets[bi]), hasFigure(m, clean.Targets[ti])
 				if bHas && !oHas && !otherLoss.covers(m) {
@@ -172,6 +172,11 @@ func unmeasured(m record.Metric, t record.Target, has string) Cause {
 	if len(t.Runs) == 0 {
 		return Cause{Kind: LostUnmeasured, Why: "it has no runs; " + has + " has"}
 	}
+	// A lane that kept its load memory has no time to give back, which is not a
+	// measurement missing: it is the figure's worst, and a gate on it must not pass.
+	if m.Key == record.MetricReleaseHalf.Key && keptRelease(t) {
+		return Cause{Kind: LostUnmeasured, Why: "it kept half of its load memory past the idle in most cycles; " + has + " gave it back", Figures: []string{m.Key}}
+	}
 	return Cause{Kind: LostUnmeasured, Why: "no run measured it; " + has + " has it", Figures: []string{m.Key}}
 }
 
@@ -189,6 +194,16 @@ func lossOf(losses []Loss, name, lane string) *Loss {
 func (l *Loss) covers(m record.Metric) bool {
 	for _, c := range l.Causes {
 		if len(c.Figures) == 0 || slices.Contains(c.Figures, m.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+// keptRelease says whether a run of t kept half of its load memory in most cycles.
+func keptRelease(t record.Target) bool {
+	for _, run := range t.Runs {
+		if ret := record.RetentionOf(run); ret != nil && TypicalRelease(ret, ReleaseHalf).Kept {
 			return true
 		}
 	}
@@ -274,7 +289,8 @@ func CompareText(w io.Writer, c *Compared) error {
 		}
 		b.WriteString("\n")
 	}
-	for _, m := range record.ComparedMetrics {
+	// Only the figures compared have rows: a cycled record's show after the others.
+	for _, m := range record.AllMetrics {
 		rows := c.rowsOf(m)
 		if len(rows) == 0 {
 			continue
@@ -338,7 +354,7 @@ func CompareMarkdown(w io.Writer, c *Compared) error {
 		}
 		b.WriteString("\n")
 	}
-	for _, m := range record.ComparedMetrics {
+	for _, m := range record.AllMetrics {
 		if len(c.rowsOf(m)) == 0 {
 			continue
 		}

@@ -66,7 +66,7 @@ func (l Loss) String() string {
 }
 
 func metricLabel(key string) string {
-	for _, m := range record.ComparedMetrics {
+	for _, m := range record.AllMetrics {
 		if m.Key == key {
 			return m.Label
 		}
@@ -95,6 +95,9 @@ func runList(runs []int) string {
 
 var memoryFigures = []string{record.MetricPeakRSS.Key, record.MetricMeanRSSLoad.Key, record.MetricRSSAfterCooldown.Key, record.MetricPeakVSZ.Key}
 
+// cycleMemoryFigures are the figures of a cycled run that its samples give: every one.
+var cycleMemoryFigures = []string{record.MetricRSSAfterIdle.Key, record.MetricCyclePeakRSS.Key, record.MetricReleaseHalf.Key, record.MetricCycleWorkingSet.Key}
+
 // runLoss says what a run lost, if anything: its kind, why, and the figures (nil: every
 // one). last says the run is the lane's last in a record that did not finish.
 func runLoss(run record.TargetRun, state string, last bool) (LossKind, string, []string) {
@@ -110,7 +113,11 @@ func runLoss(run record.TargetRun, state string, last bool) (LossKind, string, [
 	case DeadLoad(run):
 		return LostLoad, fmt.Sprintf("its load got no successful response, %d errors", run.Result.ErrorCount()), nil
 	case run.SourceError != "":
-		return LostSource, "its memory source was lost: " + run.SourceError, memoryFigures
+		figures := memoryFigures
+		if len(run.Cycles) >= 2 {
+			figures = append(slices.Clip(figures), cycleMemoryFigures...)
+		}
+		return LostSource, "its memory source was lost: " + run.SourceError, figures
 	case last && Incomplete(state):
 		return LostIncomplete, "the record is incomplete, state " + state + ": the run did not finish", nil
 	}

@@ -391,7 +391,7 @@ func Conclusions(r *record.Record, sums []record.Summary) []string {
 
 // Conclusions are the record's conclusion, judged by v (Judge of the same record).
 func (v Verdict) Conclusions(r *record.Record, sums []record.Summary) []string {
-	out := append(retentionConclusion(r.Plan, sums), busyConclusion(r)...)
+	out := append(retentionConclusion(r, v, sums), busyConclusion(r)...)
 	out = append(out, pauseConclusion(r)...)
 	out = append(out, v.lines(r, sums)...)
 	out = append(out, limitConclusion(r, sums)...)

@@ -49,7 +49,7 @@ func Judge(r *record.Record) Verdict {
 		}
 		v.Lanes = append(v.Lanes, lanes...)
 		v.Groups = append(v.Groups, lanes)
-		v.Comparisons = append(v.Comparisons, verdict.CompareAll(r, record.ComparedMetrics, lanes)...)
+		v.Comparisons = append(v.Comparisons, verdict.CompareAll(r, record.MetricsFor(r), lanes)...)
 	}
 	v.Runs = max(v.Runs, 0)
 	return refuseBusy(r, v)
@@ -157,7 +157,11 @@ func (v Verdict) groupLines(r *record.Record, sums []record.Summary) []string {
 	}
 	base := r.Targets[v.Lanes[0]].Name
 	var out []string
-	for _, m := range record.ComparedMetrics {
+	for _, m := range record.MetricsFor(r) {
+		// The retention conclusion says it, beside the growth it qualifies.
+		if m.Key == record.MetricRSSAfterIdle.Key && Cycled(sums) {
+			continue
+		}
 		var differs, same []string
 		for _, c := range v.Comparisons {
 			if c.Metric.Key != m.Key {
@@ -209,12 +213,18 @@ func (v Verdict) observed(r *record.Record, sums []record.Summary) []string {
 	if v.Runs > 1 {
 		prefix = fmt.Sprintf("Over these %d runs (medians)", v.Runs)
 	}
-	for _, m := range record.ComparedMetrics {
-		get := func(s record.Summary) record.Figure { return s.Figure(m) }
-		var known []record.Summary
+	for _, m := range record.MetricsFor(r) {
+		// A cycled run's figures are not in the summary: they come from the lane's runs.
+		get := func(i int) record.Figure {
+			if f := sums[i].Figure(m); f.Known() {
+				return f
+			}
+			return m.Figure(r.Targets[i])
+		}
+		var known []int
 		for _, i := range v.Lanes {
-			if get(sums[i]).Known() {
-				known = append(known, sums[i])
+			if get(i).Known() {
+				known = append(known, i)
 			}
 		}
 		if len(known) < 2 {
@@ -226,8 +236,8 @@ func (v Verdict) observed(r *record.Record, sums []record.Summary) []string {
 			}
 			return get(known[i]).Median > get(known[j]).Median
 		})
-		best, worst := known[0], known[len(known)-1]
-		bv, wv := get(best).Median, get(worst).Median
+		best, worst := sums[known[0]], sums[known[len(known)-1]]
+		bv, wv := get(known[0]).Median, get(known[len(known)-1]).Median
 		unit := unitFormat(m.Unit)
 		word := "lowest"
 		if !m.LowerIsBetter {

@@ -61,9 +61,10 @@ func ParseGate(expr string) (Gate, error) {
 	return g, nil
 }
 
-// MetricByKey finds a compared metric by its key.
+// MetricByKey finds a compared metric by its key, a cycled record's among them: a gate is
+// parsed before the records it judges are read.
 func MetricByKey(key string) (record.Metric, bool) {
-	for _, m := range record.ComparedMetrics {
+	for _, m := range record.AllMetrics {
 		if m.Key == key {
 			return m, true
 		}
@@ -71,10 +72,10 @@ func MetricByKey(key string) (record.Metric, bool) {
 	return record.Metric{}, false
 }
 
-// MetricKeys lists the compared metrics' keys.
+// MetricKeys lists the compared metrics' keys, a cycled record's last.
 func MetricKeys() []string {
 	var k []string
-	for _, m := range record.ComparedMetrics {
+	for _, m := range record.AllMetrics {
 		k = append(k, m.Key)
 	}
 	return k

@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/allocscope/allocscope/record"
@@ -44,5 +45,15 @@ func TestEachUncalledIntervalThatExcludesOneSaysWhy(t *testing.T) {
 	}
 	if c := holmFamily(Compare(lanes([]float64{100, 104, 98, 101, 103}, []float64{91, 95, 89, 92, 93}), peak, 0, 1), 1); !c.Significant || c.Reason != NoReason {
 		t.Errorf("a call: %+v", c)
+	}
+}
+
+func TestACycledRunsFiguresAreGateKeys(t *testing.T) {
+	g, err := ParseGate("rss_after_idle>10%,release_half>+50%")
+	if err != nil || len(g) != 2 || g[0].Metric.Key != record.MetricRSSAfterIdle.Key || !g[0].Above || g[0].Percent != 10 {
+		t.Fatalf("ParseGate: %+v, %v", g, err)
+	}
+	if _, err := ParseGate("growth>+10%"); err == nil || !strings.Contains(err.Error(), "rss_after_idle") {
+		t.Errorf("the growth slope is no ratio to gate on, and the error should list the keys: %v", err)
 	}
 }

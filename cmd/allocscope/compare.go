@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/allocscope/allocscope/record"
@@ -138,6 +139,18 @@ func checkGate(w io.Writer, gate verdict.Gate, flags gateFlags, c *report.Compar
 		refused++
 		fmt.Fprintln(w, report.Printable("allocscope: FAIL "+r.Line))
 	}
+	blind := 0
+	// A cycled record's figure that no lane has was never measured: passing the gate on
+	// it would pass what nobody saw.
+	for _, t := range gate {
+		if !slices.ContainsFunc(record.CycleMetrics, func(m record.Metric) bool { return m.Key == t.Metric.Key }) ||
+			slices.ContainsFunc(c.Figures, func(r report.CompareRow) bool { return r.Metric.Key == t.Metric.Key }) {
+			continue
+		}
+		blind++
+		fmt.Fprintln(w, report.Printable(fmt.Sprintf("allocscope: FAIL %s: no compared lane has a figure for %s: it is one of cycled runs (run --cycles N)",
+			t.Text, report.LowerFirst(t.Metric.Label))))
+	}
 	var cs []verdict.Comparison
 	lanes := map[int]string{}
 	records := map[int]string{}
@@ -164,6 +177,8 @@ func checkGate(w io.Writer, gate verdict.Gate, flags gateFlags, c *report.Compar
 	}
 	tally := fmt.Sprintf("%d of %d thresholds of --fail-if breached (%s)", len(breached), len(gate), plural(len(breaches), "lane"))
 	switch {
+	case blind > 0:
+		return fmt.Errorf("%w: %s of --fail-if had nothing to judge", errGate, plural(blind, "threshold"))
 	case refused > 0 && len(breaches) > 0:
 		return fmt.Errorf("%w: %s could not be judged, %s", errGate, plural(refused, "lane"), tally)
 	case refused > 0:

@@ -134,3 +134,66 @@ func TestCompareGateFailsOnAnOOMKilledLaneThroughTheCLI(t *testing.T) {
 		t.Fatalf("peak_rss<-150%%: exit %d: %q; want one line and exit 2", code, stderr)
 	}
 }
+
+// cycledLane is a finished record of one lane, system, over three runs of three cycles of
+// 10 s load and 10 s idle: it rests at 100 MiB, the load adds 40, and the idle ends at
+// afterIdle MiB (run k a tenth of a MiB per run higher).
+func cycledLane(afterIdle float64) *record.Record {
+	r := &record.Record{Schema: record.SchemaVersion, State: record.StateDone, Plan: record.Plan{Runs: 3, Cycles: 3}}
+	tg := record.Target{Name: "system", Allocator: "system"}
+	mib := func(v float64) uint64 { return uint64(v * (1 << 20)) }
+	for k := 0; k < 3; k++ {
+		run := record.TargetRun{Result: &record.LoadResult{Requests: 30000, ReqPerSec: 30e3, P99: time.Millisecond}}
+		run.Samples = append(run.Samples, record.Sample{T: 0, RSSBytes: mib(100)})
+		for c := 0; c < 3; c++ {
+			start := time.Duration(1+20*c) * time.Second
+			cy := record.Cycle{Index: c + 1, LoadStart: start, LoadEnd: start + 10*time.Second, IdleEnd: start + 20*time.Second}
+			run.Cycles = append(run.Cycles, cy)
+			run.Samples = append(run.Samples,
+				record.Sample{T: start + 5*time.Second, RSSBytes: mib(140)},
+				record.Sample{T: cy.IdleEnd, RSSBytes: mib(afterIdle + 0.1*float64(k))})
+		}
+		run.Phases = record.Phases{LoadStart: time.Second, LoadEnd: run.Cycles[2].LoadEnd, CooldownEnd: run.Cycles[2].IdleEnd}
+		tg.Runs = append(tg.Runs, run)
+	}
+	r.Targets = append(r.Targets, tg)
+	return r
+}
+
+func TestGateOnRSSAfterIdle(t *testing.T) {
+	gate, err := verdict.ParseGate("rss_after_idle>10%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		afterIdle float64
+		fail      bool
+	}{{"kept 30 MiB more", 130, true}, {"the same", 100, false}} {
+		c, err := report.CompareRecords(report.Named{Name: "base.json", Rec: cycledLane(100)}, []report.Named{{Name: "new.json", Rec: cycledLane(tc.afterIdle)}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		err = checkGate(&out, gate, gateFlags{}, c)
+		if tc.fail != (err != nil) || tc.fail && !strings.Contains(out.String(), "allocscope: FAIL rss_after_idle>10%: system's RSS after idle is 1.30× base.json's in new.json") {
+			t.Errorf("%s: gate %v, want failing %v:\n%s", tc.name, err, tc.fail, out.String())
+		}
+	}
+	// A record without cycles has no RSS after idle: nothing is compared, and a gate on
+	// it fails rather than pass a figure nobody measured.
+	c, err := report.CompareRecords(report.Named{Name: "base.json", Rec: twoLanes(100, 80)}, []report.Named{{Name: "new.json", Rec: twoLanes(100, 80)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.Figures {
+		if r.Metric.Key == record.MetricRSSAfterIdle.Key {
+			t.Errorf("a record without cycles compared on %s", r.Metric.Key)
+		}
+	}
+	var out bytes.Buffer
+	err = checkGate(&out, gate, gateFlags{}, c)
+	if err == nil || !strings.Contains(out.String(), "allocscope: FAIL rss_after_idle>10%: no compared lane has a figure for RSS after idle: it is one of cycled runs (run --cycles N)") {
+		t.Errorf("a gate on RSS after idle over records without cycles: %v\n%s", err, out.String())
+	}
+}
