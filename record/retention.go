@@ -3,6 +3,7 @@ package record
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 )
@@ -221,7 +222,13 @@ func cycleFigures(run TargetRun, c Cycle) CycleFigures {
 	var before *Sample
 	var loadPeak uint64
 	loadSeen := false
-	for i := range run.Samples {
+	// Samples are in time order: a cycle reads its own window (a day's record has tens of
+	// cycles, each read by several figures), not the whole run each time.
+	lo := firstAt(run.Samples, c.LoadStart)
+	if lo > 0 {
+		before = &run.Samples[lo-1]
+	}
+	for i := lo; i < len(run.Samples); i++ {
 		s := &run.Samples[i]
 		switch {
 		case s.T < c.LoadStart:
@@ -232,6 +239,8 @@ func cycleFigures(run TargetRun, c Cycle) CycleFigures {
 			if c.LoadEnd == 0 || s.T <= c.LoadEnd {
 				loadPeak, loadSeen = max(loadPeak, s.RSSBytes), true
 			}
+		default:
+			i = len(run.Samples)
 		}
 	}
 	f.PeakSource = PeakSampled
@@ -265,9 +274,9 @@ func cycleFigures(run TargetRun, c Cycle) CycleFigures {
 // release finds the first sample after the load's end at or below the threshold.
 func release(samples []Sample, c Cycle, threshold uint64) Release {
 	seen := false
-	for _, s := range samples {
-		if s.T < c.LoadEnd || (c.IdleEnd > 0 && s.T > c.IdleEnd) {
-			continue
+	for _, s := range samples[firstAt(samples, c.LoadEnd):] {
+		if c.IdleEnd > 0 && s.T > c.IdleEnd {
+			break
 		}
 		seen = true
 		if s.RSSBytes <= threshold {
@@ -309,4 +318,9 @@ func retainedRatio(heap []HeapStats, from, to time.Duration) float64 {
 		return float64(*h.CommittedBytes) / float64(live)
 	}
 	return 0
+}
+
+// firstAt is the index of the first sample at or after t (len(samples) when none is).
+func firstAt(samples []Sample, t time.Duration) int {
+	return sort.Search(len(samples), func(i int) bool { return samples[i].T >= t })
 }

@@ -276,12 +276,12 @@ func afterCooldown(run TargetRun) (float64, bool) {
 
 // lastBefore is the last sample at or before t.
 func lastBefore(samples []Sample, t time.Duration) (Sample, bool) {
-	for i := len(samples) - 1; i >= 0; i-- {
-		if samples[i].T <= t {
-			return samples[i], true
-		}
+	// In time order: the first sample after t, less one.
+	i := sort.Search(len(samples), func(i int) bool { return samples[i].T > t })
+	if i == 0 {
+		return Sample{}, false
 	}
-	return Sample{}, false
+	return samples[i-1], true
 }
 
 // afterPurge is the last RSS reading of the purge phase (--purge), once the allocator
