@@ -12,7 +12,6 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 type mode int
@@ -97,7 +96,7 @@ func Replay(rec *record.Record) Model {
 func newModel() Model {
 	h := help.New()
 	return Model{keys: DefaultKeyMap(), help: h, window: len(windows) - 1, exportDir: ".", phase: record.PhaseStarting,
-		surface: &surface{styles: map[int]lipgloss.Style{}}}
+		surface: &surface{}}
 }
 
 // WithView starts the view in "chart" (the chart over the whole screen) or "panels".
