@@ -59,6 +59,8 @@ type Model struct {
 	// surface is the chart's canvas, kept across frames (shared by the model's copies:
 	// bubbletea calls Update and View from one goroutine).
 	surface *surface
+	// helpCache is the help bar last drawn (shared like surface).
+	helpCache *helpCache
 	// body is the rendered panels and chart (or summary): rebuilt in Update when what
 	// it shows changed, so the clock's ticks redraw only the header.
 	body string
@@ -96,7 +98,7 @@ func Replay(rec *record.Record) Model {
 func newModel() Model {
 	h := help.New()
 	return Model{keys: DefaultKeyMap(), help: h, window: len(windows) - 1, exportDir: ".", phase: record.PhaseStarting,
-		surface: &surface{}}
+		surface: &surface{}, helpCache: &helpCache{}}
 }
 
 // WithView starts the view in "chart" (the chart over the whole screen) or "panels".

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -461,11 +462,38 @@ func (m Model) footer() string {
 		status = m.rec.Events[len(m.rec.Events)-1].Message
 	}
 	status = report.Printable(status)
+	return fit(faint.Render(status), m.width) + "\n" + m.helpBar()
+}
+
+// helpCache is the help bar as last drawn, and what it showed: it changes with the keys
+// a mode enables, not with each beat, and drawing it was half a header and footer's cost.
+type helpCache struct {
+	enabled uint64
+	width   int
+	all     bool
+	view    string
+}
+
+func (m Model) helpBar() string {
+	var enabled uint64
+	for i, b := range slices.Concat(m.keys.FullHelp()...) {
+		if b.Enabled() {
+			enabled |= 1 << i
+		}
+	}
+	c := m.helpCache
+	if c != nil && c.view != "" && c.enabled == enabled && c.width == m.width && c.all == m.help.ShowAll {
+		return c.view
+	}
 	var help []string
 	for _, l := range strings.Split(m.help.View(m.keys), "\n") {
 		help = append(help, fit(l, m.width))
 	}
-	return fit(faint.Render(status), m.width) + "\n" + strings.Join(help, "\n")
+	view := strings.Join(help, "\n")
+	if c != nil {
+		*c = helpCache{enabled: enabled, width: m.width, all: m.help.ShowAll, view: view}
+	}
+	return view
 }
 
 // summaryColumn is one column of the summary table.
