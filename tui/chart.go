@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/allocscope/allocscope/record"
 	"github.com/allocscope/allocscope/units"
 	"github.com/charmbracelet/lipgloss"
@@ -231,42 +230,36 @@ func (m Model) graph(w, h int) graph {
 			prev = row
 		}
 	}
-	return graph{view: canvasView(&sf.c), origin: axis + 1, width: gw, x0: x0, x1: x1}
+	return graph{view: sf.view(), origin: axis + 1, width: gw, x0: x0, x1: x1}
 }
 
-// surface is the chart's drawing surface: an ntcharts canvas kept across frames and
-// cleared in place, with one style per lane.
+// surface is the chart's drawing surface, kept across frames and cleared in place: a
+// rune and a lane (-1: none) per cell. ntcharts' canvas, used before, keeps a lipgloss
+// style per cell, and reading a cell's colour back cost more than drawing it.
 type surface struct {
-	c      canvas.Model
-	w, h   int
-	styles map[int]lipgloss.Style
+	w, h  int
+	runes []rune
+	lanes []int
 }
 
-// resize clears the surface for a w×h frame, making a new canvas only when the size changed.
+// resize clears the surface for a w×h frame, allocating only when the size changed.
 func (s *surface) resize(w, h int) *surface {
 	if s.w != w || s.h != h {
-		s.c, s.w, s.h = canvas.New(w, h), w, h
+		s.w, s.h = w, h
+		s.runes, s.lanes = make([]rune, w*h), make([]int, w*h)
 	}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			s.c.SetCell(canvas.Point{X: x, Y: y}, canvas.Cell{})
-		}
+	for i := range s.runes {
+		s.runes[i], s.lanes[i] = ' ', -1
 	}
 	return s
 }
 
-// set puts r at (x, y) in lane's colour (-1: none).
+// set puts r at (x, y) in lane's colour (-1: none); off the surface, nothing.
 func (s *surface) set(x, y int, r rune, lane int) {
-	cell := canvas.Cell{Rune: r}
-	if lane >= 0 {
-		st, ok := s.styles[lane]
-		if !ok {
-			st = lipgloss.NewStyle().Foreground(targetColor(lane))
-			s.styles[lane] = st
-		}
-		cell.Style = st
+	if x < 0 || y < 0 || x >= s.w || y >= s.h {
+		return
 	}
-	s.c.SetCell(canvas.Point{X: x, Y: y}, cell)
+	s.runes[y*s.w+x], s.lanes[y*s.w+x] = r, lane
 }
 
 func (s *surface) text(x, y int, t string) {
@@ -275,46 +268,37 @@ func (s *surface) text(x, y int, t string) {
 	}
 }
 
-// canvasView draws ntcharts' canvas one run of same-coloured cells at a time. Its own
-// View renders every cell through lipgloss, 2,400 renders a frame at 120×40, most of
-// the TUI's CPU; the chart's cells differ only in their foreground colour.
-func canvasView(c *canvas.Model) string {
+// view draws the surface one run of same-coloured cells at a time.
+func (s *surface) view() string {
 	var b strings.Builder
-	styles := map[lipgloss.TerminalColor]lipgloss.Style{}
-	render := func(fg lipgloss.TerminalColor, run []rune) {
-		if len(run) == 0 {
-			return
-		}
-		if _, plain := fg.(lipgloss.NoColor); plain {
-			b.WriteString(string(run))
-			return
-		}
-		st, ok := styles[fg]
+	b.Grow(s.w*s.h*3 + s.h*32)
+	inks := map[int]ink{-1: {}}
+	inkOf := func(lane int) ink {
+		k, ok := inks[lane]
 		if !ok {
-			st = lipgloss.NewStyle().Foreground(fg)
-			styles[fg] = st
+			k = laneInk(lane, false)
+			inks[lane] = k
 		}
-		b.WriteString(st.Render(string(run)))
+		return k
 	}
-	for y := 0; y < c.Height(); y++ {
+	for y := 0; y < s.h; y++ {
 		if y > 0 {
 			b.WriteByte('\n')
 		}
-		var run []rune
-		var fg lipgloss.TerminalColor = lipgloss.NoColor{}
-		for x := 0; x < c.Width(); x++ {
-			cell := c.Cell(canvas.Point{X: x, Y: y})
-			r, cfg := cell.Rune, cell.Style.GetForeground()
-			if r == 0 {
-				r = ' '
+		row, lanes := s.runes[y*s.w:(y+1)*s.w], s.lanes[y*s.w:(y+1)*s.w]
+		for x := 0; x < s.w; {
+			k := inkOf(lanes[x])
+			end := x + 1
+			for end < s.w && (lanes[end] == lanes[x] || inkOf(lanes[end]).same(k)) {
+				end++
 			}
-			if cfg != fg {
-				render(fg, run)
-				run, fg = run[:0], cfg
+			b.WriteString(k.pre)
+			for _, r := range row[x:end] {
+				b.WriteRune(r)
 			}
-			run = append(run, r)
+			b.WriteString(k.post)
+			x = end
 		}
-		render(fg, run)
 	}
 	return b.String()
 }

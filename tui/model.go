@@ -12,7 +12,6 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 type mode int
@@ -60,6 +59,8 @@ type Model struct {
 	// surface is the chart's canvas, kept across frames (shared by the model's copies:
 	// bubbletea calls Update and View from one goroutine).
 	surface *surface
+	// helpCache is the help bar last drawn (shared like surface).
+	helpCache *helpCache
 	// body is the rendered panels and chart (or summary): rebuilt in Update when what
 	// it shows changed, so the clock's ticks redraw only the header.
 	body string
@@ -97,7 +98,7 @@ func Replay(rec *record.Record) Model {
 func newModel() Model {
 	h := help.New()
 	return Model{keys: DefaultKeyMap(), help: h, window: len(windows) - 1, exportDir: ".", phase: record.PhaseStarting,
-		surface: &surface{styles: map[int]lipgloss.Style{}}}
+		surface: &surface{}, helpCache: &helpCache{}}
 }
 
 // WithView starts the view in "chart" (the chart over the whole screen) or "panels".
@@ -472,21 +473,29 @@ func joinPaths(p []string) string {
 	return s
 }
 
-// renderFPS caps how often bubbletea's renderer wakes to paint (its default is 60): the
-// view changes about once a second, and each wake-up is CPU taken from the servers under
-// measurement on a small machine. Measured in a default run at 120×40: 15 wake-ups a
-// second cost allocscope 1.7% of a core, 6 cost 1.45–1.6%; 6 still answers a key within
-// 170 ms.
-const renderFPS = 6
-
 // Run runs a model full-screen until the user quits or ctx ends (SIGTERM, a hangup:
-// the terminal may be gone, so nobody would ever press q).
+// the terminal may be gone, so nobody would ever press q). A frame is painted when the
+// model changed: on the run's heartbeat, a key or a resize, never on a clock.
 func Run(ctx context.Context, m Model) error {
 	applyColorPolicy()
+	t, err := openTerminal()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	defer t.restore()
+	var paintErr error
 	// The caller owns SIGINT/SIGTERM/SIGHUP and cancels ctx: with two handlers, bubbletea's
 	// signal goroutine could block on a send while shutdown waited for it.
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(renderFPS))
+	p := tea.NewProgram(painted{Model: m, s: &screen{out: t.out}, err: &paintErr, restore: t.restore},
+		tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithoutRenderer(), tea.WithInput(t.in))
+	defer t.sendSizes(p)()
 	final, err := p.Run()
+	if fp, ok := final.(painted); ok {
+		final = fp.Model
+	}
+	if err == nil && paintErr != nil {
+		err = paintErr
+	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,7 +333,7 @@ func (m Model) panels() string {
 		}
 		return strings.Join(rows, "\n")
 	}
-	var cols []string
+	var cols [][]string
 	inner := l.panelWidth - 2
 	for i, t := range m.rec.Targets {
 		v := m.targetView(t)
@@ -376,13 +377,43 @@ func (m Model) panels() string {
 		for j := range lines {
 			lines[j] = fit(lines[j], inner)
 		}
-		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(c).Width(inner).Height(l.panelLines)
-		cols = append(cols, box.Render(strings.Join(lines, "\n")))
+		cols = append(cols, box(lines, inner, l.panelLines, laneInk(i, false)))
 	}
 	if len(cols) > l.perRow {
-		return lipgloss.JoinVertical(lipgloss.Left, lipgloss.JoinHorizontal(lipgloss.Top, cols[:l.perRow]...), lipgloss.JoinHorizontal(lipgloss.Top, cols[l.perRow:]...))
+		return lipgloss.JoinVertical(lipgloss.Left, joinBoxes(cols[:l.perRow]), joinBoxes(cols[l.perRow:]))
 	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, cols...)
+	return joinBoxes(cols)
+}
+
+// box is lines (each at most inner wide) in a rounded border of the ink, at least height
+// lines inside, as lipgloss's Border(RoundedBorder()).Width(inner).Height(height) draws
+// it: lipgloss measured every line four times over, a fifth of a frame's cost.
+func box(lines []string, inner, height int, k ink) []string {
+	out := make([]string, 0, max(len(lines), height)+2)
+	out = append(out, k.on("╭"+strings.Repeat("─", inner)+"╮"))
+	side := k.on("│")
+	for i := 0; i < max(len(lines), height); i++ {
+		l := ""
+		if i < len(lines) {
+			l = lines[i]
+		}
+		out = append(out, side+l+strings.Repeat(" ", max(inner-lipgloss.Width(l), 0))+side)
+	}
+	return append(out, k.on("╰"+strings.Repeat("─", inner)+"╯"))
+}
+
+// joinBoxes puts boxes of one height side by side.
+func joinBoxes(boxes [][]string) string {
+	var b strings.Builder
+	for i := range boxes[0] {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for _, bx := range boxes {
+			b.WriteString(bx[i])
+		}
+	}
+	return b.String()
 }
 
 // cgroupLine is the panel's line for the target's memory cgroup ("" without one).
@@ -431,11 +462,38 @@ func (m Model) footer() string {
 		status = m.rec.Events[len(m.rec.Events)-1].Message
 	}
 	status = report.Printable(status)
+	return fit(faint.Render(status), m.width) + "\n" + m.helpBar()
+}
+
+// helpCache is the help bar as last drawn, and what it showed: it changes with the keys
+// a mode enables, not with each beat, and drawing it was half a header and footer's cost.
+type helpCache struct {
+	enabled uint64
+	width   int
+	all     bool
+	view    string
+}
+
+func (m Model) helpBar() string {
+	var enabled uint64
+	for i, b := range slices.Concat(m.keys.FullHelp()...) {
+		if b.Enabled() {
+			enabled |= 1 << i
+		}
+	}
+	c := m.helpCache
+	if c != nil && c.view != "" && c.enabled == enabled && c.width == m.width && c.all == m.help.ShowAll {
+		return c.view
+	}
 	var help []string
 	for _, l := range strings.Split(m.help.View(m.keys), "\n") {
 		help = append(help, fit(l, m.width))
 	}
-	return fit(faint.Render(status), m.width) + "\n" + strings.Join(help, "\n")
+	view := strings.Join(help, "\n")
+	if c != nil {
+		*c = helpCache{enabled: enabled, width: m.width, all: m.help.ShowAll, view: view}
+	}
+	return view
 }
 
 // summaryColumn is one column of the summary table.
