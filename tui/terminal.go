@@ -28,7 +28,7 @@ type terminal struct {
 func openTerminal() (*terminal, error) {
 	t := &terminal{in: os.Stdin, out: os.Stdout}
 	if !term.IsTerminal(int(t.out.Fd())) {
-		return nil, errors.New("standard output is not a terminal: run in a terminal, or use --no-tui")
+		return nil, errors.New("standard output is not a terminal: run in a terminal, or pass --headless")
 	}
 	if !term.IsTerminal(int(t.in.Fd())) {
 		f, err := os.Open("/dev/tty")
