@@ -82,7 +82,9 @@ func (s *soak) beat() {
 				w.Peaks[record.PhaseLoad] = p
 			}
 		case 29:
-			edit(func(tr *record.TargetRun) { tr.Cycles[k].IdleEnd, tr.Cycles[k].Peak = t, &record.PeakRSS{Bytes: rss, Source: record.PeakKernel} })
+			edit(func(tr *record.TargetRun) {
+				tr.Cycles[k].IdleEnd, tr.Cycles[k].Peak = t, &record.PeakRSS{Bytes: rss, Source: record.PeakKernel}
+			})
 		}
 	}
 	if (n-1)%30 == 0 {
