@@ -131,13 +131,12 @@ func (r *Recorder) AppendPurge(i, run int, p record.Purge) {
 	r.editRun(i, run, func(tr *record.TargetRun) { tr.Purges = append(tr.Purges, p) })
 }
 
-// AppendCPU adds a reading of the machine's CPU shares and summarizes them again.
+// AppendCPU adds a reading of the machine's CPU shares to them and their summary.
 func (r *Recorder) AppendCPU(s record.CPUShare) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if in := r.data.Interference; in != nil {
-		in.Series = append(in.Series, s)
-		in.Summarize(r.data)
+		in.Append(r.data, s)
 	}
 }
 
@@ -189,6 +188,13 @@ func (r *Recorder) Save(path string) error {
 	}
 	r.saving.Lock()
 	defer r.saving.Unlock()
+	if r.journal != nil && r.journal.Thinned() {
+		if err := r.makeWhole(path); err != nil {
+			err = fmt.Errorf("%w; the record so far is in %s and its journal", err, path)
+			r.setSaveErr(err)
+			return err
+		}
+	}
 	err := record.Save(path, r.Snapshot())
 	if err == nil && r.journal != nil {
 		r.journal.Close()
@@ -196,6 +202,30 @@ func (r *Recorder) Save(path string) error {
 	}
 	r.setSaveErr(err)
 	return err
+}
+
+// makeWhole makes the record in memory, which Autosave thinned, whole again from its
+// journal: everything the run measured goes into the record saved at its end, and into
+// the summary, exports and gates computed from the final snapshot.
+func (r *Recorder) makeWhole(path string) error {
+	if err := r.journal.Write(r.Snapshot()); err != nil {
+		return err
+	}
+	disk, err := record.Load(path)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	whole, err := r.journal.Whole(r.data, disk)
+	if err != nil {
+		return err
+	}
+	if in := whole.Interference; in != nil {
+		in.Summarize(whole)
+	}
+	r.data = whole
+	return nil
 }
 
 func (r *Recorder) setSaveErr(err error) {
@@ -214,6 +244,9 @@ func (r *Recorder) Autosave(path string) {
 		r.journal = record.NewJournal(path)
 	}
 	err := r.journal.Write(r.Snapshot())
+	if err == nil {
+		r.thin()
+	}
 	r.setSaveErr(err)
 	r.saving.Unlock()
 	switch {
@@ -221,6 +254,19 @@ func (r *Recorder) Autosave(path string) {
 		r.Event("", record.EventWarning, fmt.Sprintf("autosave to %s failed: %v; the run goes on, and its record is saved again at its end", path, err))
 	case err == nil && failing:
 		r.Event("", record.EventWarning, "autosave to "+path+" works again")
+	}
+}
+
+// thin drops from memory the older entries of the series the journal now holds (see
+// record.KeepWhole): a soak's series would otherwise grow for as long as it runs, by a
+// kilobyte or two a lane a beat. A --fit search moves runs aside, after which the
+// journal starts again from the series in memory, so its record is never thinned; its
+// runs are of a load's length anyway.
+func (r *Recorder) thin() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.data.Plan.Fit == nil {
+		r.journal.Thin(r.data)
 	}
 }
 

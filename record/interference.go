@@ -31,6 +31,14 @@ type Interference struct {
 	// AllowBusy is --allow-busy, given to the command reading the record now: it compares
 	// a busy run all the same. It is the reader's choice, so it is never written.
 	AllowBusy bool `json:"-"`
+	// sum carries Summarize's figures from beat to beat (Append).
+	sum struct {
+		windows   [][2]time.Duration
+		last      time.Duration
+		count     int
+		total     float64
+		set, from bool
+	}
 }
 
 // CPUShare is one interval's split of the machine's CPU, ending at offset T.
@@ -63,11 +71,45 @@ func (in *Interference) Summarize(r *Record) {
 		in.MaxOtherPct = max(in.MaxOtherPct, s.OtherPct)
 	}
 	in.Busy = in.MeanOtherPct > BusyOtherPct
+	in.sum.windows, in.sum.count, in.sum.set = loadWindows(r), len(under), true
+	in.sum.total = 0
+	for _, s := range under {
+		in.sum.total += s.OtherPct
+	}
+	if n := len(in.Series); n > 0 {
+		in.sum.last, in.sum.from = in.Series[n-1].T, true
+	}
 }
 
-// UnderLoad is the part of the series taken while some target was under load: each
-// interval whose middle falls in a load phase. With no load phase, it is all of it.
-func (in *Interference) UnderLoad(r *Record) []CPUShare {
+// Append adds s to the series and to the summary. While the load phases are as at the
+// last beat, the summary takes in s alone: summarizing the whole series every beat cost
+// a 24-hour run's beats a day's worth each. When they changed (a load began or ended),
+// it is summarized again from the series in memory, which a long run's journal thins
+// (Journal.Thin): the figures are then near, and the run's end summarizes the whole.
+func (in *Interference) Append(r *Record, s CPUShare) {
+	in.Series = append(in.Series, s)
+	windows := loadWindows(r)
+	if !in.sum.set || !slices.Equal(windows, in.sum.windows) {
+		in.Summarize(r)
+		return
+	}
+	from := s.T - r.Plan.Interval
+	if in.sum.from {
+		from = in.sum.last
+	}
+	in.sum.last, in.sum.from = s.T, true
+	if len(windows) > 0 && !inWindows(windows, from+(s.T-from)/2) {
+		return
+	}
+	in.sum.count++
+	in.sum.total += s.OtherPct
+	in.MeanOtherPct = in.sum.total / float64(in.sum.count)
+	in.MaxOtherPct = max(in.MaxOtherPct, s.OtherPct)
+	in.Busy = in.MeanOtherPct > BusyOtherPct
+}
+
+// loadWindows are the load phases of r's runs, an open one ending at the end of time.
+func loadWindows(r *Record) [][2]time.Duration {
 	var windows [][2]time.Duration
 	for _, t := range r.Targets {
 		for _, run := range t.Runs {
@@ -80,6 +122,17 @@ func (in *Interference) UnderLoad(r *Record) []CPUShare {
 			}
 		}
 	}
+	return windows
+}
+
+func inWindows(windows [][2]time.Duration, t time.Duration) bool {
+	return slices.ContainsFunc(windows, func(w [2]time.Duration) bool { return t >= w[0] && t <= w[1] })
+}
+
+// UnderLoad is the part of the series taken while some target was under load: each
+// interval whose middle falls in a load phase. With no load phase, it is all of it.
+func (in *Interference) UnderLoad(r *Record) []CPUShare {
+	windows := loadWindows(r)
 	if len(windows) == 0 {
 		return in.Series
 	}
@@ -89,8 +142,7 @@ func (in *Interference) UnderLoad(r *Record) []CPUShare {
 		if i > 0 {
 			from = in.Series[i-1].T
 		}
-		mid := from + (s.T-from)/2
-		if slices.ContainsFunc(windows, func(w [2]time.Duration) bool { return mid >= w[0] && mid <= w[1] }) {
+		if inWindows(windows, from+(s.T-from)/2) {
 			out = append(out, s)
 		}
 	}

@@ -52,9 +52,22 @@ type journalRun struct {
 	Purges  []Purge     `json:"purges,omitempty"`
 }
 
+// seenSeries is how much of one series the journal holds, and how memory stands to it.
+type seenSeries struct {
+	// written counts the entries the journal holds; removed, those of them Thin dropped
+	// from memory. Counting what was written, not the length in memory, lets Thin shorten
+	// a series without the journal writing an entry twice or taking it for a new run.
+	written, removed int
+	// older counts the entries at the front of the series in memory that Thin thins.
+	older int
+}
+
+// next is the index in memory of the series' first entry the journal does not hold.
+func (s seenSeries) next() int { return s.written - s.removed }
+
 // seenRun is how much of a run's series the journal holds.
 type seenRun struct {
-	samples, client, load, heap, purges int
+	samples, client, load, heap, purges seenSeries
 	// cycles counts the leading cycles journalled after they ended: the later ones are
 	// written again each time, as they are still being stamped.
 	cycles int
@@ -63,13 +76,22 @@ type seenRun struct {
 // Journal saves a running record as a header and a journal of its series. Its memory is
 // a few counters per run, whatever the length of the run.
 type Journal struct {
-	path   string
-	gen    int
-	file   *os.File
+	path string
+	gen  int
+	file *os.File
+	// size is the file's length through its last whole line; onDisk is the generation
+	// the header on disk names and its length so: what a new generation carries over.
+	size   int64
+	onDisk struct {
+		gen  int
+		size int64
+	}
 	seen   map[[3]int]*seenRun
 	events int
-	cpu    int
+	cpu    seenSeries
 	header []byte
+	// thinned: Thin dropped entries from memory, which only the journal now holds.
+	thinned bool
 }
 
 // NewJournal saves a running record at path (and path's journal) from the first Write on.
@@ -110,30 +132,47 @@ func (j *Journal) write(r *Record) error {
 		}
 		j.header = header
 	}
-	return j.appendLine(r)
+	if err := j.appendLine(r); err != nil {
+		return err
+	}
+	j.onDisk.size = j.size
+	return nil
 }
 
 // restart writes a new journal generation holding all of r's series, then the header
 // naming it, then removes the old one: a kill at any point leaves a header and the
-// journal of its generation.
+// journal of its generation. Once Thin dropped entries from memory, the new generation
+// starts with the old one's lines, which hold them, rather than with memory's series.
 func (j *Journal) restart(r *Record) error {
-	old := j.gen
-	j.gen++
-	j.seen, j.events, j.cpu = map[[3]int]*seenRun{}, 0, 0
+	carry := j.thinned && j.onDisk.gen > 0
+	if carry && !j.onlyGrew(r) {
+		return fmt.Errorf("the run record's runs moved after its series were thinned in memory; its journal %s keeps them", j.journalName(j.onDisk.gen))
+	}
 	if j.file != nil {
 		j.file.Close()
 		j.file = nil
 	}
+	// A generation that failed before a header named it is written again.
+	old := j.onDisk
+	j.gen = old.gen + 1
+	if !carry {
+		j.seen, j.events, j.cpu = map[[3]int]*seenRun{}, 0, seenSeries{}
+	}
 	name := filepath.Join(filepath.Dir(j.path), j.journalName(j.gen))
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		j.gen = old
 		return fmt.Errorf("cannot write %s: %w", name, err)
 	}
 	j.file = f
 	first, _ := json.Marshal(journalLine{Generation: j.gen})
 	if _, err := f.Write(append(first, '\n')); err != nil {
 		return fmt.Errorf("cannot write %s: %w", name, err)
+	}
+	j.size = int64(len(first) + 1)
+	if carry {
+		if err := j.carry(old.gen, old.size); err != nil {
+			return err
+		}
 	}
 	if err := j.appendLine(r); err != nil {
 		return err
@@ -146,54 +185,87 @@ func (j *Journal) restart(r *Record) error {
 		return err
 	}
 	j.header = header
-	if old > 0 {
-		os.Remove(filepath.Join(filepath.Dir(j.path), j.journalName(old)))
+	j.onDisk.gen, j.onDisk.size = j.gen, j.size
+	if old.gen > 0 {
+		os.Remove(filepath.Join(filepath.Dir(j.path), j.journalName(old.gen)))
 	}
 	return nil
 }
 
-// onlyGrew says whether every series of r is at least as long as the journal holds.
+// carry copies the lines of generation gen, through its whole lines' size, after the
+// new generation's first line.
+func (j *Journal) carry(gen int, size int64) error {
+	name := filepath.Join(filepath.Dir(j.path), j.journalName(gen))
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", name, err)
+	}
+	defer f.Close()
+	rd := bufio.NewReader(io.LimitReader(f, size))
+	if _, err := rd.ReadBytes('\n'); err != nil {
+		return fmt.Errorf("cannot read %s: %w", name, err)
+	}
+	n, err := io.Copy(j.file, rd)
+	if err != nil {
+		return fmt.Errorf("cannot copy %s: %w", name, err)
+	}
+	j.size += n
+	return nil
+}
+
+// runOf is the run of r that key k names, nil where r has none.
+func runOf(r *Record, k [3]int) *TargetRun {
+	if k[0] >= len(r.Targets) {
+		return nil
+	}
+	runs := r.Targets[k[0]].Runs
+	if k[2] == 1 {
+		runs = r.Targets[k[0]].FitTrials
+	}
+	if k[1] >= len(runs) {
+		return nil
+	}
+	return &runs[k[1]]
+}
+
+// onlyGrew says whether every series of r still holds what the journal has of it.
 func (j *Journal) onlyGrew(r *Record) bool {
-	if len(r.Events) < j.events || (r.Interference != nil && len(r.Interference.Series) < j.cpu) {
+	if len(r.Events) < j.events || (r.Interference != nil && len(r.Interference.Series) < j.cpu.next()) {
 		return false
 	}
 	for k, s := range j.seen {
-		if k[0] >= len(r.Targets) {
+		run := runOf(r, k)
+		if run == nil {
 			return false
 		}
-		runs := r.Targets[k[0]].Runs
-		if k[2] == 1 {
-			runs = r.Targets[k[0]].FitTrials
-		}
-		if k[1] >= len(runs) {
-			return false
-		}
-		run := &runs[k[1]]
-		if len(run.Samples) < s.samples || len(run.Client) < s.client || len(run.Load) < s.load ||
-			len(run.Heap) < s.heap || len(run.Purges) < s.purges || len(run.Cycles) < s.cycles {
+		if len(run.Samples) < s.samples.next() || len(run.Client) < s.client.next() || len(run.Load) < s.load.next() ||
+			len(run.Heap) < s.heap.next() || len(run.Purges) < s.purges.next() || len(run.Cycles) < s.cycles {
 			return false
 		}
 	}
 	return true
 }
 
-// appendLine appends one line of what r's series gained, if they gained anything.
+// appendLine appends one line of what r's series gained, if they gained anything; the
+// counters move only once the line is written.
 func (j *Journal) appendLine(r *Record) error {
 	var line journalLine
+	var commit []func()
 	for t := range r.Targets {
 		for fit, runs := range [][]TargetRun{r.Targets[t].Runs, r.Targets[t].FitTrials} {
 			for i := range runs {
-				if jr, ok := j.gained(t, i, fit == 1, &runs[i]); ok {
+				if jr, done, ok := j.gained(t, i, fit == 1, &runs[i]); ok {
 					line.Runs = append(line.Runs, jr)
+					commit = append(commit, done)
 				}
 			}
 		}
 	}
 	line.Events = r.Events[j.events:]
-	j.events = len(r.Events)
+	var cpu []CPUShare
 	if in := r.Interference; in != nil {
-		line.CPU = in.Series[j.cpu:]
-		j.cpu = len(in.Series)
+		cpu = in.Series
+		line.CPU = cpu[j.cpu.next():]
 	}
 	if len(line.Runs) == 0 && len(line.Events) == 0 && len(line.CPU) == 0 {
 		return nil
@@ -206,10 +278,18 @@ func (j *Journal) appendLine(r *Record) error {
 	if _, err := j.file.Write(append(data, '\n')); err != nil {
 		return fmt.Errorf("cannot write %s: %w", j.file.Name(), err)
 	}
+	j.size += int64(len(data) + 1)
+	for _, done := range commit {
+		done()
+	}
+	j.events = len(r.Events)
+	j.cpu.written += len(line.CPU)
 	return nil
 }
 
-func (j *Journal) gained(t, i int, fit bool, run *TargetRun) (journalRun, bool) {
+// gained is what run (key t, i, fit) gained since the journal last wrote it, and done
+// moves the counters past it.
+func (j *Journal) gained(t, i int, fit bool, run *TargetRun) (jr journalRun, done func(), ok bool) {
 	key := [3]int{t, i, 0}
 	if fit {
 		key[2] = 1
@@ -219,15 +299,93 @@ func (j *Journal) gained(t, i int, fit bool, run *TargetRun) (journalRun, bool) 
 		s = &seenRun{}
 		j.seen[key] = s
 	}
-	jr := journalRun{Target: t, Run: i, Fit: fit,
-		Samples: run.Samples[s.samples:], Client: run.Client[s.client:], Load: run.Load[s.load:],
-		Heap: run.Heap[s.heap:], Purges: run.Purges[s.purges:], Cycles: run.Cycles[s.cycles:]}
-	s.samples, s.client, s.load, s.heap, s.purges = len(run.Samples), len(run.Client), len(run.Load), len(run.Heap), len(run.Purges)
-	for s.cycles < len(run.Cycles) && run.Cycles[s.cycles].IdleEnd > 0 {
-		s.cycles++
+	jr = journalRun{Target: t, Run: i, Fit: fit,
+		Samples: run.Samples[s.samples.next():], Client: run.Client[s.client.next():], Load: run.Load[s.load.next():],
+		Heap: run.Heap[s.heap.next():], Purges: run.Purges[s.purges.next():], Cycles: run.Cycles[s.cycles:]}
+	done = func() {
+		s.samples.written += len(jr.Samples)
+		s.client.written += len(jr.Client)
+		s.load.written += len(jr.Load)
+		s.heap.written += len(jr.Heap)
+		s.purges.written += len(jr.Purges)
+		for s.cycles < len(run.Cycles) && run.Cycles[s.cycles].IdleEnd > 0 {
+			s.cycles++
+		}
 	}
-	ok := len(jr.Samples)+len(jr.Client)+len(jr.Load)+len(jr.Heap)+len(jr.Purges)+len(jr.Cycles) > 0
-	return jr, ok
+	ok = len(jr.Samples)+len(jr.Client)+len(jr.Load)+len(jr.Heap)+len(jr.Purges)+len(jr.Cycles) > 0
+	return jr, done, ok
+}
+
+// Thin thins r's series in memory where the journal holds them (see KeepWhole). r is
+// the record the journal's last Write was a snapshot of, grown since but not
+// rearranged; where it was (runs moved aside), Thin leaves it.
+func (j *Journal) Thin(r *Record) {
+	if j.file == nil || !j.onlyGrew(r) {
+		return
+	}
+	for k, s := range j.seen {
+		run := runOf(r, k)
+		run.Samples = thinSeries(run.Samples, &s.samples, halveSamples)
+		run.Client = thinSeries(run.Client, &s.client, halveSamples)
+		run.Load = thinSeries(run.Load, &s.load, halveTicks)
+		run.Heap = thinSeries(run.Heap, &s.heap, halveEvery[HeapStats])
+		j.thinned = j.thinned || s.samples.removed+s.client.removed+s.load.removed+s.heap.removed > 0
+	}
+	if in := r.Interference; in != nil {
+		in.Series = thinSeries(in.Series, &j.cpu, halveEvery[CPUShare])
+		j.thinned = j.thinned || j.cpu.removed > 0
+	}
+}
+
+// Thinned says whether Thin dropped entries that only the journal now holds: the whole
+// record is then Whole's, not memory's.
+func (j *Journal) Thinned() bool { return j.thinned }
+
+// Whole is r with its series whole again: what the journal holds of each (disk, the
+// record Load read from the journal's path after its last Write) followed by what r
+// gained since. Everything else is r's. r must be laid out as at that Write.
+func (j *Journal) Whole(r, disk *Record) (*Record, error) {
+	if !j.onlyGrew(r) || len(disk.Targets) != len(r.Targets) {
+		return nil, fmt.Errorf("the run record in memory no longer matches its journal %s", j.journalName(j.onDisk.gen))
+	}
+	w := r.Share()
+	for k, s := range j.seen {
+		run, from := runOf(w, k), runOf(disk, k)
+		if from == nil {
+			return nil, fmt.Errorf("the run record's journal %s lacks run %d of %s", j.journalName(j.onDisk.gen), k[1]+1, r.Targets[k[0]].Name)
+		}
+		ok := true
+		run.Samples = wholeSeries(from.Samples, run.Samples, s.samples, &ok)
+		run.Client = wholeSeries(from.Client, run.Client, s.client, &ok)
+		run.Load = wholeSeries(from.Load, run.Load, s.load, &ok)
+		run.Heap = wholeSeries(from.Heap, run.Heap, s.heap, &ok)
+		run.Purges = wholeSeries(from.Purges, run.Purges, s.purges, &ok)
+		if !ok {
+			return nil, fmt.Errorf("the run record's journal %s holds less of run %d of %s than was written to it", j.journalName(j.onDisk.gen), k[1]+1, r.Targets[k[0]].Name)
+		}
+	}
+	if in := w.Interference; in != nil {
+		var series []CPUShare
+		if disk.Interference != nil {
+			series = disk.Interference.Series
+		}
+		ok := true
+		if in.Series = wholeSeries(series, in.Series, j.cpu, &ok); !ok {
+			return nil, fmt.Errorf("the run record's journal %s holds less of the CPU shares than was written to it", j.journalName(j.onDisk.gen))
+		}
+	}
+	return w, nil
+}
+
+// wholeSeries is the journal's entries of a series, then memory's it does not hold;
+// ok turns false where the journal has not all it wrote.
+func wholeSeries[E any](disk, mem []E, s seenSeries, ok *bool) []E {
+	if len(disk) != s.written {
+		*ok = false
+		return mem
+	}
+	out := make([]E, 0, len(disk)+len(mem)-s.next())
+	return append(append(out, disk...), mem[s.next():]...)
 }
 
 // encodeHeader is r without its series, naming the journal.

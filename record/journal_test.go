@@ -51,7 +51,11 @@ func sameRecord(t *testing.T, got, want *Record) {
 	g, _ := json.Marshal(got)
 	w, _ := json.Marshal(want)
 	if string(g) != string(w) {
-		t.Fatalf("the record read back differs:\n got %s\nwant %s", g, w)
+		k := 0
+		for k < len(g) && k < len(w) && g[k] == w[k] {
+			k++
+		}
+		t.Fatalf("the record read back differs at byte %d:\n got …%s\nwant …%s", k, g[max(0, k-300):min(len(g), k+200)], w[max(0, k-300):min(len(w), k+200)])
 	}
 }
 
