@@ -125,7 +125,7 @@ func sameJSON(t *testing.T, what string, got, want *record.Record) {
 }
 
 func TestASoaksRecorderStaysBoundedAndItsSavedRecordIsWhole(t *testing.T) {
-	const beats, every = 8000, 3
+	const beats, every = 4000, 3
 	path := filepath.Join(t.TempDir(), "run.json")
 	s := newSoak(time.Now())
 	if err := s.rec.Save(path); err != nil {
@@ -144,7 +144,7 @@ func TestASoaksRecorderStaysBoundedAndItsSavedRecordIsWhole(t *testing.T) {
 			t.Fatalf("beat %d: the Recorder holds a series of %d entries, over %d", s.n, got, bound)
 		}
 		// A kill -9 here leaves the header and the journal: every beat so far.
-		if s.n%3000 == 0 {
+		if s.n%2000 == 0 {
 			got, err := record.Load(path)
 			if err != nil {
 				t.Fatal(err)
@@ -200,10 +200,10 @@ func TestASoaksRecorderDoesNotGrowInMemory(t *testing.T) {
 		runtime.KeepAlive(s)
 		return m.HeapInuse
 	}
-	const n = 4000
+	const n = 2500
 	first := heapAfter(n)
 	last := heapAfter(4 * n)
-	// Unthinned, the series of 4n beats take four times those of n (some 8 MiB at n):
+	// Unthinned, the series of 4n beats take four times those of n (some 5 MiB at n):
 	// the heap would more than double. Thinned, memory holds as much at 4n as at n.
 	if last > 2*first {
 		t.Errorf("the heap grew from %d KiB after %d beats to %d KiB after %d", first>>10, n, last>>10, 4*n)
