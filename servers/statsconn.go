@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
+
+	"github.com/allocscope/allocscope/internal/rawio"
 )
 
 // StatsConn asks one built-in server for its /stats over a connection kept open from
@@ -18,7 +21,11 @@ import (
 type StatsConn struct {
 	Addr string
 	conn net.Conn
-	r    *bufio.Reader
+	// rw is conn read and written with raw calls (rawio): the asks and answers are the
+	// beat's, and a net.Conn's scheduler-aware read or write would wake Go's sysmon.
+	// The conn's deadline holds for them as for its own Read and Write.
+	rw io.ReadWriter
+	r  *bufio.Reader
 }
 
 // maxStatsBytes bounds an answer; /stats is a few KiB.
@@ -33,10 +40,16 @@ func (c *StatsConn) Ask(deadline time.Time) error {
 		if err != nil {
 			return err
 		}
-		c.conn, c.r = conn, bufio.NewReaderSize(conn, 16<<10)
+		var rw io.ReadWriter = conn
+		if sc, ok := conn.(syscall.Conn); ok {
+			if raw, err := rawio.NewConn(sc); err == nil {
+				rw = raw
+			}
+		}
+		c.conn, c.rw, c.r = conn, rw, bufio.NewReaderSize(rw, 16<<10)
 	}
 	c.conn.SetDeadline(deadline)
-	if _, err := io.WriteString(c.conn, "GET /stats HTTP/1.1\r\nHost: "+c.Addr+"\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c.rw, "GET /stats HTTP/1.1\r\nHost: "+c.Addr+"\r\n\r\n"); err != nil {
 		c.Close()
 		return err
 	}
@@ -81,6 +94,6 @@ func (c *StatsConn) Answer() (Stats, error) {
 func (c *StatsConn) Close() {
 	if c.conn != nil {
 		c.conn.Close()
-		c.conn, c.r = nil, nil
+		c.conn, c.rw, c.r = nil, nil, nil
 	}
 }

@@ -1,9 +1,11 @@
 package servers
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -82,5 +84,35 @@ func TestStatsConnRefusesAnErrorStatus(t *testing.T) {
 	}
 	if _, err := c.Answer(); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("got %v, want the status", err)
+	}
+}
+
+// A server that takes the ask and never answers leaves Answer to the deadline, which
+// closes the connection; the next ask connects again.
+func TestStatsConnAnswerKeepsTheDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	c := &StatsConn{Addr: ln.Addr().String()}
+	for range 2 {
+		if err := c.Ask(time.Now().Add(100 * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Answer(); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Answer from a silent server: %v, want the deadline's error", err)
+		}
+		defer (<-accepted).Close()
 	}
 }
