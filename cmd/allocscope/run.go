@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/internal/rawio"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/metrics"
 	"github.com/allocscope/allocscope/record"
@@ -475,6 +476,16 @@ func presetFlags(p experiment.Preset) string {
 	return out
 }
 
+// writeStderr writes s to stderr with raw writes (rawio): the progress line follows each
+// beat's burst, and a scheduler-aware write would wake Go's sysmon. A stderr that would
+// block (non-blocking, full) gets the rest through os.Stderr, which waits for room.
+func writeStderr(s string) {
+	b := []byte(s)
+	if n, err := rawio.WriteAll(2, b); err != nil {
+		os.Stderr.Write(b[n:])
+	}
+}
+
 // flagSet says whether the command line gave the flag.
 func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }
 
@@ -492,7 +503,7 @@ func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error 
 			case <-e.Changed():
 				if now := time.Now(); now.Sub(last) >= e.Options().Interval/2 {
 					last = now
-					fmt.Fprintln(os.Stderr, progressLine(e.Snapshot(), e.Phase()))
+					writeStderr(progressLine(e.Snapshot(), e.Phase()) + "\n")
 				}
 			}
 		}
