@@ -476,15 +476,25 @@ func presetFlags(p experiment.Preset) string {
 	return out
 }
 
-// writeStderr writes s to stderr with raw writes (rawio): the progress line follows each
-// beat's burst, and a scheduler-aware write would wake Go's sysmon. A stderr that would
-// block (non-blocking, full) gets the rest through os.Stderr, which waits for room.
+// writeStderr writes s to stderr with a raw write (rawio) when stderr takes it at once:
+// the progress line follows each beat's burst, and a scheduler-aware write would wake
+// Go's sysmon. A stderr that is full (a slow reader of a pipe) gets a normal write,
+// which waits without holding the scheduler's P.
 func writeStderr(s string) {
 	b := []byte(s)
-	if n, err := rawio.WriteAll(2, b); err != nil {
-		os.Stderr.Write(b[n:])
+	if len(b) <= pipeBuf && rawio.Writable(2) {
+		n, err := rawio.WriteAll(2, b)
+		if err == nil {
+			return
+		}
+		b = b[n:]
 	}
+	os.Stderr.Write(b)
 }
+
+// pipeBuf is PIPE_BUF: a write of at most this many bytes to a pipe poll(2) calls
+// writable does not block.
+const pipeBuf = 4096
 
 // flagSet says whether the command line gave the flag.
 func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }

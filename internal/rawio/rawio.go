@@ -192,3 +192,20 @@ func eachEntry(path string, f func(name []byte)) error {
 		}
 	}
 }
+
+// Writable says whether fd takes a write now: poll(2) with no wait. For a pipe it means
+// a page of room, so a write of at most PIPE_BUF (4096) bytes does not block.
+func Writable(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	var ts unix.Timespec
+	for {
+		r, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		switch errno {
+		case 0:
+			return r == 1 && pfd[0].Revents&unix.POLLOUT != 0 && pfd[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) == 0
+		case unix.EINTR:
+			continue
+		}
+		return false
+	}
+}

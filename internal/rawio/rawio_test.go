@@ -153,3 +153,23 @@ func TestWriteAllStopsAtAFullPipe(t *testing.T) {
 		t.Errorf("WriteAll into the emptied pipe: %d, %v", n, err)
 	}
 }
+
+// Writable tells an empty pipe from a full one.
+func TestWritableSeesAFullPipe(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	if !Writable(p[1]) {
+		t.Error("an empty pipe is not writable")
+	}
+	WriteAll(p[1], make([]byte, 1<<20))
+	if Writable(p[1]) {
+		t.Error("a full pipe is writable")
+	}
+	if Writable(-1) {
+		t.Error("a bad fd is writable")
+	}
+}
