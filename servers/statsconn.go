@@ -3,10 +3,12 @@ package servers
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 
@@ -26,7 +28,16 @@ type StatsConn struct {
 	// The conn's deadline holds for them as for its own Read and Write.
 	rw io.ReadWriter
 	r  *bufio.Reader
+	// owed counts the asks sent whose answers are not read yet. A server busy under load
+	// may answer after the deadline; its connection is kept, and the late answers are
+	// skipped when they come. Closing it instead made each such beat dial again (a dozen
+	// scheduler-aware syscalls, each waking Go's sysmon) and the server log an error.
+	owed int
 }
+
+// maxOwed is how many answers a server may owe before its connection is given up and
+// made again: at the default interval, an answer over 3 s late.
+const maxOwed = 3
 
 // maxStatsBytes bounds an answer; /stats is a few KiB.
 const maxStatsBytes = 1 << 20
@@ -53,16 +64,48 @@ func (c *StatsConn) Ask(deadline time.Time) error {
 		c.Close()
 		return err
 	}
+	c.owed++
 	return nil
 }
 
-// Answer reads the answer to the last Ask. An error closes the connection: the next Ask
-// connects again.
+// Answer reads the answer to the last Ask, after skipping the late answers to earlier
+// ones. No answer begun by the deadline leaves the connection open for the next Ask,
+// unless maxOwed answers are due; any other error closes it, and the next Ask connects
+// again.
 func (c *StatsConn) Answer() (Stats, error) {
-	var s Stats
-	if c.conn == nil {
-		return s, net.ErrClosed
+	for {
+		if c.conn == nil {
+			return Stats{}, net.ErrClosed
+		}
+		if _, err := c.r.Peek(1); err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) || c.owed >= maxOwed {
+				c.Close()
+			}
+			return Stats{}, err
+		}
+		late := c.owed > 1
+		s, err := c.answer()
+		if late && c.conn != nil {
+			continue // an earlier ask's answer, read whole: whatever it said, it is stale
+		}
+		if err != nil {
+			return s, err
+		}
+		if !late {
+			if c.conn != nil {
+				// A deadline left set is a timer left armed, which would wake the process
+				// when it expires even though the answer is in.
+				c.conn.SetDeadline(time.Time{})
+			}
+			return s, nil
+		}
 	}
+}
+
+// answer reads one answer, which has begun to come.
+func (c *StatsConn) answer() (Stats, error) {
+	var s Stats
+	c.owed--
 	resp, err := http.ReadResponse(c.r, nil)
 	if err != nil {
 		c.Close()
@@ -79,10 +122,6 @@ func (c *StatsConn) Answer() (Stats, error) {
 	}
 	if err != nil || resp.Close {
 		c.Close()
-	} else {
-		// A deadline left set is a timer left armed, which would wake the process when
-		// it expires even though the answer is in.
-		c.conn.SetDeadline(time.Time{})
 	}
 	if err != nil {
 		return s, err
@@ -94,6 +133,6 @@ func (c *StatsConn) Answer() (Stats, error) {
 func (c *StatsConn) Close() {
 	if c.conn != nil {
 		c.conn.Close()
-		c.conn, c.rw, c.r = nil, nil, nil
+		c.conn, c.rw, c.r, c.owed = nil, nil, nil, 0
 	}
 }
