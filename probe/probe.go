@@ -40,9 +40,9 @@ func NewFS(root string) (FS, error) {
 		return FS{}, fmt.Errorf("open procfs at %s: %w", root, err)
 	}
 	var st unix.Statfs_t
-	real := unix.Statfs(root, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
+	isProc := unix.Statfs(root, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
 	// USER_HZ is 100 on every Linux ABI that Go supports.
-	return FS{root: root, procfs: pfs, realProc: real, pageSize: uint64(os.Getpagesize()), userHZ: 100}, nil
+	return FS{root: root, procfs: pfs, realProc: isProc, pageSize: uint64(os.Getpagesize()), userHZ: 100}, nil
 }
 
 // Process is one process's figures at one instant.
