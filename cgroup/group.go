@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/allocscope/allocscope/internal/rawio"
 )
 
 // Parent is this allocscope process's cgroup, Prefix+PID below Own: every lane's cgroup
@@ -277,8 +279,10 @@ func sanitize(name string) string {
 	return string(b)
 }
 
+// readString reads with a raw read (rawio): the beat reads the lanes' stats with it,
+// and a scheduler-aware read would wake Go's sysmon.
 func readString(path string) string {
-	b, _ := os.ReadFile(path)
+	b, _ := rawio.ReadFile(path, nil)
 	return string(b)
 }
 

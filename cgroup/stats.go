@@ -2,10 +2,11 @@ package cgroup
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/allocscope/allocscope/internal/rawio"
 )
 
 // Stats is what the kernel accounts to one cgroup at a moment, in bytes and counts.
@@ -116,7 +117,7 @@ func workingSet(usage, inactiveFile uint64) uint64 {
 }
 
 func readUint(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := rawio.ReadFile(path, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/allocscope/allocscope/internal/rawio"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,7 +91,7 @@ func (e *epollEngine) handle(c *conn, ev uint32) {
 func (e *epollEngine) write(c *conn, now int64) {
 	w := e.w
 	for c.woff < c.wlen {
-		n, err := rawWrite(c.fd, w.batch[c.woff:c.wlen])
+		n, err := rawio.Write(c.fd, w.batch[c.woff:c.wlen])
 		if n > 0 {
 			c.woff += n
 			continue
@@ -126,7 +127,7 @@ func (e *epollEngine) armOut(c *conn, on bool) {
 func (e *epollEngine) read(c *conn) {
 	w := e.w
 	for c.fd >= 0 {
-		n, err := rawRead(c.fd, e.readBuf)
+		n, err := rawio.Read(c.fd, e.readBuf)
 		now := w.now()
 		if n > 0 {
 			w.cur.bytes += uint64(n)

@@ -6,26 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The sockets are non-blocking, so read and write return at once: RawSyscall skips
+// The sockets are non-blocking, so read and write return at once: rawio's calls skip
 // the scheduler's entersyscall/exitsyscall that syscall.Syscall pays on every call.
 // A profile against the built-in server showed 86% of the generator's time in these
 // two calls, so their overhead is the generator's.
-
-func rawRead(fd int, p []byte) (int, error) {
-	r, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
-}
-
-func rawWrite(fd int, p []byte) (int, error) {
-	r, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
-}
 
 // rawWait blocks in epoll_pwait without telling the scheduler, as the io_uring loop's
 // enter does. Go 1.26's sysmon takes the P from a goroutine that has run for 10 ms

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/allocscope/allocscope/internal/rawio"
 	"golang.org/x/sys/unix"
 )
 
@@ -247,7 +248,8 @@ func (r *Remote) read() {
 	}
 	chunk := make([]byte, 16<<10)
 	for {
-		n, err := unix.Read(r.out, chunk)
+		// Read at each beat: a raw read does not wake Go's sysmon (rawio).
+		n, err := rawio.Read(r.out, chunk)
 		if err == unix.EINTR {
 			continue
 		}

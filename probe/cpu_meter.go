@@ -1,8 +1,9 @@
 package probe
 
 import (
-	"os"
 	"strconv"
+
+	"github.com/allocscope/allocscope/internal/rawio"
 )
 
 // CPUMeter splits the machine's CPU, interval by interval, between the groups of one
@@ -176,14 +177,9 @@ func (m *CPUMeter) readProc(pid int) (procCPU, bool) {
 	return procCPU{ppid: st.ppid, start: st.startTicks, total: st.utimeTicks + st.stimeTicks + st.cutimeTicks + st.cstimeTicks}, true
 }
 
-// listProc lists /proc's names, unsorted.
+// listProc lists /proc's names, unsorted, with raw calls: it runs at each beat.
 func (m *CPUMeter) listProc() ([]string, error) {
-	f, err := os.Open(m.FS.root)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
+	return rawio.Names(m.FS.root)
 }
 
 // scan reads the whole process table and returns Root's tree.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/allocscope/allocscope/internal/rawio"
 	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
@@ -23,8 +24,11 @@ var ErrExited = errors.New("process exited")
 
 // FS reads processes under a procfs root; tests pass a fixture tree.
 type FS struct {
-	root     string
-	procfs   procfs.FS
+	root   string
+	procfs procfs.FS
+	// realProc is whether root is a procfs mount, whose /proc/PID/fd has the count of
+	// open files as its size (Linux 6.2 on); a fixture tree's directories do not.
+	realProc bool
 	pageSize uint64
 	userHZ   uint64
 }
@@ -35,8 +39,10 @@ func NewFS(root string) (FS, error) {
 	if err != nil {
 		return FS{}, fmt.Errorf("open procfs at %s: %w", root, err)
 	}
+	var st unix.Statfs_t
+	isProc := unix.Statfs(root, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
 	// USER_HZ is 100 on every Linux ABI that Go supports.
-	return FS{root: root, procfs: pfs, pageSize: uint64(os.Getpagesize()), userHZ: 100}, nil
+	return FS{root: root, procfs: pfs, realProc: isProc, pageSize: uint64(os.Getpagesize()), userHZ: 100}, nil
 }
 
 // Process is one process's figures at one instant.
@@ -93,35 +99,19 @@ type reader struct {
 	buf []byte
 }
 
+// read reads path with raw system calls (rawio): the heartbeat reads these files while
+// every P may be idle, and a scheduler-aware call would wake Go's sysmon.
 func (r *reader) read(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	b, err := rawio.ReadFile(path, r.buf)
+	r.buf = b
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		var pe *os.PathError
+		if errors.As(err, &pe) && (pe.Err == unix.ESRCH || (pe.Op == "open" && pe.Err == unix.ENOENT)) {
 			return nil, ErrExited
 		}
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
-	defer unix.Close(fd)
-	if r.buf == nil {
-		r.buf = make([]byte, 4096)
-	}
-	n := 0
-	for {
-		if n == len(r.buf) {
-			r.buf = append(r.buf, make([]byte, len(r.buf))...)
-		}
-		m, err := unix.Read(fd, r.buf[n:])
-		if err != nil {
-			if errors.Is(err, unix.ESRCH) {
-				return nil, ErrExited
-			}
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if m == 0 {
-			return r.buf[:n], nil
-		}
-		n += m
-	}
+	return b, nil
 }
 
 func (fs FS) path(pid int, file string) string {

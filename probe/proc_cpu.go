@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/allocscope/allocscope/internal/rawio"
 )
 
 // MachineCPU is the first ("cpu") line of /proc/stat: every core's time since boot, in
@@ -28,7 +29,8 @@ func (c MachineCPU) Total() uint64 { return c.Busy + c.IRQ + c.Idle }
 
 // MachineCPU reads /proc/stat's "cpu" line.
 func (fs FS) MachineCPU() (MachineCPU, error) {
-	b, err := os.ReadFile(filepath.Join(fs.root, "stat"))
+	// Read at each beat: with a raw read (rawio), which does not wake Go's sysmon.
+	b, err := rawio.ReadFile(filepath.Join(fs.root, "stat"), nil)
 	if err != nil {
 		return MachineCPU{}, err
 	}

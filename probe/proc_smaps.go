@@ -1,6 +1,10 @@
 package probe
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/allocscope/allocscope/internal/rawio"
+)
 
 // smapsRollup holds the fields of /proc/PID/smaps_rollup that allocscope records, in bytes.
 type smapsRollup struct {
@@ -59,12 +63,22 @@ func parseSmapsRollup(b []byte) smapsRollup {
 	return s
 }
 
-// fdCount counts /proc/PID/fd through procfs (a stat on Linux 6.2+, a directory read before).
+// fdCount counts /proc/PID/fd as prometheus/procfs's FileDescriptorsLen does (its size
+// on Linux 6.2+, a directory read before), with raw calls: it is read at each beat.
 func (fs FS) fdCount(pid int) int {
-	p, err := fs.procfs.Proc(pid)
+	dir := fs.path(pid, "fd")
+	if fs.realProc {
+		n, err := rawio.Size(dir)
+		if err != nil {
+			return 0
+		}
+		if n > 0 {
+			return int(n)
+		}
+	}
+	n, err := rawio.Count(dir)
 	if err != nil {
 		return 0
 	}
-	n, _ := p.FileDescriptorsLen()
 	return n
 }

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/allocscope/allocscope/internal/rawio"
 )
 
 // ReadProcess reads one process now. wantStartTicks, when not 0, is the start time the
@@ -74,14 +77,16 @@ func (fs FS) Check(pid int) error {
 
 // children maps each PID to its child PIDs, from every /proc/PID/stat. This kernel has
 // no /proc/PID/task/TID/children, so the whole table is the only way down a tree.
+// A tree target's beat lists the table, so it is listed with raw calls (rawio).
 func (fs FS) children(r *reader) (map[int][]int, error) {
-	entries, err := os.ReadDir(fs.root)
+	names, err := rawio.Names(fs.root)
 	if err != nil {
 		return nil, err
 	}
+	slices.Sort(names) // as os.ReadDir did: the members' order follows it
 	kids := make(map[int][]int)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
 		if err != nil {
 			continue
 		}

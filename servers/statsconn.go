@@ -3,11 +3,16 @@ package servers
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"time"
+
+	"github.com/allocscope/allocscope/internal/rawio"
 )
 
 // StatsConn asks one built-in server for its /stats over a connection kept open from
@@ -18,8 +23,21 @@ import (
 type StatsConn struct {
 	Addr string
 	conn net.Conn
-	r    *bufio.Reader
+	// rw is conn read and written with raw calls (rawio): the asks and answers are the
+	// beat's, and a net.Conn's scheduler-aware read or write would wake Go's sysmon.
+	// The conn's deadline holds for them as for its own Read and Write.
+	rw io.ReadWriter
+	r  *bufio.Reader
+	// owed counts the asks sent whose answers are not read yet. A server busy under load
+	// may answer after the deadline; its connection is kept, and the late answers are
+	// skipped when they come. Closing it instead made each such beat dial again (a dozen
+	// scheduler-aware syscalls, each waking Go's sysmon) and the server log an error.
+	owed int
 }
+
+// maxOwed is how many answers a server may owe before its connection is given up and
+// made again: at the default interval, an answer over 3 s late.
+const maxOwed = 3
 
 // maxStatsBytes bounds an answer; /stats is a few KiB.
 const maxStatsBytes = 1 << 20
@@ -33,23 +51,61 @@ func (c *StatsConn) Ask(deadline time.Time) error {
 		if err != nil {
 			return err
 		}
-		c.conn, c.r = conn, bufio.NewReaderSize(conn, 16<<10)
+		var rw io.ReadWriter = conn
+		if sc, ok := conn.(syscall.Conn); ok {
+			if raw, err := rawio.NewConn(sc); err == nil {
+				rw = raw
+			}
+		}
+		c.conn, c.rw, c.r = conn, rw, bufio.NewReaderSize(rw, 16<<10)
 	}
 	c.conn.SetDeadline(deadline)
-	if _, err := io.WriteString(c.conn, "GET /stats HTTP/1.1\r\nHost: "+c.Addr+"\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c.rw, "GET /stats HTTP/1.1\r\nHost: "+c.Addr+"\r\n\r\n"); err != nil {
 		c.Close()
 		return err
 	}
+	c.owed++
 	return nil
 }
 
-// Answer reads the answer to the last Ask. An error closes the connection: the next Ask
-// connects again.
+// Answer reads the answer to the last Ask, after skipping the late answers to earlier
+// ones. No answer begun by the deadline leaves the connection open for the next Ask,
+// unless maxOwed answers are due; any other error closes it, and the next Ask connects
+// again.
 func (c *StatsConn) Answer() (Stats, error) {
-	var s Stats
-	if c.conn == nil {
-		return s, net.ErrClosed
+	for {
+		if c.conn == nil {
+			return Stats{}, net.ErrClosed
+		}
+		if _, err := c.r.Peek(1); err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) || c.owed >= maxOwed {
+				c.Close()
+			}
+			return Stats{}, err
+		}
+		late := c.owed > 1
+		s, err := c.answer()
+		if late && c.conn != nil {
+			continue // an earlier ask's answer, read whole: whatever it said, it is stale
+		}
+		if err != nil {
+			return s, err
+		}
+		if !late {
+			if c.conn != nil {
+				// A deadline left set is a timer left armed, which would wake the process
+				// when it expires even though the answer is in.
+				c.conn.SetDeadline(time.Time{})
+			}
+			return s, nil
+		}
 	}
+}
+
+// answer reads one answer, which has begun to come.
+func (c *StatsConn) answer() (Stats, error) {
+	var s Stats
+	c.owed--
 	resp, err := http.ReadResponse(c.r, nil)
 	if err != nil {
 		c.Close()
@@ -66,10 +122,6 @@ func (c *StatsConn) Answer() (Stats, error) {
 	}
 	if err != nil || resp.Close {
 		c.Close()
-	} else {
-		// A deadline left set is a timer left armed, which would wake the process when
-		// it expires even though the answer is in.
-		c.conn.SetDeadline(time.Time{})
 	}
 	if err != nil {
 		return s, err
@@ -81,6 +133,6 @@ func (c *StatsConn) Answer() (Stats, error) {
 func (c *StatsConn) Close() {
 	if c.conn != nil {
 		c.conn.Close()
-		c.conn, c.r = nil, nil
+		c.conn, c.rw, c.r, c.owed = nil, nil, nil, 0
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/allocscope/allocscope/experiment"
+	"github.com/allocscope/allocscope/internal/rawio"
 	"github.com/allocscope/allocscope/loadgen"
 	"github.com/allocscope/allocscope/metrics"
 	"github.com/allocscope/allocscope/record"
@@ -475,6 +476,26 @@ func presetFlags(p experiment.Preset) string {
 	return out
 }
 
+// writeStderr writes s to stderr with a raw write (rawio) when stderr takes it at once:
+// the progress line follows each beat's burst, and a scheduler-aware write would wake
+// Go's sysmon. A stderr that is full (a slow reader of a pipe) gets a normal write,
+// which waits without holding the scheduler's P.
+func writeStderr(s string) {
+	b := []byte(s)
+	if len(b) <= pipeBuf && rawio.Writable(2) {
+		n, err := rawio.WriteAll(2, b)
+		if err == nil {
+			return
+		}
+		b = b[n:]
+	}
+	os.Stderr.Write(b)
+}
+
+// pipeBuf is PIPE_BUF: a write of at most this many bytes to a pipe poll(2) calls
+// writable does not block.
+const pipeBuf = 4096
+
 // flagSet says whether the command line gave the flag.
 func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }
 
@@ -492,7 +513,7 @@ func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error 
 			case <-e.Changed():
 				if now := time.Now(); now.Sub(last) >= e.Options().Interval/2 {
 					last = now
-					fmt.Fprintln(os.Stderr, progressLine(e.Snapshot(), e.Phase()))
+					writeStderr(progressLine(e.Snapshot(), e.Phase()) + "\n")
 				}
 			}
 		}
