@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/allocscope/allocscope/internal/rawio"
 	"io"
 	"os"
 	"path/filepath"
@@ -275,7 +276,9 @@ func (j *Journal) appendLine(r *Record) error {
 		return err
 	}
 	// One write of a whole line: a kill leaves at most this line torn, which Load skips.
-	if _, err := j.file.Write(append(data, '\n')); err != nil {
+	// A raw write (the page cache takes it at once): one the scheduler knows of would wake
+	// Go's sysmon every few beats of a run (see internal/rawio).
+	if _, err := rawio.WriteAll(int(j.file.Fd()), append(data, '\n')); err != nil {
 		return fmt.Errorf("cannot write %s: %w", j.file.Name(), err)
 	}
 	j.size += int64(len(data) + 1)

@@ -337,6 +337,7 @@ func cmdRun(fs *pflag.FlagSet, a *runArgs, args []string) error {
 		sayMetrics(bound)
 	}
 	x.current = current
+	defer observe()()
 	ctx, stop := onSignals()
 	defer stop()
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -59,4 +60,19 @@ func (c *interruptible) interrupted() error {
 		return nil
 	}
 	return signalExit{c.sig}
+}
+
+// observe runs the rest of a command that only observes (run, watch, tune: its servers
+// and load workers are other processes) on one P, and returns what puts the number
+// back. On one P a beat wakes one thread, not also a second one that spins for work
+// that is not there and sleeps again: measured in a default run's load (scripts/
+// tui-cpu.sh), allocscope woke 34–48 times a second on two Ps, 14–15 on one. A
+// GOMAXPROCS the user set is kept; the children start with the number the
+// environment gives them.
+func observe() (restore func()) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return func() {}
+	}
+	old := runtime.GOMAXPROCS(1)
+	return func() { runtime.GOMAXPROCS(old) }
 }

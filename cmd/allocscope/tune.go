@@ -130,6 +130,7 @@ func cmdTune(a *tuneArgs, args []string) error {
 		return usageError{err.Error()}
 	}
 	os.Remove(check.SavePath)
+	defer observe()()
 	ctx, stop := onSignals()
 	defer stop()
 	var outcomes []tune.Outcome

@@ -96,6 +96,7 @@ func cmdWatch(a *watchArgs, pidArgs []string) error {
 		defer stopMetrics()
 		sayMetrics(bound)
 	}
+	defer observe()()
 	if !*headless && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
 		err = tui.Run(ctx, tui.Watch(w).WithView(string(a.x.view)))
 		cancel()
