@@ -23,8 +23,9 @@ wakeups() { cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_s
 
 until grep -q "load" "$work/log.txt" 2>/dev/null; do sleep 0.5; done
 t0=$(date +%s); c0=$(ticks); w0=$(wakeups)
-echo "minute  allocscope RSS (KiB)  CPU since start (% of a core)  wakeups/s since start"
+echo "minute  RSS (KiB)  CPU this minute / since start (% of a core)  wakeups/s this minute / since start"
 m=0
+pt=$t0 pc=$c0 pw=$w0
 while kill -0 "$pid" 2>/dev/null; do
   sleep 60
   kill -0 "$pid" 2>/dev/null || break
@@ -32,7 +33,9 @@ while kill -0 "$pid" 2>/dev/null; do
   now=$(date +%s)
   r=$(rss) c=$(ticks) w=$(wakeups)
   awk -v m="$m" -v r="$r" -v c="$((c - c0))" -v w="$((w - w0))" -v s="$((now - t0))" -v hz="$hz" \
-    'BEGIN { printf "%6d  %20d  %29.2f  %21.1f\n", m, r, 100 * c / hz / s, w / s }'
+    -v dc="$((c - pc))" -v dw="$((w - pw))" -v ds="$((now - pt))" \
+    'BEGIN { printf "%6d  %9d  %25.2f / %.2f  %27.1f / %.1f\n", m, r, 100 * dc / hz / ds, 100 * c / hz / s, dw / ds, w / s }'
+  pt=$now pc=$c pw=$w
 done
 wait "$pid" || true
 echo "record: $(du -h "$work/soak.json" | cut -f1)"
