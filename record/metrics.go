@@ -82,7 +82,10 @@ func (m Metric) Values(t Target) (v []float64, ok []bool) {
 }
 
 // Figure is the metric over t's runs: their median, least and most.
-func (m Metric) Figure(t Target) Figure {
+func (m Metric) Figure(t Target) Figure { return figure(m.present(t)) }
+
+// present is the metric of each of t's runs that has it.
+func (m Metric) present(t Target) []float64 {
 	v, ok := m.Values(t)
 	var xs []float64
 	for i := range v {
@@ -90,18 +93,12 @@ func (m Metric) Figure(t Target) Figure {
 			xs = append(xs, v[i])
 		}
 	}
-	return figure(xs)
+	return xs
 }
 
 // Median is the median of t's runs that have the metric, NaN when none has.
 func (m Metric) Median(t Target) float64 {
-	v, ok := m.Values(t)
-	var xs []float64
-	for i := range v {
-		if ok[i] {
-			xs = append(xs, v[i])
-		}
-	}
+	xs := m.present(t)
 	if len(xs) == 0 {
 		return math.NaN()
 	}

@@ -93,13 +93,7 @@ func TestThinnedJournalKeepsEveryEntryOnDiskAndFewInMemory(t *testing.T) {
 		}
 		// A kill -9 now leaves header and journal: every entry written so far.
 		if n%1500 == 0 {
-			got, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.Interference.Summarize(got)
-			full.Interference.Summarize(full)
-			sameRecord(t, got, full)
+			loadsAs(t, path, full)
 		}
 	}
 	if !j.Thinned() {
@@ -186,13 +180,7 @@ func TestAJournalThatFailedAfterThinningStartsAgainWithItsOldLines(t *testing.T)
 		t.Fatal("a write to a closed journal worked")
 	}
 	grow(299) // to a Write
-	got, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got.Interference.Summarize(got)
-	full.Interference.Summarize(full)
-	sameRecord(t, got, full)
+	loadsAs(t, path, full)
 	if _, err := os.Stat(filepath.Join(dir, "run.json.journal.1")); !os.IsNotExist(err) {
 		t.Errorf("the failed generation's journal outlived the next: %v", err)
 	}
@@ -253,4 +241,17 @@ func slicesEqual(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// loadsAs checks that the record at path reads back as full, interference summaries
+// worked out on both.
+func loadsAs(t *testing.T, path string, full *Record) {
+	t.Helper()
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Interference.Summarize(got)
+	full.Interference.Summarize(full)
+	sameRecord(t, got, full)
 }
