@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,6 +75,11 @@ func TestTimeAxisUnitFollowsTheSpan(t *testing.T) {
 
 // TestADayAtOneSecondReportsInEveryFormat renders a synthetic 24-hour record, 86,400
 // samples a lane for 3 lanes, in every format, and checks the chart's time axis says hours.
+// dayRecord keeps the day's record for timing the commands on it:
+// go test ./report -run TestADay -args -day-record /tmp/day.json
+// then time allocscope report /tmp/day.json (and replay it).
+var dayRecord = flag.String("day-record", "", "also write the synthetic 24-hour record to this path")
+
 func TestADayAtOneSecondReportsInEveryFormat(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		// Some 20 s on a busy machine, ten times that under the race detector; the code
@@ -91,6 +97,9 @@ func TestADayAtOneSecondReportsInEveryFormat(t *testing.T) {
 		t.Fatalf("%d samples a lane; want a day's", n)
 	}
 	path := filepath.Join(t.TempDir(), "day.json")
+	if *dayRecord != "" {
+		path = *dayRecord
+	}
 	var enc bytes.Buffer
 	if err := record.Encode(&enc, r); err != nil {
 		t.Fatal(err)
