@@ -32,7 +32,9 @@ func (s *screen) resize(w, h int) {
 func (s *screen) paint(view string) error {
 	lines := strings.Split(view, "\n")
 	if s.height > 0 && len(lines) > s.height {
-		lines = lines[:s.height]
+		// The bottom is kept, as bubbletea's renderer kept it: the status, the keys and
+		// the help ? opens are there, and a header cut off costs less than the keys.
+		lines = lines[len(lines)-s.height:]
 	}
 	s.buf.Reset()
 	if s.full {
