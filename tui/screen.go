@@ -40,7 +40,14 @@ func (s *screen) paint(view string) error {
 	if s.full {
 		s.buf.WriteString(ansi.EraseEntireScreen)
 	}
-	for i := 0; i < max(len(lines), len(s.last)); i++ {
+	rows := max(len(lines), len(s.last))
+	if s.full {
+		// The screen was erased: nothing of the last frame is left to clear, and after a
+		// shrink its rows are off the screen, where moving to them lands on the bottom
+		// row, and erasing them would erase the frame's last line.
+		rows = len(lines)
+	}
+	for i := 0; i < rows; i++ {
 		switch {
 		case i >= len(lines):
 			s.moveTo(i)

@@ -160,3 +160,21 @@ func TestTheFullHelpIsOnTheScreen(t *testing.T) {
 		}
 	}
 }
+
+// A resize to fewer rows writes no row past the new bottom: a terminal moves the cursor
+// there to its last row, and erasing the old rows would erase the frame's last line.
+func TestAShrinkLeavesTheLastLine(t *testing.T) {
+	out := &frames{}
+	s := &screen{out: out}
+	s.resize(10, 5)
+	s.paint("a\nb\nc\nd\ne")
+	s.resize(10, 3)
+	s.paint("a\nb\nkeys")
+	w := out.all()
+	if len(w) != 2 || !strings.Contains(w[1], "\x1b[3;1Hkeys") {
+		t.Fatalf("the frame after a shrink: %q", w)
+	}
+	if strings.Contains(w[1], "\x1b[4;1H") || strings.Contains(w[1], "\x1b[5;1H") {
+		t.Fatalf("the frame after a shrink to 3 rows writes rows 4 and 5: %q", w[1])
+	}
+}
