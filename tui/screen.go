@@ -32,13 +32,22 @@ func (s *screen) resize(w, h int) {
 func (s *screen) paint(view string) error {
 	lines := strings.Split(view, "\n")
 	if s.height > 0 && len(lines) > s.height {
-		lines = lines[:s.height]
+		// The bottom is kept, as bubbletea's renderer kept it: the status, the keys and
+		// the help ? opens are there, and a header cut off costs less than the keys.
+		lines = lines[len(lines)-s.height:]
 	}
 	s.buf.Reset()
 	if s.full {
 		s.buf.WriteString(ansi.EraseEntireScreen)
 	}
-	for i := 0; i < max(len(lines), len(s.last)); i++ {
+	rows := max(len(lines), len(s.last))
+	if s.full {
+		// The screen was erased: nothing of the last frame is left to clear, and after a
+		// shrink its rows are off the screen, where moving to them lands on the bottom
+		// row, and erasing them would erase the frame's last line.
+		rows = len(lines)
+	}
+	for i := 0; i < rows; i++ {
 		switch {
 		case i >= len(lines):
 			s.moveTo(i)

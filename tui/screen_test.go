@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,22 +120,61 @@ func TestPaintsOnlyWhatChangedWhenItChanged(t *testing.T) {
 }
 
 // A frame shorter than the last clears the lines it no longer covers; one taller than
-// the screen is cut to it.
+// the screen keeps its bottom, where the keys are.
 func TestPaintClearsWhatAShorterFrameLeaves(t *testing.T) {
 	out := &frames{}
 	s := &screen{out: out}
 	s.resize(10, 3)
 	s.paint("a\nb\nc\nd")
-	if w := out.all(); len(w) != 1 || strings.Contains(w[0], "d") {
-		t.Fatalf("a 4-line frame on a 3-line screen: %q", w)
+	if w := out.all(); len(w) != 1 || strings.Contains(w[0], "a") || !strings.Contains(w[0], "d") {
+		t.Fatalf("a 4-line frame on a 3-line screen: %q, want b, c and d", w)
 	}
 	s.paint("a")
 	w := out.all()
-	if len(w) != 2 || strings.Count(w[1], ansi.EraseEntireLine) != 2 || strings.Contains(w[1], "a") {
+	if len(w) != 2 || strings.Count(w[1], ansi.EraseEntireLine) != 2 || !strings.Contains(w[1], "a") {
 		t.Fatalf("a shorter frame: %q, want lines 2 and 3 erased and line 1 left", w[1])
 	}
 	s.paint("a")
 	if len(out.all()) != 2 {
 		t.Fatal("an unchanged frame was painted")
+	}
+}
+
+// ? opens the full help below a view that fills the screen: every line of it is on the
+// screen, not cut off by the screen's height.
+func TestTheFullHelpIsOnTheScreen(t *testing.T) {
+	m, _ := live(t, 120, 40)
+	m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?")})
+	s := &screen{out: &frames{}}
+	s.resize(120, 40)
+	if err := s.paint(m.View()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.last) != 40 {
+		t.Fatalf("%d lines painted on a 40-line screen", len(s.last))
+	}
+	shown := strings.Join(s.last, "\n")
+	for _, b := range slices.Concat(m.keys.FullHelp()...) {
+		if b.Enabled() && !strings.Contains(shown, b.Help().Desc) {
+			t.Fatalf("the full help's %q is not on the screen:\n%s", b.Help().Desc, shown)
+		}
+	}
+}
+
+// A resize to fewer rows writes no row past the new bottom: a terminal moves the cursor
+// there to its last row, and erasing the old rows would erase the frame's last line.
+func TestAShrinkLeavesTheLastLine(t *testing.T) {
+	out := &frames{}
+	s := &screen{out: out}
+	s.resize(10, 5)
+	s.paint("a\nb\nc\nd\ne")
+	s.resize(10, 3)
+	s.paint("a\nb\nkeys")
+	w := out.all()
+	if len(w) != 2 || !strings.Contains(w[1], "\x1b[3;1Hkeys") {
+		t.Fatalf("the frame after a shrink: %q", w)
+	}
+	if strings.Contains(w[1], "\x1b[4;1H") || strings.Contains(w[1], "\x1b[5;1H") {
+		t.Fatalf("the frame after a shrink to 3 rows writes rows 4 and 5: %q", w[1])
 	}
 }
