@@ -61,6 +61,17 @@ for child in $children; do
 done
 ls "$work"/state/allocscope/runs/*.json >/dev/null || fail "the run record was not saved"
 
+# replay of that record: SIGTERM ends it with 143, and the shell gets its screen back.
+session="allocscope-e2e-replay-$$"
+saved=$(ls "$work"/state/allocscope/runs/*.json | head -n1)
+tmux -S "$socket" new-session -d -s "$session" -x 100 -y 32 \
+  "'$bin' replay '$saved'; echo ALLOCSCOPE-EXIT=\$?; sleep 60"
+wait_for "RSS (MiB)" 60 || fail "replay never showed its chart"
+pid=$(pgrep -f "^$bin replay" | head -n1)
+kill -TERM "$pid"
+wait_for "ALLOCSCOPE-EXIT=143" 60 || fail "SIGTERM did not end replay with 143"
+screen | grep -q "RSS (MiB)" && fail "replay's frame is still on the screen after it ended"
+
 # SIGTERM while the TUI runs: it must exit with 143, every time (it hung 3 times in 9
 # when bubbletea and allocscope both caught the signal).
 for try in 1 2 3 4 5; do

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 
 	"github.com/allocscope/allocscope/record"
@@ -148,7 +146,14 @@ func cmdReplay(view viewFlag, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := onSignals()
 	defer stop()
-	return tui.Run(ctx, tui.Replay(rec).WithView(string(view)))
+	if err := tui.Run(ctx, tui.Replay(rec).WithView(string(view))); err != nil {
+		return err
+	}
+	// Ended by a signal: its exit status (143 for SIGTERM), as a shell expects.
+	if sig := ctx.signal(); sig != 0 {
+		return signalExit{sig: sig}
+	}
+	return nil
 }

@@ -540,7 +540,7 @@ func runHeadless(ctx *interruptible, e *experiment.Experiment, x exports) error 
 		if sig := ctx.interrupted(); sig != nil {
 			return sig
 		}
-		return signalExit{syscall.SIGINT}
+		return signalExit{sig: syscall.SIGINT, measured: true}
 	}
 	if err != nil {
 		return err

@@ -15,9 +15,16 @@ import (
 // signalExit ends allocscope with the shell's code for the signal that stopped it
 // (128 + its number: 130 for SIGINT, 131 for SIGQUIT, 143 for SIGTERM), once everything is
 // stopped and saved.
-type signalExit struct{ sig syscall.Signal }
+type signalExit struct {
+	sig syscall.Signal
+	// measured is set for a command that was measuring: its record is kept.
+	measured bool
+}
 
 func (e signalExit) Error() string {
+	if !e.measured {
+		return "interrupted by " + unix.SignalName(e.sig)
+	}
 	return fmt.Sprintf("interrupted by %s: the record holds what was measured until then", unix.SignalName(e.sig))
 }
 
@@ -59,14 +66,21 @@ func (c *interruptible) interrupted() error {
 	if c.sig == 0 {
 		return nil
 	}
-	return signalExit{c.sig}
+	return signalExit{sig: c.sig, measured: true}
+}
+
+// signal is the signal that came, 0 when none did.
+func (c *interruptible) signal() syscall.Signal {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sig
 }
 
 // observe runs the rest of a command that only observes (run, watch, tune: its servers
 // and load workers are other processes) on one P, and returns what puts the number
 // back. On one P a beat wakes one thread, not also a second one that spins for work
 // that is not there and sleeps again: measured in a default run's load (scripts/
-// tui-cpu.sh), allocscope woke 34–48 times a second on two Ps, 14–15 on one. A
+// tui-cpu.sh), allocscope woke 34–48 times a second on two Ps, 12–17 on one. A
 // GOMAXPROCS the user set is kept; the children start with the number the
 // environment gives them.
 func observe() (restore func()) {
