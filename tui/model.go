@@ -402,7 +402,7 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd) {
 			}
 		}
 	case key.Matches(k, m.keys.Metric):
-		m.metric = (m.metric + 1) % len(metrics)
+		m.metric = m.nextMetric()
 	case key.Matches(k, m.keys.Chart):
 		m.fullChart = !m.fullChart
 	case key.Matches(k, m.keys.Wider):
@@ -506,4 +506,27 @@ func Run(ctx context.Context, m Model) error {
 		return fm.runErr
 	}
 	return nil
+}
+
+// nextMetric is the next metric after the current one that the record has points of:
+// a run without --cgroup has no cgroup series to chart. Before any sample, the next one.
+func (m Model) nextMetric() int {
+	for step := 1; step <= len(metrics); step++ {
+		i := (m.metric + step) % len(metrics)
+		if m.rec != nil && m.hasPoints(metrics[i]) {
+			return i
+		}
+	}
+	return (m.metric + 1) % len(metrics)
+}
+
+func (m Model) hasPoints(met metric) bool {
+	for _, t := range m.rec.Targets {
+		for _, r := range t.Runs {
+			if len(met.series(r)) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

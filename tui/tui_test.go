@@ -346,3 +346,31 @@ func TestTheHeaderWarnsWhileOtherWorkTakesTheMachine(t *testing.T) {
 		t.Fatalf("the summary does not say why nothing is compared:\n%s", v)
 	}
 }
+
+// A run without --cgroup has no cgroup series: m goes past it rather than to an empty
+// chart, and still reaches every metric the record has.
+func TestMetricKeySkipsWhatTheRunDidNotRecord(t *testing.T) {
+	m, _ := live(t, 120, 40)
+	for _, tg := range m.rec.Targets {
+		for _, r := range tg.Runs {
+			for _, s := range r.Samples {
+				if s.CgroupBytes != 0 {
+					t.Fatal("the fixture has cgroup readings: the test needs a run without")
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for range metrics {
+		m, _ = step(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("m")})
+		seen[metrics[m.metric].key] = true
+	}
+	if seen["cgroup"] {
+		t.Error("m showed the cgroup chart of a run that has no cgroup readings")
+	}
+	for _, key := range []string{"rss", "vsz"} {
+		if !seen[key] {
+			t.Errorf("m never reached %s: %v", key, seen)
+		}
+	}
+}
