@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,32 @@ func TestACycledLaneThatKeepsMoreAfterIdleIsCalled(t *testing.T) {
 	}
 	if !strings.Contains(all, "; system did not within the 20 s idle") {
 		t.Errorf("the conclusion does not say system kept its load memory:\n%s", all)
+	}
+}
+
+// The footnote's count is Holm's family, as each reason line gives it: a figure only one
+// run of a lane has is shown, but not tested, and not counted.
+func TestTheFootnoteCountsHolmsFamily(t *testing.T) {
+	lanes := []synthLane{
+		{name: "system", base: 100, gain: 40},
+		{name: "jemalloc", base: 100, gain: 40, decay: 2 * time.Second},
+	}
+	r := cycledRuns(lanes, 3, noise)
+	for k := 1; k < 3; k++ {
+		for i := range r.Targets[1].Runs[k].Samples {
+			r.Targets[1].Runs[k].Samples[i].VSZBytes = 0
+		}
+	}
+	v := Judge(r)
+	family := 0
+	for _, c := range v.Comparisons {
+		family = max(family, c.Family)
+	}
+	if family == 0 || family == len(v.Comparisons) {
+		t.Fatalf("Holm's family %d of %d comparisons: the test needs one that cannot be tested", family, len(v.Comparisons))
+	}
+	if note, want := v.Footnote(r), fmt.Sprintf("Holm-corrected over %d comparisons", family); !strings.Contains(note, want) {
+		t.Errorf("the footnote does not say %q: %s", want, note)
 	}
 }
 

@@ -116,8 +116,17 @@ func (v Verdict) Footnote(r *record.Record) string {
 			strings.Join(bases, ", "), v.Runs, verdict.Alpha, 100*verdict.MinEffect)
 	}
 	v = v.group(groups[0])
+	// Holm's family is the comparisons that could be tested: a figure no run has (the
+	// working set without --cgroup) is not one of them, as each reason line says.
+	family := 0
+	for _, c := range v.Comparisons {
+		family = max(family, c.Family)
+	}
+	if family == 0 {
+		family = len(v.Comparisons)
+	}
 	return fmt.Sprintf("\\* differs from %s: a paired t-test on the log ratios of %d runs, Holm-corrected over %d comparisons, p < %g, at least %.0f%% apart and the same way in every run; unmarked cells show no clear difference.",
-		r.Targets[v.Lanes[0]].Name, v.Runs, len(v.Comparisons), verdict.Alpha, 100*verdict.MinEffect)
+		r.Targets[v.Lanes[0]].Name, v.Runs, family, verdict.Alpha, 100*verdict.MinEffect)
 }
 
 // lines are the Conclusion's comparison sentences, server group by server group.
