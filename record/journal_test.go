@@ -63,12 +63,7 @@ func TestJournalReadsBackAsTheWholeRecordAndSurvivesATornLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.json")
 	src := newJournalled()
 	j := NewJournal(path)
-	for k := 0; k < 25; k++ {
-		src.beat()
-		if err := j.Write(src.r.Share()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src.writeBeats(t, j, 25)
 	got, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -101,11 +96,7 @@ func TestJournalReadsBackAsTheWholeRecordAndSurvivesATornLine(t *testing.T) {
 	if _, err := os.Stat(name); !os.IsNotExist(err) {
 		t.Errorf("the journal is still there after Close: %v", err)
 	}
-	got, err = Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameRecord(t, got, src.r)
+	readsBackAs(t, path, src.r)
 }
 
 func TestJournalWritesWhatIsNewNotTheWholeRecord(t *testing.T) {
@@ -145,41 +136,44 @@ func TestJournalWritesWhatIsNewNotTheWholeRecord(t *testing.T) {
 			}
 		}
 	}
-	got, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameRecord(t, got, src.r)
+	readsBackAs(t, path, src.r)
 }
 
 func TestJournalStartsAgainWhenRunsAreMovedAside(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.json")
 	src := newJournalled()
 	j := NewJournal(path)
-	for k := 0; k < 5; k++ {
-		src.beat()
-		if err := j.Write(src.r.Share()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src.writeBeats(t, j, 5)
 	// --fit moves a trial's runs aside and starts new ones.
 	for i := range src.r.Targets {
 		tg := &src.r.Targets[i]
 		tg.FitTrials = append(tg.FitTrials, tg.Runs...)
 		tg.Runs = []TargetRun{{PID: 10 + i}}
 	}
-	for k := 0; k < 3; k++ {
+	src.writeBeats(t, j, 3)
+	readsBackAs(t, path, src.r)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "run.json.journal.1")); !os.IsNotExist(err) {
+		t.Errorf("the first journal outlived its generation: %v", err)
+	}
+}
+
+// writeBeats makes n beats of src, each written through j.
+func (src *journalled) writeBeats(t *testing.T, j *Journal, n int) {
+	t.Helper()
+	for k := 0; k < n; k++ {
 		src.beat()
 		if err := j.Write(src.r.Share()); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// readsBackAs checks that the record at path reads back as want.
+func readsBackAs(t *testing.T, path string, want *Record) {
+	t.Helper()
 	got, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameRecord(t, got, src.r)
-	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "run.json.journal.1")); !os.IsNotExist(err) {
-		t.Errorf("the first journal outlived its generation: %v", err)
-	}
+	sameRecord(t, got, want)
 }
