@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,6 +93,17 @@ func TestPhasePeakHoldsWhatTheSamplesMissedAndResetsForTheNextPhase(t *testing.T
 	}
 }
 
+// rssFuzz is how far apart two readings of the kernel's RSS counters of one moment may
+// be. proc.rst says of VmRSS and its kin "some of these values are inaccurate because of
+// a scalable RSS counter implementation"; since 6.2 they are percpu_counters
+// (mm: convert mm's rss stats into percpu_counter), whose reads may miss up to the batch
+// (max(32, 2·CPUs) pages, lib/percpu_counter.c) on each CPU, and VmHWM's high-water mark
+// is taken from such a read. Seen here: a load peak 28 KiB and 180 KiB under a sample.
+func rssFuzz() uint64 {
+	cpus := uint64(runtime.NumCPU())
+	return cpus * max(32, 2*cpus) * uint64(os.Getpagesize())
+}
+
 func TestLargeRunReportsKernelPeaksPerPhase(t *testing.T) {
 	o := shortPlan(t, "system", "jemalloc")
 	o.Scenario, o.Connections = "large", 4
@@ -108,8 +120,8 @@ func TestLargeRunReportsKernelPeaksPerPhase(t *testing.T) {
 			}
 		}
 		load := run.Peaks[record.PhaseLoad].Bytes
-		if sampled := sampledPeak(run.Samples, run.Phases.LoadStart, run.Phases.LoadEnd); load < sampled {
-			t.Fatalf("%s: load peak %d below the sampled maximum %d", tg.Name, load, sampled)
+		if sampled := sampledPeak(run.Samples, run.Phases.LoadStart, run.Phases.LoadEnd); load+rssFuzz() < sampled {
+			t.Fatalf("%s: load peak %d below the sampled maximum %d by more than the counters' %d KiB of fuzz", tg.Name, load, sampled, rssFuzz()>>10)
 		}
 		if base := run.Peaks[record.PhaseBaseline].Bytes; base*4 > load {
 			t.Fatalf("%s: baseline peak %d not far below the load peak %d: the reset at load start did not take", tg.Name, base, load)
